@@ -1,0 +1,158 @@
+"""Fighters: a structure of numpy arrays, with a Mesa agent for each fighter.
+
+The rules read and write the arrays (one row per living fighter), vectorised. Each fighter is
+also a :class:`Fighter`, a ``mesa.Agent`` registered with the model, so a user can reach every
+fighter through ``model.agents`` and read its attributes; those attributes are views on the
+arrays, so they are always current. Agents are created when a fighter is recruited and removed
+when it dies or deserts: that bookkeeping costs Python time per recruit and per death, never per
+fighter per week.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import MilitantModel
+
+#: the per-fighter columns and their dtypes
+COLUMNS: dict[str, type] = {
+    "fid": np.int64,          # stable fighter id (also the key of its Mesa agent)
+    "group": np.int16,        # index of the fighter's group
+    "cell": np.int32,         # flat cell index c = y * width + x
+    "takfir": np.float64,     # ideology theta_i, takfir axis
+    "coercion": np.float64,   # ideology theta_i, coercion axis
+    "hardship": np.float64,   # the fighter's own hardship H_i (grievance G_i = H_i (1 - L))
+    "risk": np.float64,       # risk aversion R_i
+    "commitment": np.float64,  # c_i
+    "hostility": np.float64,  # eta_i: readiness to treat rival jihadists as apostates
+    "frustration": np.float64,  # f_i
+    "tenure": np.int32,       # weeks in the current group
+    "experience": np.int32,   # operations and clashes fought
+    "fought": np.bool_,       # fought this week (attack or clash)
+    "routed": np.bool_,       # lost a clash this week: must leave the cell
+}
+
+
+class FighterTable:
+    """Columns of equal length, one row per living fighter."""
+
+    def __init__(self):
+        for name, dt in COLUMNS.items():
+            setattr(self, name, np.empty(0, dtype=dt))
+        self.row_of = np.full(1024, -1, dtype=np.int64)  # fid -> row (-1: gone)
+        self.next_fid = 0
+
+    def __len__(self) -> int:
+        return len(self.fid)
+
+    def add(self, **cols) -> np.ndarray:
+        """Append fighters; return their new fids. Missing columns get zeros."""
+        n = len(cols["group"])
+        fids = np.arange(self.next_fid, self.next_fid + n, dtype=np.int64)
+        self.next_fid += n
+        cols["fid"] = fids
+        start = len(self)
+        for name, dt in COLUMNS.items():
+            old = getattr(self, name)
+            new = cols.get(name)
+            new = np.zeros(n, dtype=dt) if new is None else np.asarray(new, dtype=dt)
+            setattr(self, name, np.concatenate([old, new]))
+        if self.next_fid > len(self.row_of):
+            grown = np.full(max(2 * len(self.row_of), self.next_fid), -1, dtype=np.int64)
+            grown[: len(self.row_of)] = self.row_of
+            self.row_of = grown
+        self.row_of[fids] = np.arange(start, start + n)
+        return fids
+
+    def keep(self, mask: np.ndarray) -> np.ndarray:
+        """Keep the rows where mask is true; return the fids removed."""
+        gone = self.fid[~mask]
+        if len(gone) == 0:
+            return gone
+        for name in COLUMNS:
+            setattr(self, name, getattr(self, name)[mask])
+        self.row_of[gone] = -1
+        self.row_of[self.fid] = np.arange(len(self.fid))
+        return gone
+
+    def ideology(self) -> np.ndarray:
+        """Ideology theta_i as an (n, 2) array (takfir, coercion)."""
+        return np.column_stack([self.takfir, self.coercion])
+
+
+class Fighter(mesa.Agent):
+    """One fighter. Its attributes are read from the model's arrays.
+
+    Attributes (read-only): ``group`` (name), ``group_index``, ``pos`` (x, y), ``cell`` (the
+    Mesa ``discrete_space`` cell), ``ideology`` (takfir, coercion), ``grievance``,
+    ``hardship``, ``risk_aversion``, ``commitment``, ``hostility``, ``frustration``,
+    ``tenure`` (weeks), ``experience`` (fights), ``alive``.
+    """
+
+    def __init__(self, model: MilitantModel, fid: int):
+        super().__init__(model)
+        self.fid = int(fid)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _row(self) -> int:
+        r = int(self.model.fighters.row_of[self.fid])
+        if r < 0:
+            raise RuntimeError(f"fighter {self.fid} is no longer in the model")
+        return r
+
+    def _get(self, column: str):
+        return getattr(self.model.fighters, column)[self._row()].item()
+
+    @property
+    def alive(self) -> bool:
+        return bool(self.model.fighters.row_of[self.fid] >= 0)
+
+    @property
+    def group_index(self) -> int:
+        return self._get("group")
+
+    @property
+    def group(self) -> str:
+        return self.model.group_names[self.group_index]
+
+    @property
+    def pos(self) -> tuple[int, int]:
+        c = self._get("cell")
+        return (c % self.model.width, c // self.model.width)
+
+    @pos.setter
+    def pos(self, value) -> None:
+        # mesa.Agent.__init__ sets pos = None; a fighter's position lives in the arrays
+        if value is not None:
+            raise AttributeError("a fighter moves only through the model's rules")
+
+    @property
+    def cell(self):
+        return self.model.grid[self.pos]
+
+    @property
+    def ideology(self) -> tuple[float, float]:
+        return (self._get("takfir"), self._get("coercion"))
+
+    @property
+    def grievance(self) -> float:
+        r = self._row()
+        f = self.model.fighters
+        return float(f.hardship[r] * (1.0 - self.model.governance[f.cell[r]]))
+
+    hardship = property(lambda self: self._get("hardship"))
+    risk_aversion = property(lambda self: self._get("risk"))
+    commitment = property(lambda self: self._get("commitment"))
+    hostility = property(lambda self: self._get("hostility"))
+    frustration = property(lambda self: self._get("frustration"))
+    tenure = property(lambda self: self._get("tenure"))
+    experience = property(lambda self: self._get("experience"))
+
+    def __repr__(self) -> str:
+        if not self.alive:
+            return f"<Fighter {self.fid} (gone)>"
+        return f"<Fighter {self.fid} of {self.group} at {self.pos}>"

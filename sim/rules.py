@@ -1,0 +1,801 @@
+"""The submodels, one function each, in schedule order (docs/ODD.md, section 7).
+
+Every function takes the model and updates its arrays in place, vectorised over fighters and
+cells. Loops in Python run over groups, pairs of groups or scheduled events (a handful), never
+over fighters. Symbols follow docs/ODD.md; every parameter is ``m.p.<name>`` from
+:mod:`sim.params`. Every random draw uses ``m.rng``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .enums import NO_OWNER, STATE, EventKind, Relation
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import MilitantModel
+
+SQRT2 = np.sqrt(2.0)
+#: group indices are >= 0; "no winner" in a contested cell
+_CONTESTED = -3
+
+
+@dataclass
+class Tally:
+    """What happened this week, for the rules that follow and for the data collector."""
+
+    G: int
+    C: int
+    recruits: np.ndarray = field(init=False)
+    latent: int = field(init=False)
+    deaths_state: np.ndarray = field(init=False)
+    deaths_clash: np.ndarray = field(init=False)
+    deaths_strike: np.ndarray = field(init=False)
+    desertions: np.ndarray = field(init=False)
+    defections: np.ndarray = field(init=False)   # [from, to]
+    ops: np.ndarray = field(init=False)          # attacks per group per cell
+    hits: np.ndarray = field(init=False)         # hits per group per cell
+    clashes: np.ndarray = field(init=False)      # [g, h] clash count (symmetric)
+    clash_casualties: np.ndarray = field(init=False)  # [g, h] fighters of g killed by h
+    clash_wins: np.ndarray = field(init=False)
+    violence: np.ndarray = field(init=False)     # casualties and hits per cell
+    cells_gained: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.reset()
+
+    def reset(self):
+        G, C = self.G, self.C
+        self.recruits = np.zeros(G, np.int64)
+        self.latent = 0
+        self.deaths_state = np.zeros(G, np.int64)
+        self.deaths_clash = np.zeros(G, np.int64)
+        self.deaths_strike = np.zeros(G, np.int64)
+        self.desertions = np.zeros(G, np.int64)
+        self.defections = np.zeros((G, G), np.int64)
+        self.ops = np.zeros((G, C))
+        self.hits = np.zeros((G, C))
+        self.clashes = np.zeros((G, G), np.int64)
+        self.clash_casualties = np.zeros((G, G), np.int64)
+        self.clash_wins = np.zeros(G, np.int64)
+        self.violence = np.zeros(C)
+        self.cells_gained = np.zeros(G, np.int64)
+
+
+@dataclass
+class ActiveEffect:
+    """A timeline event with a lasting effect (intervention, restriction, programme)."""
+
+    kind: str
+    start: int
+    until: int | None
+    args: dict[str, Any]
+
+
+# =============================================================================================
+# Initialisation
+# =============================================================================================
+def place_initial_fighters(m: MilitantModel) -> None:
+    """Initial fighters: uniformly over their group's start zone, ideology near the doctrine."""
+    p, F = m.p, m.fighters
+    for g, spec in enumerate(m.spec.groups):
+        n = spec.fighters
+        if n == 0:
+            continue
+        zone = m.zones[spec.zone] if spec.zone else m.zones["all"]
+        cells = np.flatnonzero(zone)
+        cell = m.rng.choice(cells, size=n)
+        ideo = np.clip(m.doctrine[g] + m.rng.normal(0.0, p.ideology_sd, (n, 2)), 0, 1)
+        eta0 = p.hostility_base_weight * m.doctrine[g, 0]
+        fids = F.add(group=np.full(n, g), cell=cell, takfir=ideo[:, 0], coercion=ideo[:, 1],
+                     hardship=np.clip(m.hardship[cell] + m.rng.normal(0, p.hardship_sd, n), 0, 1),
+                     risk=m.rng.random(n), commitment=np.full(n, p.commitment0),
+                     hostility=np.clip(eta0 + m.claim[g] * m.propaganda[g], 0, 1) * np.ones(n))
+        m._add_agents(fids)
+
+
+def initial_control(m: MilitantModel) -> None:
+    """Initial control: whoever is clearly strongest holds the cell, half firm."""
+    winner = _strongest(m)
+    held = winner != _CONTESTED
+    m.owner[held] = winner[held]
+    m.firmness[held] = 0.5
+
+
+# =============================================================================================
+# 1. Timeline
+# =============================================================================================
+def timeline(m: MilitantModel) -> None:
+    """Start the scenario events scheduled for this week; end those whose ``until`` is reached."""
+    events = m.spec.timeline
+    changed = False
+    while m._next_event < len(events) and events[m._next_event].week <= m.week:
+        ev = events[m._next_event]
+        m._next_event += 1
+        m.log_event(EventKind.TIMELINE, _gidx(m, ev.args.get("group")), -1, -1, 0.0,
+                    "start " + ev.describe())
+        if ev.kind == "leader_killed":
+            kill_leader(m, m.group_names.index(ev.args["group"]), "timeline")
+        elif ev.kind == "set_group":
+            g = m.group_names.index(ev.args["group"])
+            value = float(ev.args["value"])
+            if ev.args["field"] in ("takfir", "coercion"):
+                m.doctrine[g, 0 if ev.args["field"] == "takfir" else 1] = value
+            else:
+                getattr(m, ev.args["field"])[g] = value
+        else:
+            m.active_effects.append(ActiveEffect(ev.kind, m.week, ev.args.get("until"),
+                                                 dict(ev.args)))
+            changed = True
+    ended = [e for e in m.active_effects if e.until is not None and e.until <= m.week]
+    for e in ended:
+        m.active_effects.remove(e)
+        m.log_event(EventKind.TIMELINE, _gidx(m, e.args.get("group")), -1, -1, 0.0,
+                    f"end {e.kind}")
+        changed = True
+    if changed:
+        _refresh_effects(m)
+
+
+def _gidx(m, name):
+    return m.group_names.index(name) if name else -1
+
+
+def _refresh_effects(m: MilitantModel) -> None:
+    """Rebuild the effect layers from the active effects (overlaps: the strongest holds)."""
+    m.restriction[:] = 0.0
+    m.strike[:] = 0.0
+    m.programme_rate[:] = 0.0
+    m.programme_target[:] = 0.0
+    m.programme_security[:] = 0.0
+    for e in m.active_effects:
+        a = e.args
+        mask = m.zones[a["zone"]]
+        if e.kind == "restriction":
+            g = m.group_names.index(a["group"])
+            m.restriction[g, mask] = np.maximum(m.restriction[g, mask], a["level"])
+        elif e.kind == "intervention":
+            for name in a["targets"]:
+                g = m.group_names.index(name)
+                m.strike[g, mask] += a["strength"] * m.p.intervention_scale
+        elif e.kind == "governance_programme":
+            s = m.p.governance_support
+            m.programme_rate[mask] = np.maximum(m.programme_rate[mask], a["rate"] * s)
+            m.programme_target[mask] = np.maximum(m.programme_target[mask], a["target"])
+            m.programme_security[mask] = np.maximum(m.programme_security[mask],
+                                                    a["security"] * s)
+
+
+# =============================================================================================
+# 2. Mobilise (Epstein 2002, made local)
+# =============================================================================================
+def mobilise(m: MilitantModel) -> None:
+    """Civilians join groups.
+
+    Each cell yields n ~ Binomial(population, candidate_rate) candidates. A candidate has
+    hardship H ~ N(h_cell, hardship_sd) clipped to [0, 1], risk aversion R ~ U(0, 1), grievance
+    G = H (1 - L) and perceived risk P = 1 - exp(-k round(S_v / (1 + A_v))), S_v the security
+    and A_v the fighters within ``vision``. It mobilises if G - R P > T, then joins the group
+    g within ``recruit_reach`` drawn by a softmax over
+    U_g = w_aff aff(theta, Theta_g) + w_mom mu_g + w_sup support_g(cell),
+    aff(a, b) = 1 - |a - b| / sqrt(2). Candidates with no group in reach stay home (``latent``).
+    """
+    p, rng = m.p, m.rng
+    n_cand = rng.binomial(m.population.astype(np.int64), p.candidate_rate)
+    total = int(n_cand.sum())
+    if total == 0:
+        return
+    cell = np.repeat(np.arange(m.n_cells), n_cand)
+    H = np.clip(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, total), 0.0, 1.0)
+    R = rng.random(total)
+    grievance = H * (1.0 - m.governance[cell])
+    presence = m.presence()
+    S_v = m.in_sight(m.security)
+    A_v = m.in_sight(presence.sum(0))
+    P = 1.0 - np.exp(-p.arrest_k * np.round(S_v / (1.0 + A_v)))
+    go = grievance - R * P[cell] > p.threshold
+    if not go.any():
+        return
+    cell, H, R = cell[go], H[go], R[go]
+    n = len(cell)
+    reach = (m.in_sight(presence, p.recruit_reach) > 0) & m.group_alive[:, None]  # (G, C)
+    reachable = reach[:, cell].T  # (n, G)
+    has_group = reachable.any(1)
+    m.tally.latent = int((~has_group).sum())
+    if not has_group.any():
+        return
+    cell, H, R, reachable = cell[has_group], H[has_group], R[has_group], reachable[has_group]
+    n = len(cell)
+    theta = np.clip(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)), 0.0, 1.0)
+    aff = affinity(theta, m.doctrine)  # (n, G)
+    U = p.w_affinity * aff + p.w_momentum * m.momentum[None, :] + p.w_support * m.support[:, cell].T
+    gumbel = -np.log(-np.log(rng.random((n, m.n_groups)) + 1e-300) + 1e-300)
+    score = np.where(reachable, U / p.choice_temperature + gumbel, -np.inf)
+    group = score.argmax(1)
+    # civilians leave the population of their cell
+    m.population -= np.bincount(cell, minlength=m.n_cells)
+    np.maximum(m.population, 0, out=m.population)
+    fids = m.fighters.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
+                          hardship=H, risk=R, commitment=np.full(n, p.commitment0),
+                          hostility=p.hostility_base_weight * theta[:, 0])
+    m._add_agents(fids)
+    m.tally.recruits += np.bincount(group, minlength=m.n_groups)
+
+
+def affinity(theta: np.ndarray, doctrine: np.ndarray) -> np.ndarray:
+    """aff(theta_i, Theta_g) = 1 - |theta_i - Theta_g| / sqrt(2), shape (n, G)."""
+    d = theta[:, None, :] - doctrine[None, :, :]
+    return 1.0 - np.sqrt((d * d).sum(-1)) / SQRT2
+
+
+# =============================================================================================
+# 3. Socialise
+# =============================================================================================
+def socialise(m: MilitantModel) -> None:
+    """Propaganda and life in the group.
+
+    theta_i += ideology_rate pi_g (Theta_g - theta_i);
+    eta_i += hostility_rate (eta*_g - eta_i), eta*_g = clip(eta0_g + e_g pi_g),
+    eta0_g = hostility_base_weight takfir_g;
+    c_i += commitment_rate (c*_g - c_i), c*_g = cohesion_g (commitment_base
+    + (1 - commitment_base) mu_g);
+    f_i += frustration_rate r_g(cell) (1 + rival_factor a_i) (1 - f_i), a_i the rival operations
+    seen last week, 1 - exp(-ops / activity_scale); f_i decays by frustration_decay in a week
+    the fighter fought and by frustration_relax when it is not restricted.
+    """
+    p, F = m.p, m.fighters
+    if len(F) == 0:
+        return
+    g = F.group
+    pi = m.propaganda[g]
+    rate = p.ideology_rate * pi
+    F.takfir += rate * (m.doctrine[g, 0] - F.takfir)
+    F.coercion += rate * (m.doctrine[g, 1] - F.coercion)
+    eta_star = np.clip(p.hostility_base_weight * m.doctrine[:, 0] + m.claim * m.propaganda, 0, 1)
+    F.hostility += p.hostility_rate * (eta_star[g] - F.hostility)
+    c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * m.momentum)
+    F.commitment += p.commitment_rate * (c_star[g] - F.commitment)
+    r = m.restriction[g, F.cell]
+    seen_all = m.in_sight(m.prev_ops.sum(0))
+    seen_own = m.in_sight(m.prev_ops)
+    seen_rival = (seen_all[None, :] - seen_own)[g, F.cell]
+    activity = 1.0 - np.exp(-seen_rival / p.activity_scale)
+    F.frustration += p.frustration_rate * r * (1.0 + p.frustration_rival_factor * activity) * (
+        1.0 - F.frustration)
+    relax = np.where(F.fought, p.frustration_decay, np.where(r > 0, 0.0, p.frustration_relax))
+    F.frustration *= 1.0 - relax
+    F.tenure += 1
+    F.fought[:] = False
+
+
+# =============================================================================================
+# 4. Move
+# =============================================================================================
+def move(m: MilitantModel) -> None:
+    """Each fighter (with probability move_rate, or if routed) stays or steps to a neighbour.
+
+    Score of cell c for a fighter of group g:
+    w_own log(1 + n_gc) + w_opp (1 - L_c) s0 / (s0 + S_c) + w_expand [owner_c not g or partner]
+    - w_danger D_gc / (D_gc + n_gc + 1) + move_noise U(0, 1),
+    with D_gc the hostile strength (state strength plus rival fighters weighted by pair
+    hostility, war doubling it, truce partners not counted). A restricted group's fighters do
+    not leave the zone where they are restricted; routed fighters must leave their cell.
+    """
+    p, F, rng = m.p, m.fighters, m.rng
+    n = len(F)
+    if n == 0:
+        return
+    movers = np.flatnonzero((rng.random(n) < p.move_rate) | F.routed)
+    if len(movers) == 0:
+        return
+    score = _move_field(m)  # (G, C)
+    g = F.group[movers]
+    here = F.cell[movers]
+    options = m.nbr[here]  # (k, 9)
+    valid = options >= 0
+    opt = np.where(valid, options, 0)
+    s = score[g[:, None], opt]
+    s += p.move_noise * rng.random(s.shape)
+    restricted = m.restriction[g, here] > 0
+    if restricted.any():
+        valid &= ~restricted[:, None] | (m.restriction[g[:, None], opt] > 0)
+    routed = F.routed[movers]
+    if routed.any():
+        leave = valid.copy()
+        leave[:, 0] = False
+        can = leave.any(1)
+        valid[routed & can] = leave[routed & can]
+    s = np.where(valid, s, -np.inf)
+    F.cell[movers] = opt[np.arange(len(movers)), s.argmax(1)]
+    F.routed[:] = False
+
+
+def _move_field(m: MilitantModel) -> np.ndarray:
+    p = m.p
+    n = m.presence()
+    G = m.n_groups
+    weight = m.hostility.copy()
+    weight[m.relation == Relation.WAR] *= 2.0
+    weight[m.relation == Relation.TRUCE] = 0.0
+    np.fill_diagonal(weight, 0.0)
+    danger = m.state_strength()[None, :] + weight @ n
+    opportunity = (1.0 - m.governance) * p.security_scale / (p.security_scale + m.security)
+    friendly = np.eye(G, dtype=bool) | (m.relation == Relation.TRUCE)
+    owner = m.owner
+    held_by_friend = np.zeros((G, m.n_cells), dtype=bool)
+    grp = owner >= 0
+    held_by_friend[:, grp] = friendly[:, owner[grp]]
+    return (p.w_own * np.log1p(n) + p.w_opportunity * opportunity[None, :]
+            + p.w_expand * ~held_by_friend - p.w_danger * danger / (danger + n + 1.0))
+
+
+# =============================================================================================
+# 5. Operate
+# =============================================================================================
+def operate(m: MilitantModel) -> None:
+    """Attacks on state forces, and the state's fire.
+
+    A fighter acts with probability 1 - r_g(cell). Where state forces are present (S_c > 0),
+    each active fighter of g scores a hit with probability op_rate E_gc / (E_gc + S_c), with
+    E_gc = A_gc + joint_bonus sum_{h in truce with g} A_hc (joint operations: strengths add).
+    Each hit destroys security_per_hit of security. The state's fire then kills: a fighter's
+    hazard is state_lethality S_c x_i / max(1, X_c), x_i = 1 if it attacked and
+    passive_exposure otherwise, X_c the cell's total exposure (aimed fire in proportion to local
+    security, spread over the exposed).
+    """
+    p, F, rng = m.p, m.fighters, m.rng
+    n = len(F)
+    if n == 0:
+        return
+    G, C = m.n_groups, m.n_cells
+    g, c = F.group, F.cell
+    active = rng.random(n) >= m.restriction[g, c]
+    S = m.security.copy()
+    attack = active & (S[c] > 0)
+    flat = g.astype(np.int64) * C + c
+    A = np.bincount(flat[attack], minlength=G * C).reshape(G, C).astype(np.float64)
+    truce = (m.relation == Relation.TRUCE).astype(np.float64)
+    E = A + p.joint_bonus * truce @ A
+    odds = np.divide(E, E + S[None, :], out=np.zeros_like(E), where=(E + S[None, :]) > 0)
+    hit = attack & (rng.random(n) < p.op_rate * odds[g, c])
+    hits = np.bincount(flat[hit], minlength=G * C).reshape(G, C).astype(np.float64)
+    m.security = np.maximum(0.0, m.security - p.security_per_hit * hits.sum(0))
+    m.tally.ops += A
+    m.tally.hits += hits
+    m.tally.violence += hits.sum(0)
+    F.fought |= attack
+    F.experience += attack
+    # the state's response
+    exposure = np.where(attack, 1.0, p.passive_exposure)
+    X = np.bincount(c, weights=exposure, minlength=C)
+    hazard = p.state_lethality * S[c] * exposure / np.maximum(1.0, X[c])
+    dead = rng.random(n) < 1.0 - np.exp(-hazard)
+    if dead.any():
+        m.tally.deaths_state += np.bincount(g[dead], minlength=G)
+        m.tally.violence += np.bincount(c[dead], minlength=C)
+        remove_fighters(m, ~dead)
+
+
+# =============================================================================================
+# 6. Interact
+# =============================================================================================
+def interact(m: MilitantModel) -> None:
+    """Clashes between groups sharing a cell (pairs not in truce).
+
+    P(clash) = 1 - exp(-kappa H_gh min(n_g, n_h) w), w = war_clash_factor at war, else 1.
+    In a clash each fighter of g is hit with probability clash_lethality n_h / (n_g + n_h)
+    (Lanchester-like, after RebelGroup); g wins with probability n_g / (n_g + n_h) and takes
+    the cell; the loser's survivors are routed (they leave the cell next move). Fighters present
+    gain hostility: eta += revenge (1 - eta). Joint operations of truce partners happen in
+    ``operate``; poaching between them in ``defect_and_desert``.
+    """
+    p, F, rng = m.p, m.fighters, m.rng
+    if len(F) == 0:
+        return
+    G, C = m.n_groups, m.n_cells
+    n = m.presence()
+    hazard = np.zeros((G, C))
+    opponent = np.full((G, C), -1, dtype=np.int64)
+    clash_cells: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    for a in range(G):
+        for b in range(a + 1, G):
+            rel = m.relation[a, b]
+            if rel in (Relation.TRUCE, Relation.ENDED):
+                continue
+            both = np.flatnonzero((n[a] > 0) & (n[b] > 0))
+            if len(both) == 0:
+                continue
+            na, nb = n[a, both], n[b, both]
+            w = p.war_clash_factor if rel == Relation.WAR else 1.0
+            prob = 1.0 - np.exp(-p.clash_kappa * m.hostility[a, b] * np.minimum(na, nb) * w)
+            hit = rng.random(len(both)) < prob
+            if not hit.any():
+                continue
+            cells, na, nb = both[hit], na[hit], nb[hit]
+            a_wins = rng.random(len(cells)) < na / (na + nb)
+            for me, other, share in ((a, b, nb / (na + nb)), (b, a, na / (na + nb))):
+                hz = p.clash_lethality * share
+                stronger = hz > hazard[me, cells]
+                opponent[me, cells[stronger]] = other
+                hazard[me, cells] = np.minimum(1.0, hazard[me, cells] + hz)
+            winner = np.where(a_wins, a, b)
+            clash_cells.append((a, b, cells, winner))
+            m.tally.clashes[a, b] += len(cells)
+            m.tally.clashes[b, a] += len(cells)
+            m.clash_memory[a, b] += len(cells)
+            m.clash_memory[b, a] += len(cells)
+            m.last_clash[a, b] = m.last_clash[b, a] = m.week
+    if not clash_cells:
+        return
+    g, c = F.group, F.cell
+    h_i = hazard[g, c]
+    present = h_i > 0
+    dead = present & (rng.random(len(F)) < h_i)
+    killer = opponent[g, c]
+    # casualties per (victim group, killer group) and per cell
+    if dead.any():
+        np.add.at(m.tally.clash_casualties, (g[dead], killer[dead]), 1)
+        m.tally.deaths_clash += np.bincount(g[dead], minlength=G)
+        m.tally.violence += np.bincount(c[dead], minlength=C)
+    dead_gc = np.bincount(g[dead].astype(np.int64) * C + c[dead], minlength=G * C).reshape(G, C)
+    for a, b, cells, winner in clash_cells:
+        m.recorder.log_clashes(m.week, a, b, cells, n[a, cells], n[b, cells],
+                               dead_gc[a, cells], dead_gc[b, cells], winner)
+        gained = m.owner[cells] != winner
+        m.tally.cells_gained += np.bincount(winner[gained], minlength=G)
+        m.tally.clash_wins += np.bincount(winner, minlength=G)
+        m.owner[cells] = winner
+        m.firmness[cells] = p.firm_rate
+        loser = np.where(winner == a, b, a)
+        lose_gc = np.zeros((G, C), dtype=bool)
+        lose_gc[loser, cells] = True
+        F.routed |= lose_gc[g, c]
+    F.fought |= present
+    F.experience += present
+    F.hostility[present] += p.revenge * (1.0 - F.hostility[present])
+    if dead.any():
+        remove_fighters(m, ~dead)
+
+
+# =============================================================================================
+# 7. Defect and desert
+# =============================================================================================
+def defect_and_desert(m: MilitantModel) -> None:
+    """Fighters compare their group with the groups in sight; some defect, some go home.
+
+    U(h) = alpha aff(theta_i, Theta_h) + beta mu_h + gamma f_i a_ih - delta eta_i
+           + claim_pull e_h pi_h   (for each other group h with fighters in sight),
+    U(g) = alpha aff(theta_i, Theta_g) + beta mu_g + lambda c_i.
+    P(defect) = epsilon sigmoid(s (max_h U(h) - U(g))), to the best h. a_ih is h's operations
+    seen last week, 1 - exp(-ops / activity_scale). A defector's commitment resets to
+    commitment0 and its frustration to 0. Defections from g to a truce partner h raise g's
+    truce tension. P(desert) = desert_rate (1 - c_i) (1 - G_i), G_i = H_i (1 - L_cell): better
+    governance lowers grievance and pulls fighters home (into the cell's population).
+    """
+    p, F, rng = m.p, m.fighters, m.rng
+    n = len(F)
+    if n == 0:
+        return
+    G, C = m.n_groups, m.n_cells
+    g, c = F.group, F.cell
+    if G > 1:
+        presence = m.presence()
+        sight = (m.in_sight(presence) > 0) & m.group_alive[:, None]  # (G, C)
+        seen_ops = 1.0 - np.exp(-m.in_sight(m.tally.ops) / p.activity_scale)  # this week's ops
+        aff = affinity(F.ideology(), m.doctrine)  # (n, G)
+        pull = p.claim_pull * m.claim * m.propaganda
+        U_other = (p.defect_alpha * aff + p.defect_beta * m.momentum[None, :]
+                   + p.defect_gamma * F.frustration[:, None] * seen_ops[:, c].T
+                   - p.defect_delta * F.hostility[:, None] + pull[None, :])
+        rows = np.arange(n)
+        ok = sight[:, c].T
+        ok[rows, g] = False
+        U_other = np.where(ok, U_other, -np.inf)
+        best = U_other.argmax(1)
+        best_u = U_other[rows, best]
+        U_own = (p.defect_alpha * aff[rows, g] + p.defect_beta * m.momentum[g]
+                 + p.defect_lambda * F.commitment)
+        has = np.isfinite(best_u)
+        prob = np.zeros(n)
+        prob[has] = p.defect_epsilon / (1.0 + np.exp(-p.defect_slope * (best_u[has] - U_own[has])))
+        defect = rng.random(n) < prob
+        if defect.any():
+            src, dst = g[defect], best[defect]
+            flows = np.zeros((G, G), np.int64)
+            np.add.at(flows, (src, dst), 1)
+            m.tally.defections += flows
+            before = np.maximum(1, np.bincount(g, minlength=G))
+            F.group[defect] = dst
+            F.commitment[defect] = p.commitment0
+            F.frustration[defect] = 0.0
+            F.tenure[defect] = 0
+            truce = m.relation == Relation.TRUCE
+            m.tension += truce * p.tension_per_defection * 100.0 * flows / before[:, None]
+    else:
+        defect = np.zeros(n, dtype=bool)
+    grievance = F.hardship * (1.0 - m.governance[F.cell])
+    p_desert = p.desert_rate * (1.0 - F.commitment) * (1.0 - grievance)
+    desert = ~defect & (rng.random(n) < p_desert)
+    if desert.any():
+        m.tally.desertions += np.bincount(F.group[desert], minlength=G)
+        m.population += np.bincount(F.cell[desert], minlength=C)
+        remove_fighters(m, ~desert)
+
+
+# =============================================================================================
+# 8. Relations
+# =============================================================================================
+def relations(m: MilitantModel) -> None:
+    """Group hostility, threat, truce formation, tension and breakdown, war cooling, mergers.
+
+    H_gh -> target (eta_g + eta_h) / 2 + distance_weight d_gh + memory_weight M/(1 + M) at
+    group_hostility_rate; clash memory M decays at memory_decay. Threat T_g is a moving average
+    of the share of g's fighters killed by the state and outside forces each week. A rivalry
+    becomes a truce (probability truce_rate a week) when both T_g, T_h > truce_threat and
+    H_gh < truce_hostility. In truce, tension tau_gh (g's grievance) grows with defections
+    lost to h (see defect), with the share of ground they contest, and with h's claim x
+    propaganda; it decays at tension_decay; past g's tolerance g breaks the truce: war. War
+    cools into rivalry after war_cooling weeks without a clash. After merger_weeks of truce a
+    pair may merge: by absorption when most of h's fighters are closer to g's doctrine than to
+    h's (absorption_share), or by agreement when the doctrines are close (merger_distance) and
+    both sides accept, each with probability merger_rate max(0, 1 - merger_claim_cost e),
+    e the largest claim of the two: a claim to rule all does not share power.
+    """
+    p, F, rng = m.p, m.fighters, m.rng
+    G = m.n_groups
+    counts = m.fighter_counts()
+    # groups with no fighter left are destroyed
+    for g in np.flatnonzero(m.group_alive & (counts == 0)):
+        m.group_alive[g] = False
+        m.log_event(EventKind.GROUP_DESTROYED, int(g))
+        _end_relations(m, int(g))
+    losses = (m.tally.deaths_state + m.tally.deaths_strike) / np.maximum(1, counts)
+    m.threat += p.threat_rate * (losses - m.threat)
+    if G < 2:
+        return
+    eta_bar = np.bincount(F.group, weights=F.hostility, minlength=G) / np.maximum(1, counts)
+    dist = m.doctrinal_distance()
+    target = np.clip(0.5 * (eta_bar[:, None] + eta_bar[None, :]) + p.distance_weight * dist
+                     + p.memory_weight * m.clash_memory / (1.0 + m.clash_memory), 0, 1)
+    m.hostility += p.group_hostility_rate * (target - m.hostility)
+    np.fill_diagonal(m.hostility, 0.0)
+    m.clash_memory *= 1.0 - p.memory_decay
+
+    presence = m.presence() > 0
+    pull = m.claim * m.propaganda
+    for a in range(G):
+        for b in range(a + 1, G):
+            rel = m.relation[a, b]
+            if rel == Relation.ENDED:
+                continue
+            if rel == Relation.RIVALRY:
+                if (min(m.threat[a], m.threat[b]) > p.truce_threat
+                        and m.hostility[a, b] < p.truce_hostility and rng.random() < p.truce_rate):
+                    _set_relation(m, a, b, Relation.TRUCE)
+                    m.tension[a, b] = m.tension[b, a] = 0.0
+                    m.log_event(EventKind.TRUCE_START, a, b)
+            elif rel == Relation.WAR:
+                if m.week - m.last_clash[a, b] >= p.war_cooling:
+                    _set_relation(m, a, b, Relation.RIVALRY)
+                    m.log_event(EventKind.WAR_COOLED, a, b)
+            else:  # truce
+                union = (presence[a] | presence[b]).sum()
+                contested = (presence[a] & presence[b]).sum() / max(1, union)
+                for me, other in ((a, b), (b, a)):
+                    m.tension[me, other] += (p.tension_contest * contested
+                                             + p.tension_propaganda * pull[other])
+                    m.tension[me, other] *= 1.0 - p.tension_decay
+                breaker = [x for x, y in ((a, b), (b, a))
+                           if m.tension[x, y] > p.truce_tolerance * m.tolerance[x]]
+                if breaker:
+                    started = m.relation_since[a, b]
+                    _set_relation(m, a, b, Relation.WAR)
+                    m.last_clash[a, b] = m.last_clash[b, a] = m.week
+                    m.log_event(EventKind.TRUCE_BROKEN, breaker[0],
+                                b if breaker[0] == a else a, size=m.week - started,
+                                detail="broken by " + m.group_names[breaker[0]])
+                elif m.week - m.relation_since[a, b] >= p.merger_weeks:
+                    _try_merger(m, a, b, dist[a, b])
+
+
+def _set_relation(m: MilitantModel, a: int, b: int, rel: Relation) -> None:
+    m.relation[a, b] = m.relation[b, a] = int(rel)
+    m.relation_since[a, b] = m.relation_since[b, a] = m.week
+
+
+def _end_relations(m: MilitantModel, g: int) -> None:
+    for h in range(m.n_groups):
+        if h != g and m.relation[g, h] != Relation.ENDED:
+            _set_relation(m, g, h, Relation.ENDED)
+
+
+def _try_merger(m: MilitantModel, a: int, b: int, distance: float) -> None:
+    p, F = m.p, m.fighters
+    aff = affinity(F.ideology(), m.doctrine[[a, b]])  # (n, 2)
+    for winner, loser, col_w, col_l in ((a, b, 0, 1), (b, a, 1, 0)):
+        mine = F.group == loser
+        if mine.any() and (aff[mine, col_w] > aff[mine, col_l]).mean() >= p.absorption_share:
+            _merge(m, winner, loser, EventKind.ABSORPTION)
+            return
+    if distance <= p.merger_distance:
+        e = max(m.claim[a], m.claim[b])
+        q = max(0.0, 1.0 - p.merger_claim_cost * e)  # each side accepts with probability q
+        if m.rng.random() < p.merger_rate * q * q:
+            counts = m.fighter_counts()
+            big, small = (a, b) if counts[a] >= counts[b] else (b, a)
+            w = counts[[big, small]].astype(float)
+            if w.sum() > 0:
+                m.doctrine[big] = (w[0] * m.doctrine[big] + w[1] * m.doctrine[small]) / w.sum()
+            _merge(m, big, small, EventKind.MERGER)
+
+
+def _merge(m: MilitantModel, into: int, gone: int, kind: EventKind) -> None:
+    F = m.fighters
+    moved = F.group == gone
+    F.group[moved] = into
+    m.owner[m.owner == gone] = into
+    m.support[into] = np.maximum(m.support[into], m.support[gone])
+    m.support[gone] = 0.0
+    m.group_alive[gone] = False
+    m.log_event(kind, into, gone, size=int(moved.sum()),
+                detail=f"{m.group_names[gone]} into {m.group_names[into]}")
+    _end_relations(m, gone)
+
+
+# =============================================================================================
+# 9. Control and governance
+# =============================================================================================
+def _strongest(m: MilitantModel) -> np.ndarray:
+    """Per cell: the actor whose strength exceeds all others' by control_margin, else contested."""
+    p = m.p
+    strength = np.vstack([m.presence(), m.state_strength()[None, :]])  # groups..., state
+    order = np.argsort(strength, axis=0)
+    top = order[-1]
+    cols = np.arange(m.n_cells)
+    top_val = strength[top, cols]
+    second = strength[order[-2], cols] if len(strength) > 1 else np.zeros(m.n_cells)
+    clear = (top_val >= p.control_min) & (top_val >= p.control_margin * second)
+    actor = np.where(top == m.n_groups, STATE, top)
+    return np.where(clear, actor, _CONTESTED)
+
+
+def control_and_governance(m: MilitantModel) -> None:
+    """Territory, civilian support, hardship and governance; then group momentum.
+
+    A cell goes to the actor whose strength (fighters; for the state security x (0.5 +
+    state_governance_weight L)) exceeds every other's by control_margin and is at least
+    control_min. The holder's control firms at firm_rate; a clear challenger erodes it at
+    erode_rate and takes the cell when it reaches zero; an empty cell's control fades at
+    firm_rate / 5 and the cell falls to no one. A group rules the cells it holds by its
+    doctrine: support drifts toward 1 - coercion_g, hardship moves by hardship_rate
+    (coercion_g - 1/2), the state's governance fades at group_rule_governance. Violence
+    (hits and casualties) erodes governance; state control restores it toward its base;
+    a governance programme builds it toward its target where no group rules.
+    Momentum: mu_g += momentum_rate (tanh(success_scale s_g) - mu_g), s_g the hits, recruits,
+    cells gained and clash wins of the week per fighter.
+    """
+    p = m.p
+    G = m.n_groups
+    winner = _strongest(m)
+    owner = m.owner
+    same = winner == owner
+    m.firmness[same] += p.firm_rate * (1.0 - m.firmness[same])
+    challenged = (winner != _CONTESTED) & ~same
+    m.firmness[challenged] -= p.erode_rate
+    empty = (m.presence().sum(0) == 0) & (m.state_strength() < p.control_min) & ~same
+    m.firmness[empty & ~challenged] -= p.firm_rate / 5.0
+    flip = challenged & (m.firmness <= 0)
+    gained = winner[flip]
+    m.tally.cells_gained += np.bincount(gained[gained >= 0], minlength=G)
+    owner[flip] = winner[flip]
+    m.firmness[flip] = p.firm_rate
+    lost = (m.firmness <= 0) & ~flip
+    owner[lost] = NO_OWNER
+    np.clip(m.firmness, 0.0, 1.0, out=m.firmness)
+
+    # rule by doctrine
+    grp = owner >= 0
+    coercion = np.where(grp, m.doctrine[np.maximum(owner, 0), 1], 0.5)
+    ruled = np.zeros((G, m.n_cells), dtype=bool)
+    ruled[owner[grp], np.flatnonzero(grp)] = True
+    target = (1.0 - m.doctrine[:, 1])[:, None]
+    m.support += np.where(ruled, p.support_rate * (target - m.support), -p.support_decay * m.support)
+    m.hardship[grp] = np.clip(m.hardship[grp] + p.hardship_rate * (coercion[grp] - 0.5), 0, 1)
+    m.governance[grp] *= 1.0 - p.group_rule_governance
+    # violence erodes governance; the state and programmes restore it
+    m.governance *= 1.0 - p.governance_erosion * (1.0 - np.exp(-m.tally.violence / p.violence_scale))
+    st = owner == STATE
+    m.governance[st] += p.governance_recovery * np.maximum(0.0, m.governance0[st] - m.governance[st])
+    prog = (m.programme_rate > 0) & ~grp
+    m.governance[prog] += m.programme_rate[prog] * (m.programme_target[prog] - m.governance[prog])
+    m.hardship[prog] -= m.programme_rate[prog] * 0.5 * m.hardship[prog]
+
+    # momentum
+    counts = np.maximum(1, m.fighter_counts())
+    success = (m.tally.hits.sum(1) + m.tally.recruits + m.tally.cells_gained
+               + m.tally.clash_wins) / counts
+    m.momentum += p.momentum_rate * (np.tanh(p.success_scale * success) - m.momentum)
+
+
+# =============================================================================================
+# 10. State and outside forces
+# =============================================================================================
+def state_and_outside_forces(m: MilitantModel) -> None:
+    """Security regeneration and redeployment, outside strikes, leader targeting.
+
+    Where no group rules, security regenerates toward its capacity K_c (L_c / L0_c) plus any
+    programme's security, at security_regen, within the state's budget (total security never
+    exceeds total capacity: redeployed forces are not replaced). A share redeploy_rate of the security of quiet
+    state-held cells (no fighter in sight) moves to state-held cells with fighters in sight,
+    in proportion to them. Outside strikes: a fighter of a target group g in cell c dies with
+    probability 1 - exp(-strike_lethality k_gc (1 + strike_territory_weight [g holds c])),
+    k_gc the strike strength there. Each week a target group's leader is killed with
+    probability leader_kill_rate x its largest strike strength where it has fighters.
+    """
+    p, F, rng = m.p, m.fighters, m.rng
+    G, C = m.n_groups, m.n_cells
+    # regeneration toward capacity
+    rel = np.clip(m.governance / np.maximum(m.governance0, 0.05), 0.0, 2.0)
+    cap = m.capacity * rel + m.programme_security
+    free = m.owner < 0
+    deficit = np.where(free, np.maximum(0.0, cap - m.security), 0.0)
+    room = max(0.0, cap.sum() - m.security.sum())  # the state's budget: total capacity
+    if deficit.sum() > 0 and room > 0:
+        m.security += p.security_regen * deficit * min(1.0, room / deficit.sum())
+    # redeployment toward threatened state-held cells
+    near = m.in_sight(np.bincount(F.cell, minlength=C).astype(np.float64))
+    st = m.owner == STATE
+    quiet = st & (near == 0) & (m.security > 0)
+    threatened = st & (near > 0)
+    if quiet.any() and threatened.any():
+        pool = p.redeploy_rate * m.security[quiet].sum()
+        m.security[quiet] *= 1.0 - p.redeploy_rate
+        w = near[threatened]
+        m.security[threatened] += pool * w / w.sum()
+    # outside strikes
+    if len(F) and m.strike.any():
+        g, c = F.group, F.cell
+        k = m.strike[g, c]
+        hazard = p.strike_lethality * k * (1.0 + p.strike_territory_weight * (m.owner[c] == g))
+        dead = (k > 0) & (rng.random(len(F)) < 1.0 - np.exp(-hazard))
+        if dead.any():
+            m.tally.deaths_strike += np.bincount(g[dead], minlength=G)
+            m.tally.violence += np.bincount(c[dead], minlength=C)
+            remove_fighters(m, ~dead)
+        presence = m.presence() > 0
+        for gi in range(G):
+            if m.leader_alive[gi] and m.group_alive[gi]:
+                k_max = m.strike[gi][presence[gi]].max(initial=0.0)
+                if k_max > 0 and rng.random() < min(1.0, p.leader_kill_rate * k_max):
+                    kill_leader(m, gi, "outside strike")
+    # succession and recovery
+    back = ~m.leader_alive & (m.week >= m.leader_back_week) & m.group_alive
+    for gi in np.flatnonzero(back):
+        m.leader_alive[gi] = True
+        m.log_event(EventKind.LEADER_REPLACED, int(gi))
+    m.cohesion += p.cohesion_recovery * (1.0 - m.cohesion)
+    m.prev_ops = m.tally.ops.copy()
+
+
+def kill_leader(m: MilitantModel, g: int, cause: str) -> None:
+    """A leader's death: cohesion falls by cohesion_shock, its fighters lose commitment_shock of
+    their commitment, and the claim keeps only its persistence: e_g *= claim_persistence_g."""
+    p = m.p
+    if not m.group_alive[g]:
+        return
+    m.leader_alive[g] = False
+    m.leader_back_week[g] = m.week + p.succession_weeks
+    m.cohesion[g] = max(0.0, m.cohesion[g] - p.cohesion_shock)
+    mine = m.fighters.group == g
+    m.fighters.commitment[mine] *= 1.0 - p.commitment_shock
+    m.claim[g] *= m.claim_persistence[g]
+    m.log_event(EventKind.LEADER_KILLED, g, detail=cause)
+
+
+def remove_fighters(m: MilitantModel, keep: np.ndarray) -> None:
+    """Drop the fighters where ``keep`` is false, and their Mesa agents."""
+    gone = m.fighters.keep(keep)
+    m._remove_agents(gone)

@@ -1,0 +1,674 @@
+"""Scenario files: loading, inheritance, overrides and validation.
+
+A scenario is a TOML file in ``scenarios/``. It says only what differs from the baseline
+(``sim.params``): parameter overrides, the map (zones), the groups, the initial relations
+and a timeline of events. A scenario may name another as its ``base``: tables are merged key
+by key, the ``timeline`` of the child is appended to the base's, and ``relations`` are merged
+pair by pair.
+
+Every problem is reported as a :class:`ScenarioError` naming the file, the key, the value
+given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS, Param
+
+#: a colour-blind-safe palette (Okabe & Ito 2008) used for groups in every chart
+PALETTE = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
+           "#000000"]
+#: colour of the state in every chart
+STATE_COLOUR = "#9a9a9a"
+MAX_GROUPS = len(PALETTE)
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def scenario_dirs() -> list[Path]:
+    """Folders searched for scenario files by name, first match wins."""
+    dirs = []
+    env = os.environ.get("MILITANT_SIM_SCENARIOS")
+    if env:
+        dirs.append(Path(env))
+    dirs += [Path.cwd() / "scenarios", _PACKAGE_DIR.parent / "scenarios",
+             _PACKAGE_DIR / "_scenarios"]
+    return dirs
+
+
+def available_scenarios() -> list[str]:
+    """Names of the scenario files that can be loaded by name."""
+    names: set[str] = set()
+    for d in scenario_dirs():
+        if d.is_dir():
+            names.update(p.stem for p in d.glob("*.toml"))
+    return sorted(names)
+
+
+DEFAULT_SCENARIO = "syria_2013"
+
+
+class ScenarioError(ValueError):
+    """A scenario (or an override of one) is invalid. The message is meant for people."""
+
+    def __init__(self, file: str | os.PathLike | None, key: str | None, problem: str,
+                 value: Any = None, allowed: str | None = None, *, has_value: bool = False):
+        self.file = str(file) if file is not None else "<scenario>"
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        parts = [f"{self.file}"]
+        if key:
+            parts[0] += f": {key}"
+        msg = parts[0] + f": {problem}"
+        if has_value or value is not None:
+            msg += f" (given: {value!r})"
+        if allowed:
+            msg += f"; allowed: {allowed}"
+        super().__init__(msg)
+
+
+# ---------------------------------------------------------------------------------------------
+# Timeline event kinds and their fields: (type, required, default, low, high, meaning)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    kind: str  # "zone", "group", "groups", "float", "int", "str", "field"
+    required: bool = True
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+    meaning: str = ""
+
+
+EVENT_KINDS: dict[str, dict[str, Field]] = {
+    "intervention": {
+        "zone": Field("zone", meaning="where the outside force strikes"),
+        "targets": Field("groups", meaning="groups it targets"),
+        "strength": Field("float", False, 1.0, 0.0, 1000.0, "strike strength (units)"),
+        "until": Field("int", False, None, 0, 1_000_000, "week it ends (default: never)"),
+    },
+    "restriction": {
+        "group": Field("group", meaning="the restricted group"),
+        "zone": Field("zone", meaning="where its operations are restricted"),
+        "level": Field("float", False, 0.8, 0.0, 1.0, "share of offensive operations forbidden"),
+        "until": Field("int", False, None, 0, 1_000_000, "week it is lifted (default: never)"),
+    },
+    "leader_killed": {
+        "group": Field("group", meaning="whose leader is killed"),
+    },
+    "governance_programme": {
+        "zone": Field("zone", meaning="where governance and security forces are supported"),
+        "target": Field("float", False, 0.8, 0.0, 1.0, "governance the programme builds toward"),
+        "rate": Field("float", False, 0.02, 0.0, 1.0, "weekly share of the gap closed"),
+        "security": Field("float", False, 5.0, 0.0, 1e5, "security capacity added per cell"),
+        "until": Field("int", False, None, 0, 1_000_000, "week it ends (default: never)"),
+    },
+    "set_group": {
+        "group": Field("group", meaning="the group to change"),
+        "field": Field("field", meaning="one of claim, propaganda, takfir, coercion"),
+        "value": Field("float", True, None, 0.0, 1.0, "the new value"),
+    },
+}
+SETTABLE_GROUP_FIELDS = ("claim", "propaganda", "takfir", "coercion")
+
+RELATION_NAMES = ("rivalry", "truce", "war")
+
+_TOP_KEYS = {"name", "description", "base", "sources", "seed", "params", "map", "zones",
+             "groups", "relations", "timeline"}
+_MAP_KEYS = {"width", "height", "default", "procedural"}
+_PROCEDURAL_KEYS = {"capital", "radius", "falloff"} | set(CELL_FIELDS)
+_ZONE_KEYS = {"rect", "disc", "raster", "description"} | set(CELL_FIELDS)
+
+
+@dataclass
+class Event:
+    """One scheduled timeline event."""
+
+    week: int
+    kind: str
+    args: dict[str, Any]
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.args.items() if v is not None)
+        return f"{self.kind}({args})"
+
+
+@dataclass
+class GroupSpec:
+    """A militant group as the scenario defines it."""
+
+    name: str
+    colour: str
+    takfir: float
+    coercion: float
+    claim: float
+    propaganda: float
+    claim_persistence: float
+    cohesion: float
+    tolerance: float
+    fighters: int
+    zone: str
+    momentum: float
+
+
+@dataclass
+class Scenario:
+    """A validated, fully resolved scenario."""
+
+    name: str
+    description: str
+    file: str
+    params: dict[str, Any]
+    width: int
+    height: int
+    cells: dict[str, np.ndarray]  # each of shape (width * height,), index c = y * width + x
+    zones: dict[str, np.ndarray]  # boolean masks, same shape
+    groups: list[GroupSpec]
+    relations: dict[tuple[int, int], dict[str, Any]]
+    timeline: list[Event]
+    seed: int = 0
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_cells(self) -> int:
+        return self.width * self.height
+
+    @property
+    def group_names(self) -> list[str]:
+        return [g.name for g in self.groups]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data (for provenance in outputs)."""
+        return json.loads(json.dumps(self.raw, default=_jsonable))
+
+    def digest(self) -> str:
+        """A short hash of the resolved scenario."""
+        blob = json.dumps(self.raw, sort_keys=True, default=_jsonable).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _jsonable(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+def find_scenario_file(name: str | os.PathLike) -> Path:
+    """Resolve a scenario name or path to an existing file, or raise ScenarioError."""
+    p = Path(name)
+    if p.suffix == ".toml" or p.exists() or os.sep in str(name):
+        if p.is_file():
+            return p
+        raise ScenarioError(p, None, "no such scenario file",
+                            allowed="a path to a .toml file, or one of: "
+                            + ", ".join(available_scenarios()))
+    for d in scenario_dirs():
+        f = d / f"{name}.toml"
+        if f.is_file():
+            return f
+    raise ScenarioError(str(name), None, "unknown scenario",
+                        allowed=", ".join(available_scenarios()) or "(no scenario files found)")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, None, f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ScenarioError(path, None, f"cannot read the file: {exc.strerror}") from None
+
+
+def _merge(base: dict, child: dict) -> dict:
+    """Deep-merge child into a copy of base (tables by key, timeline appended)."""
+    out = copy.deepcopy(base)
+    for k, v in child.items():
+        if k == "timeline":
+            out[k] = list(out.get(k, [])) + list(v)
+        elif k == "relations":
+            rel = {tuple(sorted(r.get("groups", []))): r for r in out.get(k, [])
+                   if isinstance(r, dict)}
+            for r in v:
+                key = tuple(sorted(r.get("groups", []))) if isinstance(r, dict) else id(r)
+                rel[key] = {**rel.get(key, {}), **r} if isinstance(r, dict) else r
+            out[k] = list(rel.values())
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    raw = _read_toml(path)
+    if not isinstance(raw, dict):
+        raise ScenarioError(path, None, "a scenario file must be a TOML table")
+    base = raw.get("base")
+    if base is not None:
+        if not isinstance(base, str):
+            raise ScenarioError(path, "base", "must be the name of another scenario", base)
+        base_path = path.parent / f"{base}.toml" if not base.endswith(".toml") else path.parent / base
+        if not base_path.is_file():
+            base_path = find_scenario_file(base)
+        if base_path.resolve() in seen:
+            raise ScenarioError(path, "base", "scenarios inherit from each other in a loop", base)
+        parent = _load_raw(base_path, seen + (path.resolve(),))
+        child = {k: v for k, v in raw.items() if k != "base"}
+        parent.pop("name", None)
+        parent.pop("description", None)
+        merged = _merge(parent, child)
+        merged.setdefault("_base", base)
+        return merged
+    return raw
+
+
+def parse_value(text: str) -> Any:
+    """Parse the value of a ``--set key=value`` as TOML (numbers, booleans, strings, lists)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
+                    file: str = "<overrides>") -> dict[str, Any]:
+    """Apply ``key=value`` overrides to a raw scenario dict.
+
+    A plain key (``clash_kappa``) is a global parameter; a dotted key walks the scenario's
+    tables (``groups.ISIS.claim``, ``map.default.governance``, ``zones.east.security``);
+    ``timeline.ID.FIELD`` sets a field of the timeline event(s) with ``id = "ID"``.
+    """
+    if not overrides:
+        return raw
+    raw = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        parts = str(key).split(".")
+        if len(parts) == 1:
+            if key not in PARAMS:
+                raise ScenarioError(file, key, "unknown parameter",
+                                    allowed=_close_matches(key, PARAMS)
+                                    or "a parameter name (see docs/ODD.md) or a dotted path "
+                                    "such as groups.NAME.claim")
+            raw.setdefault("params", {})[key] = value
+            continue
+        node = raw
+        if parts[0] == "timeline" and len(parts) == 3:
+            events = [e for e in raw.get("timeline", []) if isinstance(e, dict)
+                      and e.get("id") == parts[1]]
+            if not events:
+                ids = [e.get("id") for e in raw.get("timeline", []) if isinstance(e, dict)
+                       and e.get("id")]
+                raise ScenarioError(file, key, "no timeline event has this id", parts[1],
+                                    ", ".join(ids) or "(this scenario names no timeline event)")
+            for e in events:
+                e[parts[2]] = value
+            continue
+        for i, p in enumerate(parts[:-1]):
+            nxt = node.get(p)
+            if not isinstance(nxt, dict):
+                where = ".".join(parts[: i + 1])
+                have = sorted(k for k, v in node.items() if isinstance(v, dict))
+                raise ScenarioError(file, key, f"'{where}' is not a table of this scenario",
+                                    allowed=", ".join(have) or None)
+            node = nxt
+        node[parts[-1]] = value
+    return raw
+
+
+def _close_matches(word: str, options) -> str | None:
+    import difflib
+
+    m = difflib.get_close_matches(word, list(options), n=3)
+    return ("did you mean " + " or ".join(m) + "?") if m else None
+
+
+def load_scenario(name: str | os.PathLike | Scenario = DEFAULT_SCENARIO,
+                  overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load, merge, override and validate a scenario.
+
+    ``name`` is a scenario name (``"sahel_2019"``), a path to a TOML file, or an already
+    loaded :class:`Scenario` (then only the overrides are applied).
+    """
+    if isinstance(name, Scenario):
+        if not overrides:
+            return name
+        raw = apply_overrides(name.raw, overrides)
+        return validate(raw, name.file)
+    path = find_scenario_file(name)
+    raw = _load_raw(path)
+    raw.setdefault("name", path.stem)
+    raw = apply_overrides(raw, overrides)
+    return validate(raw, str(path), base_dir=path.parent)
+
+
+def scenario_from_dict(raw: dict[str, Any], overrides: dict[str, Any] | None = None,
+                       file: str = "<dict>") -> Scenario:
+    """Build a scenario from a dict with the same layout as a scenario file."""
+    raw = copy.deepcopy(raw)
+    if "base" in raw:
+        base = find_scenario_file(raw.pop("base"))
+        raw = _merge(_load_raw(base), raw)
+    return validate(apply_overrides(raw, overrides), file)
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+def _check_value(file, key, value, spec: Param):
+    """Validate one value against its Param spec; return the cleaned value."""
+    kind = spec.kind
+    if kind is str:
+        if not isinstance(value, str):
+            raise ScenarioError(file, key, "wrong type", value, "a string")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ScenarioError(file, key, "wrong type", value, "true or false")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ScenarioError(file, key, "wrong type", value, spec.allowed(), has_value=True)
+    if kind is int:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise ScenarioError(file, key, "must be a whole number", value, spec.allowed())
+            value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ScenarioError(file, key, "must be a finite number", value, spec.allowed())
+    if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+        raise ScenarioError(file, key, "out of range", value, spec.allowed())
+    return value
+
+
+def _unknown(file, where, given, allowed):
+    for k in given:
+        if k not in allowed:
+            hint = _close_matches(k, allowed)
+            raise ScenarioError(file, f"{where}{k}", "unknown key",
+                                allowed=(hint + " " if hint else "") + "one of: "
+                                + ", ".join(sorted(allowed)))
+
+
+def _table(file, key, value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ScenarioError(file, key, "must be a table", value, "a TOML table")
+    return value
+
+
+def _pair(file, key, value, lo, hi, kind=int):
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise ScenarioError(file, key, "must be a pair of numbers", value, "[a, b]")
+    if kind is int and not all(float(v).is_integer() for v in value):
+        raise ScenarioError(file, key, "must be whole numbers", value, "[a, b]")
+    out = [kind(v) for v in value]
+    for v in out:
+        if v < lo or v > hi:
+            raise ScenarioError(file, key, "out of range", value, f"values in [{lo}, {hi}]")
+    return out
+
+
+def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Check every key and value of a raw scenario dict and build a :class:`Scenario`."""
+    raw = copy.deepcopy(raw)
+    base_info = raw.pop("_base", None)
+    _unknown(file, "", raw, _TOP_KEYS)
+
+    # -- params ------------------------------------------------------------------------------
+    params = {n: p.default for n, p in PARAMS.items()}
+    for k, v in _table(file, "params", raw.get("params")).items():
+        if k not in PARAMS:
+            hint = _close_matches(k, PARAMS)
+            raise ScenarioError(file, f"params.{k}", "unknown parameter",
+                                allowed=hint or "a parameter listed in docs/ODD.md")
+        params[k] = _check_value(file, f"params.{k}", v, PARAMS[k])
+
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ScenarioError(file, "seed", "must be a non-negative integer", seed, "an integer >= 0")
+
+    # -- map ---------------------------------------------------------------------------------
+    mp = _table(file, "map", raw.get("map"))
+    _unknown(file, "map.", mp, _MAP_KEYS)
+    W = mp.get("width", 30)
+    H = mp.get("height", 30)
+    for k, v in (("map.width", W), ("map.height", H)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1000:
+            raise ScenarioError(file, k, "must be a whole number of cells", v, "1 to 1000")
+    C = W * H
+    xs = np.tile(np.arange(W), H)
+    ys = np.repeat(np.arange(H), W)
+
+    cells: dict[str, np.ndarray] = {}
+    default = _table(file, "map.default", mp.get("default"))
+    _unknown(file, "map.default.", default, CELL_FIELDS)
+    for name, spec in CELL_FIELDS.items():
+        v = _check_value(file, f"map.default.{name}", default.get(name, spec.default), spec)
+        cells[name] = np.full(C, float(v))
+
+    zones: dict[str, np.ndarray] = {"all": np.ones(C, bool)}
+    proc = mp.get("procedural")
+    if proc is not None:
+        proc = _table(file, "map.procedural", proc)
+        _unknown(file, "map.procedural.", proc, _PROCEDURAL_KEYS)
+        cx, cy = _pair(file, "map.procedural.capital", proc.get("capital", [W // 2, H // 2]),
+                       0, max(W, H), float)
+        radius = proc.get("radius", max(1.0, min(W, H) / 8))
+        radius = _check_value(file, "map.procedural.radius", radius,
+                              Param("radius", 1.0, "", low=0.0, high=1e4))
+        falloff = _check_value(file, "map.procedural.falloff", proc.get("falloff", radius),
+                               Param("falloff", 1.0, "", low=1e-3, high=1e4))
+        d = np.hypot(xs - cx, ys - cy)
+        t = 1.0 - np.exp(-np.maximum(0.0, d - radius) / falloff)  # 0 in the capital, -> 1 far
+        for name, spec in CELL_FIELDS.items():
+            if name in proc:
+                lo_hi = _pair(file, f"map.procedural.{name}", proc[name],
+                              spec.low, spec.high, float)
+                cells[name] = lo_hi[0] + (lo_hi[1] - lo_hi[0]) * t
+        zones["capital"] = d <= radius
+
+    for zname, z in _table(file, "zones", raw.get("zones")).items():
+        zkey = f"zones.{zname}"
+        z = _table(file, zkey, z)
+        _unknown(file, zkey + ".", z, _ZONE_KEYS)
+        shapes = [s for s in ("rect", "disc", "raster") if s in z]
+        if len(shapes) != 1:
+            raise ScenarioError(file, zkey, "a zone needs exactly one shape", shapes or None,
+                                "one of rect = [x0, y0, x1, y1], disc = [x, y, r], raster = FILE")
+        shape = shapes[0]
+        if shape == "rect":
+            r = z["rect"]
+            if (not isinstance(r, list) or len(r) != 4
+                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in r)):
+                raise ScenarioError(file, f"{zkey}.rect", "must be four whole numbers", r,
+                                    "[x0, y0, x1, y1], corners included, inside the map")
+            x0, y0, x1, y1 = r
+            if not (0 <= x0 <= x1 < W and 0 <= y0 <= y1 < H):
+                raise ScenarioError(file, f"{zkey}.rect", "outside the map or empty", r,
+                                    f"0 <= x0 <= x1 < {W} and 0 <= y0 <= y1 < {H}")
+            mask = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+        elif shape == "disc":
+            dsc = z["disc"]
+            if (not isinstance(dsc, list) or len(dsc) != 3
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in dsc)
+                    or dsc[2] < 0):
+                raise ScenarioError(file, f"{zkey}.disc", "must be three numbers", dsc,
+                                    "[x, y, radius] with radius >= 0")
+            mask = np.hypot(xs - dsc[0], ys - dsc[1]) <= dsc[2]
+        else:
+            mask = _read_raster(file, f"{zkey}.raster", z["raster"], W, H, base_dir)
+        if not mask.any():
+            raise ScenarioError(file, zkey, "the zone has no cell inside the map", z.get(shape),
+                                f"a shape overlapping the {W}x{H} map")
+        zones[zname] = mask
+        for name, spec in CELL_FIELDS.items():
+            if name in z:
+                cells[name][mask] = float(_check_value(file, f"{zkey}.{name}", z[name], spec))
+
+    cells["population"] = np.round(cells["population"])
+
+    # -- groups ------------------------------------------------------------------------------
+    graw = _table(file, "groups", raw.get("groups"))
+    if not graw:
+        raise ScenarioError(file, "groups", "a scenario needs at least one group",
+                            allowed="[groups.NAME] tables")
+    if len(graw) > MAX_GROUPS:
+        raise ScenarioError(file, "groups", "too many groups", len(graw), f"at most {MAX_GROUPS}")
+    groups: list[GroupSpec] = []
+    for i, (gname, g) in enumerate(graw.items()):
+        gkey = f"groups.{gname}"
+        if gname in ("state", "none", "all"):
+            raise ScenarioError(file, gkey, "reserved name", gname, "any other name")
+        g = _table(file, gkey, g)
+        _unknown(file, gkey + ".", g, GROUP_FIELDS)
+        vals = {n: _check_value(file, f"{gkey}.{n}", g.get(n, s.default), s)
+                for n, s in GROUP_FIELDS.items()}
+        if not vals["colour"]:
+            vals["colour"] = PALETTE[i]
+        if vals["zone"] and vals["zone"] not in zones:
+            raise ScenarioError(file, f"{gkey}.zone", "unknown zone", vals["zone"],
+                                ", ".join(zones))
+        groups.append(GroupSpec(name=gname, **vals))
+    names = [g.name for g in groups]
+    index = {n: i for i, n in enumerate(names)}
+
+    # -- relations ---------------------------------------------------------------------------
+    relations: dict[tuple[int, int], dict[str, Any]] = {}
+    rel_raw = raw.get("relations", [])
+    if not isinstance(rel_raw, list):
+        raise ScenarioError(file, "relations", "must be an array of tables", rel_raw,
+                            "[[relations]] groups = [A, B], state = ...")
+    for k, r in enumerate(rel_raw):
+        rkey = f"relations[{k}]"
+        r = _table(file, rkey, r)
+        _unknown(file, rkey + ".", r, {"groups", "state", "hostility", "since"})
+        pair = r.get("groups")
+        if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
+            raise ScenarioError(file, f"{rkey}.groups", "must name two different groups", pair,
+                                "[A, B] with A and B in " + ", ".join(names))
+        for gname in pair:
+            if gname not in index:
+                raise ScenarioError(file, f"{rkey}.groups", "unknown group", gname,
+                                    ", ".join(names))
+        state = r.get("state", "rivalry")
+        if state not in RELATION_NAMES:
+            raise ScenarioError(file, f"{rkey}.state", "unknown relation state", state,
+                                ", ".join(RELATION_NAMES))
+        entry: dict[str, Any] = {"state": state}
+        if "hostility" in r:
+            entry["hostility"] = _check_value(file, f"{rkey}.hostility", r["hostility"],
+                                              Param("hostility", 0.5, "", low=0.0, high=1.0))
+        if "since" in r:
+            entry["since"] = _check_value(file, f"{rkey}.since", r["since"],
+                                          Param("since", 0, "", low=-100000, high=0, kind=int))
+        a, b = sorted((index[pair[0]], index[pair[1]]))
+        relations[(a, b)] = entry
+
+    # -- timeline ----------------------------------------------------------------------------
+    timeline: list[Event] = []
+    tl = raw.get("timeline", [])
+    if not isinstance(tl, list):
+        raise ScenarioError(file, "timeline", "must be an array of tables", tl,
+                            "[[timeline]] week = N, event = KIND, ...")
+    for k, e in enumerate(tl):
+        ekey = f"timeline[{k}]"
+        e = _table(file, ekey, e)
+        kind = e.get("event")
+        if kind not in EVENT_KINDS:
+            raise ScenarioError(file, f"{ekey}.event", "unknown event", kind,
+                                ", ".join(EVENT_KINDS))
+        spec = EVENT_KINDS[kind]
+        _unknown(file, ekey + ".", e, set(spec) | {"week", "event", "note", "id"})
+        week = e.get("week")
+        if isinstance(week, bool) or not isinstance(week, int) or week < 0:
+            raise ScenarioError(file, f"{ekey}.week", "must be a whole week >= 0", week,
+                                "an integer >= 0")
+        args: dict[str, Any] = {}
+        for fname, f in spec.items():
+            fk = f"{ekey}.{fname}"
+            if fname not in e:
+                if f.required:
+                    raise ScenarioError(file, fk, f"missing for event '{kind}'",
+                                        allowed=f.meaning)
+                args[fname] = f.default
+                continue
+            v = e[fname]
+            if f.kind == "zone":
+                if v not in zones:
+                    raise ScenarioError(file, fk, "unknown zone", v, ", ".join(zones))
+            elif f.kind == "group":
+                if v not in index:
+                    raise ScenarioError(file, fk, "unknown group", v, ", ".join(names))
+            elif f.kind == "groups":
+                if isinstance(v, str):
+                    v = [v]
+                if not isinstance(v, list) or not v or any(x not in index for x in v):
+                    raise ScenarioError(file, fk, "must list known groups", v,
+                                        "a list of: " + ", ".join(names))
+            elif f.kind == "field":
+                if v not in SETTABLE_GROUP_FIELDS:
+                    raise ScenarioError(file, fk, "cannot be set by an event", v,
+                                        ", ".join(SETTABLE_GROUP_FIELDS))
+            else:
+                v = _check_value(file, fk, v, Param(fname, f.default, f.meaning, low=f.low,
+                                                    high=f.high,
+                                                    kind=int if f.kind == "int" else float))
+            args[fname] = v
+        if args.get("until") is not None and args["until"] <= week:
+            raise ScenarioError(file, f"{ekey}.until", "must come after the event's week",
+                                args["until"], f"a week > {week}")
+        timeline.append(Event(week, kind, args))
+    timeline.sort(key=lambda ev: ev.week)
+
+    desc = raw.get("description", "")
+    if not isinstance(desc, str):
+        raise ScenarioError(file, "description", "must be a string", desc)
+    resolved = dict(raw)
+    resolved["params"] = params
+    if base_info:
+        resolved["base"] = base_info
+    return Scenario(name=str(raw.get("name", Path(file).stem)), description=desc, file=str(file),
+                    params=params, width=W, height=H, cells=cells, zones=zones, groups=groups,
+                    relations=relations, timeline=timeline, seed=seed, raw=resolved)
+
+
+def _read_raster(file, key, value, W, H, base_dir: Path | None) -> np.ndarray:
+    """A raster zone: a text file of H lines of W characters, '.' or '0' outside, else inside.
+
+    The first line is the top row (y = H - 1), as on a printed map.
+    """
+    if not isinstance(value, str):
+        raise ScenarioError(file, key, "must be a file name", value, "a text file path")
+    p = Path(value)
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    if not p.is_file():
+        raise ScenarioError(file, key, "raster file not found", str(p))
+    lines = [ln.rstrip("\n") for ln in p.read_text().splitlines() if ln.strip()]
+    if len(lines) != H or any(len(ln) != W for ln in lines):
+        raise ScenarioError(file, key, "raster size does not match the map",
+                            f"{len(lines)} lines of {sorted({len(ln) for ln in lines})} chars",
+                            f"{H} lines of {W} characters")
+    grid = np.array([[ch not in ".0" for ch in ln] for ln in lines])[::-1]  # row 0 = y 0
+    return grid.reshape(-1)

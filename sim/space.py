@@ -1,0 +1,47 @@
+"""The regional grid as numpy arrays: Moore neighbour tables and neighbourhood sums.
+
+Cells are indexed flat, c = y * width + x; a layer is a vector of length width * height (or a
+stack of them). The region is not a torus. The same neighbourhoods are available as Mesa
+``discrete_space`` cells through ``model.grid`` (tested to agree).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def moore_table(width: int, height: int) -> np.ndarray:
+    """(C, 9) table: column 0 is the cell itself, columns 1-8 its Moore neighbours, -1 off-map."""
+    xs = np.tile(np.arange(width), height)
+    ys = np.repeat(np.arange(height), width)
+    offsets = [(0, 0)] + [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if (dx, dy) != (0, 0)]
+    out = np.full((width * height, 9), -1, dtype=np.int64)
+    for k, (dx, dy) in enumerate(offsets):
+        nx, ny = xs + dx, ys + dy
+        ok = (nx >= 0) & (nx < width) & (ny >= 0) & (ny < height)
+        out[ok, k] = ny[ok] * width + nx[ok]
+    return out
+
+
+def box_sum(layers: np.ndarray, width: int, height: int, radius: int) -> np.ndarray:
+    """Sum of each layer over the Moore neighbourhood of radius ``radius`` (self included).
+
+    ``layers`` has shape (C,) or (K, C); the result has the same shape. Cells outside the map
+    count as zero. Uses a summed-area table: O(C) whatever the radius.
+    """
+    if radius <= 0:
+        return layers.astype(np.float64, copy=True)
+    single = layers.ndim == 1
+    a = np.atleast_2d(layers).reshape(-1, height, width).astype(np.float64)
+    k = a.shape[0]
+    sat = np.zeros((k, height + 1, width + 1))
+    sat[:, 1:, 1:] = a.cumsum(axis=1).cumsum(axis=2)
+    y = np.arange(height)
+    x = np.arange(width)
+    y0 = np.clip(y - radius, 0, height)[:, None]
+    y1 = np.clip(y + radius + 1, 0, height)[:, None]
+    x0 = np.clip(x - radius, 0, width)[None, :]
+    x1 = np.clip(x + radius + 1, 0, width)[None, :]
+    out = sat[:, y1, x1] - sat[:, y0, x1] - sat[:, y1, x0] + sat[:, y0, x0]
+    out = out.reshape(k, -1)
+    return out[0] if single else out
