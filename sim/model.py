@@ -79,6 +79,8 @@ class MilitantModel(mesa.Model):
         self.cohesion = np.array([g.cohesion for g in gs], dtype=np.float64)
         self.tolerance = np.array([g.tolerance for g in gs], dtype=np.float64)
         self.momentum = np.array([g.momentum for g in gs], dtype=np.float64)
+        self.foreign_inflow = np.array([g.foreign_inflow for g in gs], dtype=np.float64)
+        self.base_zone = [self.zones[g.zone] if g.zone else self.zones["all"] for g in gs]
         self.group_alive = np.ones(G, dtype=bool)
         self.leader_alive = np.ones(G, dtype=bool)
         self.leader_back_week = np.zeros(G, dtype=np.int64)
@@ -126,8 +128,8 @@ class MilitantModel(mesa.Model):
         self._agent_of: dict[int, Fighter] = {}
         rules.place_initial_fighters(self)
         rules.initial_control(self)
-
         self.recorder = Recorder(self)
+        rules.timeline(self)  # events scheduled for week 0 hold from the start
         self.recorder.collect(self)
 
     # ------------------------------------------------------------------------------------------
@@ -233,15 +235,17 @@ class MilitantModel(mesa.Model):
             rules._refresh_effects(self)
 
     def set_group(self, group: str | int, field: str, value: float) -> None:
-        """Change a group's claim, propaganda, takfir or coercion now."""
+        """Change a group's claim, propaganda, takfir, coercion or foreign_inflow now."""
         from .scenario import SETTABLE_GROUP_FIELDS, ScenarioError
 
         g = group if isinstance(group, int) else self.group_names.index(group)
         if field not in SETTABLE_GROUP_FIELDS:
             raise ScenarioError("<model>", field, "cannot be changed",
                                 allowed=", ".join(SETTABLE_GROUP_FIELDS))
-        if not 0.0 <= float(value) <= 1.0:
-            raise ScenarioError("<model>", f"{field}", "out of range", value, "[0, 1]")
+        from .params import GROUP_FIELDS
+        from .scenario import _check_value
+
+        value = _check_value("<model>", field, value, GROUP_FIELDS[field])
         if field in ("takfir", "coercion"):
             self.doctrine[g, 0 if field == "takfir" else 1] = float(value)
         else:

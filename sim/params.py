@@ -60,7 +60,7 @@ _PARAM_LIST: list[Param] = [
     # -- run ----------------------------------------------------------------------------------
     _p("steps", 520, "default run length", "weeks", 1, 100_000, "MODEL.md (ten years)", int),
     # -- mobilise (Epstein 2002, made local) ---------------------------------------------------
-    _p("candidate_rate", 2e-4, "share of a cell's civilians who consider joining each week",
+    _p("candidate_rate", 2e-5, "share of a cell's civilians who consider joining each week",
        "1/week", 0.0, 0.05),
     _p("hardship_sd", 0.15, "spread of a candidate's hardship H around its cell's hardship",
        "-", 0.0, 1.0),
@@ -80,7 +80,7 @@ _PARAM_LIST: list[Param] = [
     _p("choice_temperature", 0.15, "softmax temperature of the choice of group", "-", 1e-3, 10.0),
     _p("commitment0", 0.6, "commitment of a new recruit or defector", "-", 0.0, 1.0),
     # -- socialise -----------------------------------------------------------------------------
-    _p("ideology_rate", 0.02, "weekly drift of ideology toward doctrine, per unit propaganda",
+    _p("ideology_rate", 0.05, "weekly drift of ideology toward doctrine, per unit propaganda",
        "1/week", 0.0, 1.0),
     _p("hostility_rate", 0.03, "weekly drift of hostility toward the group's message", "1/week",
        0.0, 1.0),
@@ -104,7 +104,7 @@ _PARAM_LIST: list[Param] = [
     _p("w_own", 0.6, "move score: weight of log(1 + own fighters in cell)", "-", 0.0, 10.0),
     _p("w_opportunity", 1.0, "move score: weight of weakly governed, weakly secured ground", "-",
        0.0, 10.0),
-    _p("w_expand", 0.5, "move score: weight of ground not held by one's own group", "-", 0.0, 10.0),
+    _p("w_expand", 1.0, "move score: weight of ground not held by one's own group", "-", 0.0, 10.0),
     _p("w_danger", 1.5, "move score: weight of hostile strength relative to own", "-", 0.0, 10.0),
     _p("move_noise", 0.5, "scale of the random term in the move score", "-", 0.0, 10.0),
     _p("security_scale", 10.0, "security at which a cell is half as attractive", "fighter-eq.",
@@ -118,7 +118,7 @@ _PARAM_LIST: list[Param] = [
     _p("passive_exposure", 0.3, "exposure to state fire of a fighter who did not attack", "-",
        0.0, 1.0),
     # -- interact ------------------------------------------------------------------------------
-    _p("clash_kappa", 0.02, "kappa in P(clash) = 1 - exp(-kappa H min(n_g, n_h))", "-", 0.0, 10.0,
+    _p("clash_kappa", 0.1, "kappa in P(clash) = 1 - exp(-kappa H min(n_g, n_h))", "-", 0.0, 10.0,
        teach=True),
     _p("war_clash_factor", 3.0, "clash rate multiplier between groups at war", "-", 1.0, 100.0),
     _p("clash_lethality", 0.3, "share of a side hit in a clash, at full opponent share", "-",
@@ -137,7 +137,7 @@ _PARAM_LIST: list[Param] = [
        0.0, 10.0, "article: defection of fighters who 'see the IS jihad as upright'"),
     _p("defect_epsilon", 0.01, "epsilon: maximum weekly defection probability", "1/week", 0.0, 1.0),
     _p("defect_slope", 6.0, "s: slope of the defection sigmoid", "-", 0.0, 100.0),
-    _p("desert_rate", 0.004, "weekly desertion probability at zero commitment and grievance",
+    _p("desert_rate", 0.03, "weekly desertion probability at zero commitment and grievance",
        "1/week", 0.0, 1.0, "Nussio & Ugarriza 2021 (order of magnitude)"),
     # -- relations -----------------------------------------------------------------------------
     _p("group_hostility_rate", 0.05, "weekly drift of pair hostility toward its target", "1/week",
@@ -157,7 +157,7 @@ _PARAM_LIST: list[Param] = [
        0.0, 10.0),
     _p("tension_contest", 0.01, "weekly truce tension per unit share of ground contested", "-",
        0.0, 10.0),
-    _p("tension_propaganda", 0.004, "weekly truce tension per unit of partner's claim x "
+    _p("tension_propaganda", 0.03, "weekly truce tension per unit of partner's claim x "
        "propaganda", "-", 0.0, 10.0, "seed article: al-Naba 233 'Base of Apostasy'"),
     _p("tension_decay", 0.01, "weekly decay of truce tension", "1/week", 0.0, 1.0),
     _p("truce_tolerance", 1.0, "truce tension at which a side breaks the truce", "-", 1e-3, 100.0),
@@ -170,6 +170,8 @@ _PARAM_LIST: list[Param] = [
     _p("merger_claim_cost", 1.0, "how much an exclusive claim weighs against joining a merger "
        "by agreement (utility)", "-", 0.0, 10.0),
     _p("merger_rate", 0.02, "weekly chance that an eligible pair merges", "1/week", 0.0, 1.0),
+    _p("absorption_cohesion", 0.6, "a group can be absorbed only while its cohesion is below this "
+       "(a leadership in crisis)", "-", 0.0, 1.0),
     _p("absorption_share", 0.6, "share of a partner's fighters closer to the other group's "
        "doctrine at which it is absorbed", "-", 0.0, 1.0),
     # -- control and governance ----------------------------------------------------------------
@@ -197,7 +199,7 @@ _PARAM_LIST: list[Param] = [
     _p("ungoverned_governance", 0.3, "a cell is ungoverned if governance is below this...", "-",
        0.0, 1.0),
     _p("ungoverned_security", 2.0, "... and security below this", "fighter-eq.", 0.0, 1e4),
-    _p("governance_support", 0.0, "scale of every governance programme in the scenario (1 = as "
+    _p("governance_support", 1.0, "scale of every governance programme in the scenario (1 = as "
        "written, 0 = none)", "-", 0.0, 5.0, teach=True),
     # -- state and outside forces --------------------------------------------------------------
     _p("security_regen", 0.03, "weekly regeneration of security toward capacity", "1/week",
@@ -243,6 +245,9 @@ _GROUP_LIST: list[Param] = [
     _p("cohesion", 1.0, "initial leadership cohesion", "-", 0.0, 1.0),
     _p("tolerance", 1.0, "multiplier on truce_tolerance for this group", "-", 0.01, 100.0),
     _p("fighters", 100, "initial number of fighters", "fighters", 0, 1_000_000, kind=int),
+    _p("foreign_inflow", 0.0, "foreign fighters arriving each week (Poisson mean) in the cells the "
+       "group holds, or its start zone if it holds none", "fighters/week", 0.0, 10_000.0,
+       "REFERENCES.md: 15,000-20,000 foreign fighters in Iraq and Syria"),
     _p("zone", "", "zone where the initial fighters start (default: the whole map)", kind=str),
     _p("momentum", 0.2, "initial momentum", "-", 0.0, 1.0),
 ]

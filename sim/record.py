@@ -57,8 +57,8 @@ class Recorder:
         self.G = G
         self.columns: list[str] = list(MODEL_VARS)
         self.columns += [f"{v}.{n}" for v in GROUP_VARS for n in names]
-        for a, b in pairs(G):
-            self.columns += [f"{v}.{names[a]}|{names[b]}" for v in PAIR_VARS]
+        for v in PAIR_VARS:
+            self.columns += [f"{v}.{names[a]}|{names[b]}" for a, b in pairs(G)]
         for v in DIRECTED_VARS:
             self.columns += [f"{v}.{names[a]}>{names[b]}" for a in range(G) for b in range(G)
                              if a != b]
@@ -71,6 +71,7 @@ class Recorder:
         self.names = names
         # maps: control every week; fighters per group per cell every `map_every` weeks
         self.control: list[np.ndarray] = []
+        self.ungoverned: list[np.ndarray] = []
         cells = m.n_cells
         budget = 40e6  # bytes kept for fighter maps
         self.map_every = max(1, int(np.ceil((m.p.steps + 1) * G * cells * 2 / budget)))
@@ -117,6 +118,7 @@ class Recorder:
             + [np.asarray(x, dtype=np.float64) for x in directed])
         self.rows += 1
         self.control.append(m.owner.astype(np.int8))
+        self.ungoverned.append(ungov)
         if m.week % self.map_every == 0:
             self.fighter_maps.append(m.presence().astype(np.uint16))
             self.map_weeks.append(m.week)
@@ -181,6 +183,10 @@ class Recorder:
                 "fighters": np.stack(self.fighter_maps) if self.fighter_maps else
                 np.zeros((0, self.G, m.n_cells), np.uint16),
                 "map_weeks": np.array(self.map_weeks, dtype=np.int64),
+                "zone_names": np.array([z for z in m.zones if z != "all"], dtype=str),
+                "zones": np.array([mk for z, mk in m.zones.items() if z != "all"], dtype=bool)
+                .reshape(-1, m.n_cells),
+                "ungoverned": np.stack(self.ungoverned),
                 "width": m.width, "height": m.height}
         summary = summarise(m, steps, events)
         summary["provenance"] = provenance(m, wall_seconds)
@@ -280,7 +286,7 @@ def summarise(m: MilitantModel, steps: pd.DataFrame, events: pd.DataFrame) -> di
         "scenario": m.spec.name,
         "weeks": int(weeks[-1]),
         "group_colours": dict(zip(names, m.group_colours)),
-        "zones": {z: np.flatnonzero(mask).tolist() for z, mask in m.zones.items() if z != "all"},
+        "zones": [z for z in m.zones if z != "all"],
         "width": m.width,
         "height": m.height,
         "seed": m.seed,

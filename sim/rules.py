@@ -184,6 +184,7 @@ def mobilise(m: MilitantModel) -> None:
     aff(a, b) = 1 - |a - b| / sqrt(2). Candidates with no group in reach stay home (``latent``).
     """
     p, rng = m.p, m.rng
+    _foreign_fighters(m)
     n_cand = rng.binomial(m.population.astype(np.int64), p.candidate_rate)
     total = int(n_cand.sum())
     if total == 0:
@@ -223,6 +224,27 @@ def mobilise(m: MilitantModel) -> None:
                           hostility=p.hostility_base_weight * theta[:, 0])
     m._add_agents(fids)
     m.tally.recruits += np.bincount(group, minlength=m.n_groups)
+
+
+def _foreign_fighters(m: MilitantModel) -> None:
+    """Foreign fighters: k ~ Poisson(foreign_inflow_g) arrive a week, in a random cell the group
+    holds (its start zone if it holds none), with ideology at the doctrine and high commitment."""
+    p, rng = m.p, m.rng
+    for g in np.flatnonzero((m.foreign_inflow > 0) & m.group_alive):
+        k = int(rng.poisson(m.foreign_inflow[g]))
+        if k == 0:
+            continue
+        held = np.flatnonzero(m.owner == g)
+        cells = held if len(held) else np.flatnonzero(m.base_zone[g])
+        cell = rng.choice(cells, size=k)
+        ideo = np.clip(m.doctrine[g] + rng.normal(0.0, p.ideology_sd / 2, (k, 2)), 0, 1)
+        fids = m.fighters.add(group=np.full(k, g), cell=cell, takfir=ideo[:, 0],
+                              coercion=ideo[:, 1], hardship=np.full(k, 0.5),
+                              risk=rng.random(k), commitment=np.ones(k),
+                              hostility=np.full(k, min(1.0, p.hostility_base_weight * m.doctrine[
+                                  g, 0] + m.claim[g] * m.propaganda[g])))
+        m._add_agents(fids)
+        m.tally.recruits[g] += k
 
 
 def affinity(theta: np.ndarray, doctrine: np.ndarray) -> np.ndarray:
@@ -539,10 +561,12 @@ def relations(m: MilitantModel) -> None:
     lost to h (see defect), with the share of ground they contest, and with h's claim x
     propaganda; it decays at tension_decay; past g's tolerance g breaks the truce: war. War
     cools into rivalry after war_cooling weeks without a clash. After merger_weeks of truce a
-    pair may merge: by absorption when most of h's fighters are closer to g's doctrine than to
-    h's (absorption_share), or by agreement when the doctrines are close (merger_distance) and
-    both sides accept, each with probability merger_rate max(0, 1 - merger_claim_cost e),
-    e the largest claim of the two: a claim to rule all does not share power.
+    pair may merge: by absorption when h's leadership is in crisis (cohesion below
+    absorption_cohesion) and most of h's fighters are closer to g's doctrine than to h's
+    (absorption_share), or by agreement when the doctrines are close (merger_distance) and
+    both sides accept: probability merger_rate q^2 a week, q = max(0, 1 - merger_claim_cost e)
+    each side's acceptance, e the largest claim of the two: a claim to rule all does not share
+    power.
     """
     p, F, rng = m.p, m.fighters, m.rng
     G = m.n_groups
@@ -617,7 +641,8 @@ def _try_merger(m: MilitantModel, a: int, b: int, distance: float) -> None:
     aff = affinity(F.ideology(), m.doctrine[[a, b]])  # (n, 2)
     for winner, loser, col_w, col_l in ((a, b, 0, 1), (b, a, 1, 0)):
         mine = F.group == loser
-        if mine.any() and (aff[mine, col_w] > aff[mine, col_l]).mean() >= p.absorption_share:
+        if (m.cohesion[loser] < p.absorption_cohesion and mine.any()
+                and (aff[mine, col_w] > aff[mine, col_l]).mean() >= p.absorption_share):
             _merge(m, winner, loser, EventKind.ABSORPTION)
             return
     if distance <= p.merger_distance:

@@ -117,11 +117,12 @@ EVENT_KINDS: dict[str, dict[str, Field]] = {
     },
     "set_group": {
         "group": Field("group", meaning="the group to change"),
-        "field": Field("field", meaning="one of claim, propaganda, takfir, coercion"),
-        "value": Field("float", True, None, 0.0, 1.0, "the new value"),
+        "field": Field("field", meaning="one of claim, propaganda, takfir, coercion, "
+                       "foreign_inflow"),
+        "value": Field("float", True, None, 0.0, 10_000.0, "the new value (range of the field)"),
     },
 }
-SETTABLE_GROUP_FIELDS = ("claim", "propaganda", "takfir", "coercion")
+SETTABLE_GROUP_FIELDS = ("claim", "propaganda", "takfir", "coercion", "foreign_inflow")
 
 RELATION_NAMES = ("rivalry", "truce", "war")
 
@@ -161,6 +162,7 @@ class GroupSpec:
     fighters: int
     zone: str
     momentum: float
+    foreign_inflow: float = 0.0
 
 
 @dataclass
@@ -635,6 +637,8 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
                                                     high=f.high,
                                                     kind=int if f.kind == "int" else float))
             args[fname] = v
+        if kind == "set_group":
+            _check_value(file, f"{ekey}.value", args["value"], GROUP_FIELDS[args["field"]])
         if args.get("until") is not None and args["until"] <= week:
             raise ScenarioError(file, f"{ekey}.until", "must come after the event's week",
                                 args["until"], f"a week > {week}")

@@ -1,0 +1,220 @@
+"""The teaching app's model and its live controls, without any browser code.
+
+:class:`AppModel` is the model as the app runs it: built from a scenario name and a seed (as
+the app's "Model Parameters" card gives them), stopping at the scenario's length, and guarded
+by a lock so that a slider moved in the browser never changes the model in the middle of a
+week.
+
+:func:`knobs` lists the app's sliders. Their ranges, defaults and meanings come from the one
+parameter source, :mod:`sim.params` (``teach_params()`` for global parameters, the ``teach``
+fields of ``GROUP_FIELDS`` for group attributes) and, for the restriction level, from the
+``restriction`` event of :data:`sim.scenario.EVENT_KINDS`. A slider shows the running model's
+current value and moving it changes the running model at once (:func:`apply`), through
+``MilitantModel.set_param``, ``set_group`` and ``set_restriction``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .model import MilitantModel
+from .params import GROUP_FIELDS, PARAMS, Param, teach_params
+from .scenario import EVENT_KINDS, ScenarioError, available_scenarios, load_scenario
+
+#: scenario the app opens with when none is named
+APP_SCENARIO = "classroom"
+#: where a parameter's allowed range is far wider than its default (``clash_kappa`` may go
+#: from 0 to 10 around a default of 0.02), its slider stops at this many times the default
+#: (or twice the scenario's value, if that is larger), so that the useful range is not squeezed
+#: into the first pixels of the slider
+SLIDER_SPAN = 10.0
+#: a slider has about this many steps from end to end
+SLIDER_STEPS = 100
+
+
+def parse_seed(seed: Any) -> int | None:
+    """The seed typed into the app: blank means the scenario's own seed."""
+    if seed is None or (isinstance(seed, str) and not seed.strip()):
+        return None
+    try:
+        value = int(str(seed).strip())
+    except ValueError:
+        raise ScenarioError("<app>", "seed", "must be a whole number", seed,
+                            "an integer >= 0, or blank for the scenario's seed") from None
+    if value < 0:
+        raise ScenarioError("<app>", "seed", "must not be negative", seed, "an integer >= 0")
+    return value
+
+
+class AppModel(MilitantModel):
+    """The model as the teaching app runs it.
+
+    Args:
+        scenario_name: a scenario name (see ``militant-sim scenarios``) or a TOML path.
+        seed: an integer, or blank / None for the scenario's seed.
+
+    The run stops (``running`` becomes False, which disables Play and Step) when it reaches
+    the scenario's length ``steps``. ``lock`` is held while a week is computed, while a
+    control changes the model and while the views read it.
+    """
+
+    def __init__(self, scenario_name: str = APP_SCENARIO, seed: Any = None):
+        super().__init__(scenario_name, rng=parse_seed(seed))
+        self.scenario_name = scenario_name
+        self.lock = threading.RLock()
+        self.running = self.week < self.p.steps
+
+    def step(self) -> None:
+        with self.lock:
+            super().step()
+            if self.week >= self.p.steps:
+                self.running = False
+
+
+def app_scenarios() -> tuple[list[str], dict[str, str]]:
+    """The scenarios the app can offer: (loadable names, {broken name: its error})."""
+    ok, broken = [], {}
+    for name in available_scenarios():
+        try:
+            load_scenario(name)
+        except ScenarioError as exc:
+            broken[name] = str(exc)
+        else:
+            ok.append(name)
+    return ok, broken
+
+
+# ---------------------------------------------------------------------------------------------
+# The sliders
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Knob:
+    """One slider of the app.
+
+    ``scope`` says what it acts on: ``"param"`` a global parameter (``key`` is its name),
+    ``"group"`` an attribute of one group (``key`` is claim or propaganda), ``"restriction"``
+    a group's restriction in one zone.
+    """
+
+    key: str
+    scope: str
+    label: str
+    meaning: str
+    low: float
+    high: float
+    unit: str = "-"
+    source: str = ""
+
+    def slider_range(self, current: float | None = None) -> tuple[float, float, float]:
+        """(min, max, step) of the slider, given the model's current value."""
+        return _slider_range(self.low, self.high, self.default, current)
+
+    @property
+    def default(self) -> float:
+        if self.scope == "param":
+            return PARAMS[self.key].default
+        if self.scope == "group":
+            return GROUP_FIELDS[self.key].default
+        return EVENT_KINDS["restriction"]["level"].default
+
+
+def _slider_range(low, high, default, current) -> tuple[float, float, float]:
+    lo = 0.0 if low is None else float(low)
+    hi = float(high) if high is not None else max(1.0, 2 * float(default or 1))
+    if default and hi > 2 * SLIDER_SPAN * default:
+        hi = min(hi, max(SLIDER_SPAN * default, 2 * (current or 0.0)))
+    return lo, hi, _nice_step((hi - lo) / SLIDER_STEPS)
+
+
+def _nice_step(x: float) -> float:
+    """The 1-2-5 number at or below x (a slider step a person can read)."""
+    if x <= 0:
+        return 0.01
+    e = math.floor(math.log10(x))
+    for m in (5, 2, 1):
+        if m * 10 ** e <= x * (1 + 1e-9):
+            return float(f"{m * 10 ** e:.12g}")
+    return float(f"{10 ** e:.12g}")
+
+
+def _label(p: Param) -> str:
+    return p.name.replace("_", " ")
+
+
+def knobs() -> list[Knob]:
+    """Every slider of the app, in the order shown, built from the parameter tables."""
+    out = [Knob(p.name, "group", _label(p), p.meaning, p.low, p.high, p.unit, p.source)
+           for p in GROUP_FIELDS.values() if p.teach]
+    lv = EVENT_KINDS["restriction"]["level"]
+    out.append(Knob("restriction", "restriction", "restriction", lv.meaning, lv.low, lv.high,
+                    "-", "restriction event (sim.scenario.EVENT_KINDS)"))
+    out += [Knob(p.name, "param", _label(p), p.meaning, p.low, p.high, p.unit, p.source)
+            for p in teach_params()]
+    return out
+
+
+def current_value(model: MilitantModel, knob: Knob, group: str | None = None,
+                  zone: str | None = None) -> float:
+    """The running model's value of what a knob controls."""
+    if knob.scope == "param":
+        return float(getattr(model.p, knob.key))
+    g = model.group_names.index(group)
+    if knob.scope == "group":
+        return float(getattr(model, knob.key)[g])
+    return restriction_level(model, group, zone)
+
+
+def restriction_level(model: MilitantModel, group: str, zone: str) -> float:
+    """The level of the restriction on ``group`` in ``zone`` now in force (0 if none)."""
+    levels = [e.args["level"] for e in model.active_effects
+              if e.kind == "restriction" and e.args["group"] == group and e.args["zone"] == zone]
+    return float(max(levels, default=0.0))
+
+
+def apply(model: MilitantModel, knob: Knob, value: float, group: str | None = None,
+          zone: str | None = None) -> None:
+    """Change the running model as the slider says (takes effect from the next week)."""
+    lock = getattr(model, "lock", None) or threading.RLock()
+    with lock:
+        if knob.scope == "param":
+            model.set_param(knob.key, _as_kind(PARAMS[knob.key], value))
+        elif knob.scope == "group":
+            model.set_group(group, knob.key, float(value))
+        else:
+            model.set_restriction(group, zone, float(value))
+
+
+def _as_kind(p: Param, value: float):
+    return int(round(value)) if p.kind is int else float(value)
+
+
+def claimant(model: MilitantModel) -> str:
+    """The group with the strongest exclusive claim (the first one on a tie)."""
+    g = max(range(model.n_groups), key=lambda i: (model.claim[i], -i))
+    return model.group_names[g]
+
+
+def default_restricted(model: MilitantModel) -> tuple[str, str]:
+    """(group, zone) the restriction slider starts on.
+
+    A restriction the scenario has already imposed if there is one; otherwise the group with
+    the weakest claim (the rival a ceasefire would tie down, as in the article) in its start
+    zone.
+    """
+    for e in model.active_effects:
+        if e.kind == "restriction":
+            return e.args["group"], e.args["zone"]
+    for ev in model.spec.timeline:
+        if ev.kind == "restriction":
+            return ev.args["group"], ev.args["zone"]
+    g = min(range(model.n_groups), key=lambda i: (model.claim[i], i))
+    zone = model.spec.groups[g].zone or "all"
+    return model.group_names[g], zone
+
+
+def zone_choices(model: MilitantModel) -> list[str]:
+    """Zones a restriction can be placed in (``all`` is the whole map)."""
+    return [z for z in model.zones if z != "all"] + ["all"]
