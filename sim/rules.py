@@ -313,24 +313,26 @@ def move(m: MilitantModel) -> None:
     movers = np.flatnonzero((rng.random(n) < p.move_rate) | F.routed)
     if len(movers) == 0:
         return
-    score = _move_field(m)  # (G, C)
+    score = _move_field(m).astype(np.float32)  # (G, C)
     g = F.group[movers]
     here = F.cell[movers]
     options = m.nbr[here]  # (k, 9)
     valid = options >= 0
     opt = np.where(valid, options, 0)
-    s = score[g[:, None], opt]
-    s += p.move_noise * rng.random(s.shape)
-    restricted = m.restriction[g, here] > 0
-    if restricted.any():
-        valid &= ~restricted[:, None] | (m.restriction[g[:, None], opt] > 0)
+    base = g.astype(np.int64)[:, None] * m.n_cells
+    s = score.ravel()[base + opt]
+    s += p.move_noise * rng.random(s.shape, dtype=np.float32)
+    if m.restriction.any():
+        restricted = m.restriction[g, here] > 0
+        if restricted.any():
+            valid &= ~restricted[:, None] | (m.restriction.ravel()[base + opt] > 0)
     routed = F.routed[movers]
     if routed.any():
         leave = valid.copy()
         leave[:, 0] = False
         can = leave.any(1)
         valid[routed & can] = leave[routed & can]
-    s = np.where(valid, s, -np.inf)
+    s[~valid] = -np.inf
     F.cell[movers] = opt[np.arange(len(movers)), s.argmax(1)]
     F.routed[:] = False
 
@@ -374,7 +376,10 @@ def operate(m: MilitantModel) -> None:
         return
     G, C = m.n_groups, m.n_cells
     g, c = F.group, F.cell
-    active = rng.random(n) >= m.restriction[g, c]
+    if m.restriction.any():
+        active = rng.random(n) >= m.restriction[g, c]
+    else:
+        active = np.ones(n, dtype=bool)
     S = m.security.copy()
     attack = active & (S[c] > 0)
     flat = g.astype(np.int64) * C + c
@@ -502,45 +507,55 @@ def defect_and_desert(m: MilitantModel) -> None:
     if n == 0:
         return
     G, C = m.n_groups, m.n_cells
-    g, c = F.group, F.cell
-    if G > 1:
-        presence = m.presence()
-        sight = (m.in_sight(presence) > 0) & m.group_alive[:, None]  # (G, C)
+    # P(defect) <= epsilon: draw u first and evaluate the utilities only where u < epsilon
+    # (exactly the same distribution, at a fraction of the cost).
+    u = rng.random(n)
+    cand = np.flatnonzero(u < p.defect_epsilon) if G > 1 else np.empty(0, np.int64)
+    defect = np.zeros(n, dtype=bool)
+    if len(cand):
+        g, c = F.group[cand], F.cell[cand]
+        sight = (m.in_sight(m.presence()) > 0) & m.group_alive[:, None]  # (G, C)
         seen_ops = 1.0 - np.exp(-m.in_sight(m.tally.ops) / p.activity_scale)  # this week's ops
-        aff = affinity(F.ideology(), m.doctrine)  # (n, G)
+        theta = np.column_stack([F.takfir[cand], F.coercion[cand]])
+        aff = affinity(theta, m.doctrine)  # (k, G)
         pull = p.claim_pull * m.claim * m.propaganda
         U_other = (p.defect_alpha * aff + p.defect_beta * m.momentum[None, :]
-                   + p.defect_gamma * F.frustration[:, None] * seen_ops[:, c].T
-                   - p.defect_delta * F.hostility[:, None] + pull[None, :])
-        rows = np.arange(n)
+                   + p.defect_gamma * F.frustration[cand, None] * seen_ops[:, c].T
+                   - p.defect_delta * F.hostility[cand, None] + pull[None, :])
+        rows = np.arange(len(cand))
         ok = sight[:, c].T
         ok[rows, g] = False
         U_other = np.where(ok, U_other, -np.inf)
         best = U_other.argmax(1)
         best_u = U_other[rows, best]
         U_own = (p.defect_alpha * aff[rows, g] + p.defect_beta * m.momentum[g]
-                 + p.defect_lambda * F.commitment)
+                 + p.defect_lambda * F.commitment[cand])
         has = np.isfinite(best_u)
-        prob = np.zeros(n)
+        prob = np.zeros(len(cand))
         prob[has] = p.defect_epsilon / (1.0 + np.exp(-p.defect_slope * (best_u[has] - U_own[has])))
-        defect = rng.random(n) < prob
-        if defect.any():
-            src, dst = g[defect], best[defect]
+        go = u[cand] < prob
+        if go.any():
+            who = cand[go]
+            src, dst = g[go], best[go]
             flows = np.zeros((G, G), np.int64)
             np.add.at(flows, (src, dst), 1)
             m.tally.defections += flows
-            before = np.maximum(1, np.bincount(g, minlength=G))
-            F.group[defect] = dst
-            F.commitment[defect] = p.commitment0
-            F.frustration[defect] = 0.0
-            F.tenure[defect] = 0
+            before = np.maximum(1, np.bincount(F.group, minlength=G))
+            F.group[who] = dst
+            F.commitment[who] = p.commitment0
+            F.frustration[who] = 0.0
+            F.tenure[who] = 0
+            defect[who] = True
             truce = m.relation == Relation.TRUCE
             m.tension += truce * p.tension_per_defection * 100.0 * flows / before[:, None]
-    else:
-        defect = np.zeros(n, dtype=bool)
-    grievance = F.hardship * (1.0 - m.governance[F.cell])
-    p_desert = p.desert_rate * (1.0 - F.commitment) * (1.0 - grievance)
-    desert = ~defect & (rng.random(n) < p_desert)
+    # desertion, likewise evaluated only where the draw is below its bound desert_rate
+    u = rng.random(n)
+    cand = np.flatnonzero((u < p.desert_rate) & ~defect)
+    desert = np.zeros(n, dtype=bool)
+    if len(cand):
+        grievance = F.hardship[cand] * (1.0 - m.governance[F.cell[cand]])
+        p_desert = p.desert_rate * (1.0 - F.commitment[cand]) * (1.0 - grievance)
+        desert[cand[u[cand] < p_desert]] = True
     if desert.any():
         m.tally.desertions += np.bincount(F.group[desert], minlength=G)
         m.population += np.bincount(F.cell[desert], minlength=C)

@@ -27,21 +27,18 @@ def box_sum(layers: np.ndarray, width: int, height: int, radius: int) -> np.ndar
     """Sum of each layer over the Moore neighbourhood of radius ``radius`` (self included).
 
     ``layers`` has shape (C,) or (K, C); the result has the same shape. Cells outside the map
-    count as zero. Uses a summed-area table: O(C) whatever the radius.
+    count as zero. Uses a summed-area table of the zero-padded layers: O(C) whatever the radius.
     """
     if radius <= 0:
         return layers.astype(np.float64, copy=True)
     single = layers.ndim == 1
-    a = np.atleast_2d(layers).reshape(-1, height, width).astype(np.float64)
-    k = a.shape[0]
-    sat = np.zeros((k, height + 1, width + 1))
-    sat[:, 1:, 1:] = a.cumsum(axis=1).cumsum(axis=2)
-    y = np.arange(height)
-    x = np.arange(width)
-    y0 = np.clip(y - radius, 0, height)[:, None]
-    y1 = np.clip(y + radius + 1, 0, height)[:, None]
-    x0 = np.clip(x - radius, 0, width)[None, :]
-    x1 = np.clip(x + radius + 1, 0, width)[None, :]
-    out = sat[:, y1, x1] - sat[:, y0, x1] - sat[:, y1, x0] + sat[:, y0, x0]
+    a = np.atleast_2d(layers).reshape(-1, height, width)
+    k, r = a.shape[0], radius
+    sat = np.zeros((k, height + 2 * r + 1, width + 2 * r + 1))
+    sat[:, r + 1:r + 1 + height, r + 1:r + 1 + width] = a
+    sat.cumsum(axis=1, out=sat)
+    sat.cumsum(axis=2, out=sat)
+    d = 2 * r + 1
+    out = sat[:, d:, d:] - sat[:, :-d, d:] - sat[:, d:, :-d] + sat[:, :-d, :-d]
     out = out.reshape(k, -1)
     return out[0] if single else out
