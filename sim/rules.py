@@ -163,7 +163,7 @@ def _refresh_effects(m: MilitantModel) -> None:
                 m.strike[g, mask] += a["strength"] * m.p.intervention_scale
         elif e.kind == "governance_programme":
             s = m.p.governance_support
-            m.programme_rate[mask] = np.maximum(m.programme_rate[mask], a["rate"] * s)
+            m.programme_rate[mask] = np.maximum(m.programme_rate[mask], min(1.0, a["rate"] * s))
             m.programme_target[mask] = np.maximum(m.programme_target[mask], a["target"])
             m.programme_security[mask] = np.maximum(m.programme_security[mask],
                                                     a["security"] * s)
@@ -264,7 +264,7 @@ def socialise(m: MilitantModel) -> None:
     eta0_g = hostility_base_weight takfir_g;
     c_i += commitment_rate (c*_g - c_i), c*_g = cohesion_g (commitment_base
     + (1 - commitment_base) mu_g);
-    f_i += frustration_rate r_g(cell) (1 + rival_factor a_i) (1 - f_i), a_i the rival operations
+    f_i += min(1, frustration_rate r_g(cell) (1 + rival_factor a_i)) (1 - f_i), a_i the rival operations
     seen last week, 1 - exp(-ops / activity_scale); f_i decays by frustration_decay in a week
     the fighter fought and by frustration_relax when it is not restricted.
     """
@@ -285,8 +285,8 @@ def socialise(m: MilitantModel) -> None:
     seen_own = m.in_sight(m.prev_ops)
     seen_rival = (seen_all[None, :] - seen_own)[g, F.cell]
     activity = 1.0 - np.exp(-seen_rival / p.activity_scale)
-    F.frustration += p.frustration_rate * r * (1.0 + p.frustration_rival_factor * activity) * (
-        1.0 - F.frustration)
+    gain = np.minimum(1.0, p.frustration_rate * r * (1.0 + p.frustration_rival_factor * activity))
+    F.frustration += gain * (1.0 - F.frustration)
     relax = np.where(F.fought, p.frustration_decay, np.where(r > 0, 0.0, p.frustration_relax))
     F.frustration *= 1.0 - relax
     F.tenure += 1
@@ -414,7 +414,8 @@ def interact(m: MilitantModel) -> None:
 
     P(clash) = 1 - exp(-kappa H_gh min(n_g, n_h) w), w = war_clash_factor at war, else 1.
     In a clash each fighter of g is hit with probability clash_lethality n_h / (n_g + n_h)
-    (Lanchester-like, after RebelGroup); g wins with probability n_g / (n_g + n_h) and takes
+    (Lanchester-like, after RebelGroup; pairs clashing in the same cell draw one after the
+    other, and each death is counted against the pair whose clash caused it); g wins with probability n_g / (n_g + n_h) and takes
     the cell; the loser's survivors are routed (they leave the cell next move). Fighters present
     gain hostility: eta += revenge (1 - eta). Joint operations of truce partners happen in
     ``operate``; poaching between them in ``defect_and_desert``.
@@ -424,9 +425,7 @@ def interact(m: MilitantModel) -> None:
         return
     G, C = m.n_groups, m.n_cells
     n = m.presence()
-    hazard = np.zeros((G, C))
-    opponent = np.full((G, C), -1, dtype=np.int64)
-    clash_cells: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    clash_cells: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for a in range(G):
         for b in range(a + 1, G):
             rel = m.relation[a, b]
@@ -442,14 +441,8 @@ def interact(m: MilitantModel) -> None:
             if not hit.any():
                 continue
             cells, na, nb = both[hit], na[hit], nb[hit]
-            a_wins = rng.random(len(cells)) < na / (na + nb)
-            for me, other, share in ((a, b, nb / (na + nb)), (b, a, na / (na + nb))):
-                hz = p.clash_lethality * share
-                stronger = hz > hazard[me, cells]
-                opponent[me, cells[stronger]] = other
-                hazard[me, cells] = np.minimum(1.0, hazard[me, cells] + hz)
-            winner = np.where(a_wins, a, b)
-            clash_cells.append((a, b, cells, winner))
+            winner = np.where(rng.random(len(cells)) < na / (na + nb), a, b)
+            clash_cells.append((a, b, cells, na, nb, winner))
             m.tally.clashes[a, b] += len(cells)
             m.tally.clashes[b, a] += len(cells)
             m.clash_memory[a, b] += len(cells)
@@ -458,28 +451,38 @@ def interact(m: MilitantModel) -> None:
     if not clash_cells:
         return
     g, c = F.group, F.cell
-    h_i = hazard[g, c]
-    present = h_i > 0
-    dead = present & (rng.random(len(F)) < h_i)
-    killer = opponent[g, c]
-    # casualties per (victim group, killer group) and per cell
-    if dead.any():
-        np.add.at(m.tally.clash_casualties, (g[dead], killer[dead]), 1)
-        m.tally.deaths_clash += np.bincount(g[dead], minlength=G)
-        m.tally.violence += np.bincount(c[dead], minlength=C)
-    dead_gc = np.bincount(g[dead].astype(np.int64) * C + c[dead], minlength=G * C).reshape(G, C)
-    for a, b, cells, winner in clash_cells:
-        m.recorder.log_clashes(m.week, a, b, cells, n[a, cells], n[b, cells],
-                               dead_gc[a, cells], dead_gc[b, cells], winner)
+    n_f = len(F)
+    dead = np.zeros(n_f, dtype=bool)
+    present = np.zeros(n_f, dtype=bool)
+    routed = np.zeros(n_f, dtype=bool)
+    share = np.zeros(C)
+    for a, b, cells, na, nb, winner in clash_cells:
+        at = np.zeros(C, dtype=bool)
+        at[cells] = True
+        at_i = at[c]
+        lost = []
+        for me, other, opp_share in ((a, b, nb / (na + nb)), (b, a, na / (na + nb))):
+            share[cells] = opp_share
+            mine = at_i & (g == me)
+            present |= mine
+            # a fighter already killed in another pair's clash cannot die twice
+            kill = mine & ~dead & (rng.random(n_f) < p.clash_lethality * share[c])
+            dead |= kill
+            k = int(kill.sum())
+            m.tally.clash_casualties[me, other] += k
+            m.tally.deaths_clash[me] += k
+            lost.append(np.bincount(c[kill], minlength=C)[cells])
+            loser_cells = np.zeros(C, dtype=bool)
+            loser_cells[cells[winner != me]] = True
+            routed |= mine & loser_cells[c]
+        m.recorder.log_clashes(m.week, a, b, cells, na, nb, lost[0], lost[1], winner)
+        m.tally.violence[cells] += lost[0] + lost[1]
         gained = m.owner[cells] != winner
         m.tally.cells_gained += np.bincount(winner[gained], minlength=G)
         m.tally.clash_wins += np.bincount(winner, minlength=G)
         m.owner[cells] = winner
         m.firmness[cells] = p.firm_rate
-        loser = np.where(winner == a, b, a)
-        lose_gc = np.zeros((G, C), dtype=bool)
-        lose_gc[loser, cells] = True
-        F.routed |= lose_gc[g, c]
+    F.routed |= routed & ~dead
     F.fought |= present
     F.experience += present
     F.hostility[present] += p.revenge * (1.0 - F.hostility[present])
@@ -589,6 +592,10 @@ def relations(m: MilitantModel) -> None:
     # groups with no fighter left are destroyed
     for g in np.flatnonzero(m.group_alive & (counts == 0)):
         m.group_alive[g] = False
+        lost = m.owner == g
+        m.owner[lost] = NO_OWNER
+        m.firmness[lost] = 0.0
+        m.support[g] = 0.0
         m.log_event(EventKind.GROUP_DESTROYED, int(g))
         _end_relations(m, int(g))
     losses = (m.tally.deaths_state + m.tally.deaths_strike) / np.maximum(1, counts)
