@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,9 @@ from .scenario import EVENT_KINDS, ScenarioError, available_scenarios, load_scen
 
 #: scenario the app opens with when none is named
 APP_SCENARIO = "classroom"
+#: environment variables through which ``militant-sim app`` passes its arguments to the page
+ENV_SCENARIO = "MILITANT_SIM_APP_SCENARIO"
+ENV_SEED = "MILITANT_SIM_APP_SEED"
 #: where a parameter's allowed range is far wider than its default (``clash_kappa`` may go
 #: from 0 to 10 around a default of 0.02), its slider stops at this many times the default
 #: (or twice the scenario's value, if that is larger), so that the useful range is not squeezed
@@ -62,16 +66,40 @@ class AppModel(MilitantModel):
     """
 
     def __init__(self, scenario_name: str = APP_SCENARIO, seed: Any = None):
-        super().__init__(scenario_name, rng=parse_seed(seed))
+        #: a message for the page when the seed typed in could not be used
+        self.seed_problem = ""
+        try:
+            rng = parse_seed(seed)
+        except ScenarioError as exc:
+            # a typing slip in the browser must not break the page: run with the scenario's
+            # seed and say so in the monitors
+            rng = None
+            self.seed_problem = f"{exc}; the scenario's own seed is used"
+        super().__init__(scenario_name, rng=rng)
         self.scenario_name = scenario_name
         self.lock = threading.RLock()
         self.running = self.week < self.p.steps
+        _MODELS.add(self)
 
     def step(self) -> None:
         with self.lock:
+            if _STOPPING.is_set():  # the server is shutting down
+                self.running = False
+                return
             super().step()
             if self.week >= self.p.steps:
                 self.running = False
+
+
+_MODELS: weakref.WeakSet = weakref.WeakSet()
+_STOPPING = threading.Event()
+
+
+def stop_all_models() -> None:
+    """Stop every app model (the server is shutting down): a page left playing stops."""
+    _STOPPING.set()
+    for m in list(_MODELS):
+        m.running = False
 
 
 def app_scenarios() -> tuple[list[str], dict[str, str]]:
@@ -189,6 +217,32 @@ def apply(model: MilitantModel, knob: Knob, value: float, group: str | None = No
 
 def _as_kind(p: Param, value: float):
     return int(round(value)) if p.kind is int else float(value)
+
+
+def knob_state(model: MilitantModel) -> tuple:
+    """Everything the sliders show, as one comparable value (it changes when a slider moves
+    or a scheduled event changes one of these values)."""
+    out = []
+    for k in knobs():
+        if k.scope == "param":
+            out.append(getattr(model.p, k.key))
+        elif k.scope == "group":
+            out.append(tuple(getattr(model, k.key).tolist()))
+    out.append(tuple(sorted((e.args["group"], e.args["zone"], e.args["level"])
+                            for e in model.active_effects if e.kind == "restriction")))
+    return tuple(out)
+
+
+#: global parameters that scale one kind of scenario event: without such an event in the
+#: scenario's timeline, their slider has nothing to act on
+SCALES_EVENT = {"governance_support": "governance_programme",
+                "intervention_scale": "intervention"}
+
+
+def has_target(model: MilitantModel, knob: Knob) -> bool:
+    """False for a slider that scales an event the scenario does not have."""
+    kind = SCALES_EVENT.get(knob.key) if knob.scope == "param" else None
+    return kind is None or any(ev.kind == kind for ev in model.spec.timeline)
 
 
 def claimant(model: MilitantModel) -> str:

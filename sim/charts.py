@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,7 +61,8 @@ _RC = {
     "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
     "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.spines.top": False,
     "axes.spines.right": False, "axes.grid": True, "grid.color": "#e6e6e6",
-    "grid.linewidth": 0.6, "axes.axisbelow": True, "legend.frameon": True, "legend.framealpha": 0.85,
+    "grid.linewidth": 0.6, "axes.axisbelow": True, "legend.frameon": True,
+    "legend.framealpha": 0.85,
     "legend.edgecolor": "none",
     "figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white",
     "svg.fonttype": "none", "axes.titleweight": "bold", "axes.titlelocation": "left",
@@ -89,13 +90,14 @@ def save(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = ("png",)
          dpi: int = DPI) -> list[Path]:
     """Write ``fig`` as ``path`` with each suffix in ``formats``; returns the files written.
 
-    Files are written under a temporary name and renamed, so a crash never leaves half a file.
+    ``path`` is taken without a suffix (``out/fighters`` -> ``out/fighters.png``). Files are
+    written under a temporary name and renamed, so a crash never leaves half a file.
     """
     base = Path(path)
     base.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for fmt in formats:
-        target = base.with_suffix("." + fmt)
+        target = base.with_name(f"{base.name}.{fmt}")
         tmp = target.with_name(f".{target.name}.tmp")
         fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight",
                     metadata=_metadata(fmt))
@@ -315,11 +317,12 @@ def control_maps_figure(result: RunResult, weeks: Sequence[int] | None = None,
     w, h = _map_shape(result)
     ta = TimeAxis(n_weeks)
     k = len(weeks)
-    ncols = ncols or min(k, 4)
+    ncols = ncols or (min(k, 4) if w / h < 1.25 else min(k, 2))
     nrows = math.ceil(k / ncols)
-    panel = 3.2
+    pw = 3.2 if ncols > 2 else 4.2
+    ph = pw * h / w
     with style():
-        fig = new_figure((panel * ncols * max(1.0, w / h) + 1.6, panel * nrows + 0.6))
+        fig = new_figure((pw * ncols + 1.8, (ph + 0.35) * nrows + 0.6))
         axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax, wk in zip(axes.flat, weeks):
             ug = _ungoverned_at(result, wk)
@@ -333,7 +336,7 @@ def control_maps_figure(result: RunResult, weeks: Sequence[int] | None = None,
                    loc="center left", bbox_to_anchor=(1.0, 0.5), title="control")
         fig.suptitle(f"Who controls each cell: {result.summary.get('scenario', '')}",
                      x=0.01, ha="left", fontweight="bold")
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     return fig
 
 
@@ -478,21 +481,28 @@ def plot_relations(ax, result: RunResult, ta: TimeAxis, *, legend: bool = True):
                            facecolors=RELATION_COLOURS[st], edgecolor="none",
                            hatch="///" if st == Relation.ENDED else None)
         labels.append(col.split(".", 1)[1].replace("|", " – "))
-    # mergers, absorptions, leader deaths and destroyed groups as markers
+    # mergers and absorptions on their pair's row; leader deaths and destroyed groups on a
+    # row of their own, in the group's colour
     ev = result.events
+    colours = group_colours(result.summary)
+    pair_names = [c.split(".", 1)[1].split("|") for c in cols]
     if ev is not None and len(ev):
-        marks = ev[ev["kind"].isin(["merger", "absorption", "leader_killed", "group_destroyed",
-                                    "truce_broken"])]
-        for kind, sym in (("merger", "D"), ("absorption", "s"), ("leader_killed", "v"),
-                          ("group_destroyed", "X")):
-            sub = marks[marks["kind"] == kind]
-            for _, r in sub.iterrows():
-                rows = [i for i, c in enumerate(cols)
-                        if r["group"] in c.split(".", 1)[1].split("|")
-                        and (not r["other"] or r["other"] in c.split(".", 1)[1].split("|"))]
-                for i in rows:
-                    ax.plot(ta(r["week"]), i, marker=sym, color="black", ms=5, ls="",
-                            zorder=5)
+        for kind, sym in (("merger", "D"), ("absorption", "s")):
+            for _, r in ev[ev["kind"] == kind].iterrows():
+                for i, pn in enumerate(pair_names):
+                    if r["group"] in pn and r["other"] in pn:
+                        ax.plot(ta(r["week"]), i, marker=sym, color="black", ms=6, ls="",
+                                zorder=5)
+        group_ev = ev[ev["kind"].isin(["leader_killed", "group_destroyed"])]
+        if len(group_ev):
+            row = len(cols)
+            for _, r in group_ev.iterrows():
+                ax.plot(ta(r["week"]), row, ls="",
+                        marker="v" if r["kind"] == "leader_killed" else "X", ms=8,
+                        color=colours.get(r["group"], "black"), mec="black", mew=0.5,
+                        zorder=5)
+            cols = cols + ["group events"]
+            labels.append("leader killed /\ngroup destroyed")
     ax.set_yticks(range(len(cols)))
     ax.set_yticklabels(labels)
     ax.set_ylim(-0.6, max(len(cols), 1) - 0.4)
@@ -509,10 +519,11 @@ def plot_relations(ax, result: RunResult, ta: TimeAxis, *, legend: bool = True):
                if s in seen or s != Relation.ENDED]
     kinds = set(ev["kind"]) if ev is not None and len(ev) else set()
     for kind, sym, lab in (("merger", "D", "merger"), ("absorption", "s", "absorption"),
-                           ("leader_killed", "v", "leader killed"),
-                           ("group_destroyed", "X", "group destroyed")):
+                           ("leader_killed", "v", "leader killed (group colour)"),
+                           ("group_destroyed", "X", "group destroyed (group colour)")):
         if kind in kinds:
-            handles.append(Line2D([], [], marker=sym, color="black", ls="", label=lab))
+            handles.append(Line2D([], [], marker=sym, color="#777777", mec="black", mew=0.5,
+                                  ls="", label=lab))
     if legend:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   fontsize=8, handlelength=1.2, title="relation", title_fontsize=8)
@@ -589,6 +600,8 @@ def series_figure(result: RunResult, what: str) -> Figure:
         if what != "relations":
             _mark_timeline(ax, marks, ta, numbers=True)
             if marks:
+                ax.set_title(ax.get_title(), pad=14)
+            if marks:
                 ax.text(0.0, -0.2, "scheduled events: " + "; ".join(
                     f"{i} {ta.describe(w)}: {lab}" for i, (w, lab) in enumerate(marks, 1)),
                     transform=ax.transAxes, fontsize=7, va="top", wrap=True)
@@ -657,6 +670,7 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
     weeks = list(map_weeks) if map_weeks else default_map_weeks(n_weeks)
     marks = _timeline_marks(result)
     has_ug = _ungoverned_at(result, 0) is not None
+    pad = 12 if marks else 6
     zones = run_zones(result)
     fig_w = SIZE_DASHBOARD[0]
     map_h = min(4.2, 0.93 * fig_w / (len(weeks) + 0.55) * h / w) + 0.35
@@ -664,7 +678,7 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
     fig_h = map_h + 2 * row_h + 1.6
     with style():
         fig = new_figure((fig_w, fig_h))
-        outer = fig.add_gridspec(3, 1, height_ratios=[map_h, row_h, row_h], hspace=0.42,
+        outer = fig.add_gridspec(3, 1, height_ratios=[map_h, row_h, row_h], hspace=0.36,
                                  left=0.05, right=0.985, top=1 - 0.7 / fig_h,
                                  bottom=0.55 / fig_h)
         maps = outer[0].subgridspec(1, len(weeks) + 1, wspace=0.06,
@@ -685,7 +699,7 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
 
         ax = fig.add_subplot(mid[0, 0])
         plot_group_series(ax, result, "fighters", ta, ylabel="fighters")
-        ax.set_title("Fighters per group")
+        ax.set_title("Fighters per group", pad=pad)
         _mark_timeline(ax, marks, ta, numbers=True)
         ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0,
                   handlelength=1.5)
@@ -695,28 +709,28 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
                           extra={"state": ("state_cells", {"color": STATE_COLOUR, "lw": 1.4}),
                                  "ungoverned": ("ungoverned", {"color": "#222222", "lw": 1.1,
                                                                "ls": "--"})})
-        ax.set_title("Territory")
+        ax.set_title("Territory", pad=pad)
         _mark_timeline(ax, marks, ta)
         ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0,
                   handlelength=1.5)
 
         ax = fig.add_subplot(mid[0, 2])
         plot_clashes(ax, result, ta)
-        ax.set_title("Clashes between groups")
+        ax.set_title("Clashes between groups", pad=pad)
         _mark_timeline(ax, marks, ta)
         ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0,
                   handlelength=1.5)
 
         ax = fig.add_subplot(low[0, 0])
         plot_defections(ax, result, ta)
-        ax.set_title("Defections (into each group)")
+        ax.set_title("Defections (into each group)", pad=pad)
         _mark_timeline(ax, marks, ta)
         ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0,
                   handlelength=1.5)
 
         ax = fig.add_subplot(low[0, 1])
         handles = plot_relations(ax, result, ta, legend=False)
-        ax.set_title("Relations")
+        ax.set_title("Relations", pad=pad)
         _mark_timeline(ax, marks, ta)
         ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0),
                   ncol=min(len(handles), 5), fontsize=7.5, handlelength=1.0,
@@ -740,3 +754,589 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
                 metadata=_metadata(out.suffix.lstrip(".") or "png"))
     os.replace(tmp, out)
     return out
+
+
+# =============================================================================================
+# Extra run charts
+# =============================================================================================
+def ccdf_figure(groups: dict[str, Any], fit: PowerLawFit | None = None, *,
+                styles: dict[str, Any] | None = None, title: str = "Clash sizes",
+                xlabel: str = "clash size (casualties, both sides)") -> Figure:
+    """Log-log complementary cumulative distribution P(X >= x) of one or more samples, with
+    the fitted power-law tail of the first (``fit``) as a dashed line."""
+    from .stats import ccdf_points
+
+    with style():
+        fig = new_figure(SIZE_CHART)
+        ax = fig.subplots()
+        names = list(groups)
+        for i, name in enumerate(names):
+            x, p = ccdf_points(groups[name])
+            if not len(x):
+                continue
+            sty = condition_style(i, len(names), name, styles)
+            ax.plot(x, p, **{"marker": "o", "ms": 3, "lw": 0.9, **sty},
+                    label=f"{name} (n = {int(np.sum(np.asarray(groups[name]) > 0)):,})",
+                    drawstyle="steps-post" if len(x) > 60 else "default")
+        if fit is not None and np.isfinite(fit.alpha):
+            first = np.asarray(groups[names[0]], dtype=float)
+            first = first[np.isfinite(first) & (first > 0)]
+            share = fit.n_tail / max(1, len(first))
+            xs = np.geomspace(fit.xmin, max(fit.xmin * 1.01, first.max()), 100)
+            ax.plot(xs, share * fit.ccdf(xs), ls="--", color="#D55E00", lw=1.8,
+                    label=f"power law, alpha = {fit.alpha:.2f} ± {fit.sigma:.2f}, "
+                          f"x_min = {fit.xmin:g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _plain_log_ticks(ax.xaxis)
+        _plain_log_ticks(ax.yaxis)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("P(size ≥ x)")
+        ax.set_title(title)
+        ax.grid(True, which="major")
+        handles = ax.get_legend_handles_labels()[0]
+        if len(handles) > 3:
+            fig.set_size_inches(SIZE_CHART[0] + 4.0, SIZE_CHART[1])
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        elif handles:
+            ax.legend(loc="lower left")
+        else:
+            ax.text(0.5, 0.5, "no clashes with casualties", transform=ax.transAxes,
+                    ha="center", va="center", color="#666666")
+        fig.tight_layout()
+    return fig
+
+
+def _plain_log_ticks(axis) -> None:
+    """Label a log axis with plain numbers (1, 2, 5, 10, 0.01), not powers of ten."""
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    def fmt(v, _pos=None):
+        return f"{v:g}" if v >= 1e-4 else f"{v:.0e}"
+
+    lo, hi = axis.get_view_interval()
+    axis.set_major_formatter(FuncFormatter(fmt))
+    if lo > 0 and hi / lo < 150:  # less than about two decades: label 2 and 5 too
+        axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        axis.set_minor_formatter(FuncFormatter(fmt))
+    else:
+        axis.set_minor_formatter(NullFormatter())
+
+
+def survival_figure(curves: dict[str, KaplanMeier], *, title: str = "How long truces last",
+                    xlabel: str = "truce duration (weeks)", styles: dict[str, Any] | None = None
+                    ) -> Figure:
+    """Kaplan-Meier survival curves (share of truces still holding) with pointwise 95% bands
+    and a tick at each censored spell (a truce still running when its run ended)."""
+    with style():
+        fig = new_figure(SIZE_CHART)
+        ax = fig.subplots()
+        names = list(curves)
+        for i, name in enumerate(names):
+            km = curves[name]
+            if km.n == 0:
+                continue
+            sty = condition_style(i, len(names), name, styles)
+            colour = sty["color"]
+            t, s, lo, hi = km.steps()
+            med = km.median()
+            label = (f"{name}: {km.n} truces, {km.n - km.n_events} censored, median "
+                     + (f"{med:g} wk" if np.isfinite(med) else "not reached"))
+            ax.step(t, s, where="post", label=label, **{"lw": 1.8, **sty})
+            ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, lw=0)
+            cens = km.censored > 0
+            if cens.any():
+                ax.plot(km.time[cens], km.survival[cens], ls="", marker="|", ms=9, mew=1.5,
+                        color=colour)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(left=0)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("share of truces still holding")
+        ax.set_title(title)
+        handles, _ = ax.get_legend_handles_labels()
+        if handles:
+            handles.append(Line2D([], [], ls="", marker="|", ms=9, mew=1.5, color="#444444",
+                                  label="censored (still holding at the end of a run)"))
+            if len(handles) > 2:
+                fig.set_size_inches(SIZE_CHART[0] + 4.0, SIZE_CHART[1])
+                ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                          fontsize=8)
+            else:
+                ax.legend(handles=handles, loc="upper right", fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "no truces", transform=ax.transAxes, ha="center", va="center",
+                    color="#666666")
+        fig.tight_layout()
+    return fig
+
+
+# =============================================================================================
+# Sweep charts
+# =============================================================================================
+def outcome_label(outcome: str, unit: str = "", width: int = 28) -> str:
+    """An axis label for an outcome with its unit, broken over lines when long."""
+    import textwrap
+
+    unit_txt = f" ({unit})" if unit and unit != "-" else ""
+    text = outcome + unit_txt
+    if len(text) <= width:
+        return text
+    name, sep, arg = outcome.partition(":")
+    if sep:
+        return f"{name}:\n{arg}{unit_txt}"
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def condition_style(i: int, n: int, label: str, styles: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """Line colour and style of condition ``i`` of ``n``: ``styles[label]`` when given (a
+    colour, or a dict of line properties), else black for a single line, else the ordered,
+    colour-blind-safe cividis map."""
+    given = (styles or {}).get(label)
+    if isinstance(given, dict):
+        return {"color": "#222222", "ls": "-", **given}
+    if given:
+        return {"color": given, "ls": "-"}
+    if n == 1:
+        return {"color": "#222222", "ls": "-"}
+    return {"color": matplotlib.colormaps[CONDITION_CMAP](i / max(1, n - 1) * 0.9), "ls": "-"}
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def outcome_vs_parameters_figure(runs: pd.DataFrame, outcome: str, params: Sequence[str], *,
+                                 unit: str = "", title: str | None = None,
+                                 max_levels: int = 12) -> Figure:
+    """One panel per varied parameter: the outcome's replicate values (dots), their mean per
+    value and its 95% confidence band (averaged over the other parameters)."""
+    from .stats import group_mean_ci
+
+    n = len(params)
+    ncols = 2 if n == 4 else min(n, 3)
+    nrows = math.ceil(n / ncols)
+    with style():
+        fig = new_figure((4.4 * ncols + 0.8, 3.3 * nrows + 1.1) if n > 1 else (7.0, 4.6))
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        ylab = outcome_label(outcome, unit)
+        for ax, p in zip(axes.flat, params):
+            d = runs[[p, outcome]].dropna(subset=[outcome])
+            numeric = _is_numeric(d[p])
+            levels = d[p].nunique()
+            rng = np.random.default_rng(0)  # jitter only (deterministic)
+            if numeric and levels > max_levels:
+                ax.scatter(d[p], d[outcome], s=9, color="#0072B2", alpha=0.35, lw=0,
+                           label="runs")
+                bins = np.unique(np.quantile(d[p], np.linspace(0, 1, 9)))
+                if len(bins) > 2:
+                    d = d.assign(_bin=pd.cut(d[p], bins, include_lowest=True))
+                    g = group_mean_ci(d, "_bin", outcome)
+                    mids = np.array([iv.mid for iv in g["_bin"]])
+                    ax.plot(mids, g["mean"], color="#222222", lw=1.8,
+                            label="mean per bin")
+                    ax.fill_between(mids, g["low"], g["high"], color="#222222", alpha=0.15,
+                                    lw=0, label="95% CI")
+            else:
+                g = group_mean_ci(d, p, outcome)
+                if numeric:
+                    xs = g[p].to_numpy(dtype=float)
+                    span = (xs.max() - xs.min()) if len(xs) > 1 else 1.0
+                    jit = rng.uniform(-0.012, 0.012, len(d)) * span
+                    xr = d[p].to_numpy(dtype=float) + jit
+                else:
+                    cats = list(g[p].astype(str))
+                    pos = {c: i for i, c in enumerate(cats)}
+                    xs = np.arange(len(cats), dtype=float)
+                    xr = np.array([pos[str(v)] for v in d[p]]) + rng.uniform(-0.08, 0.08,
+                                                                              len(d))
+                    ax.set_xticks(xs, cats, rotation=20)
+                ax.scatter(xr, d[outcome], s=10, color="#56B4E9", alpha=0.55, lw=0,
+                           label="replicates")
+                ax.fill_between(xs, g["low"], g["high"], color="#0072B2", alpha=0.18, lw=0,
+                                label="95% CI of the mean")
+                ax.plot(xs, g["mean"], color="#0072B2", lw=1.8, marker="o", ms=4,
+                        label="mean")
+            ax.set_xlabel(p)
+            ax.set_ylabel(ylab)
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="lower center", ncol=len(handles),
+                       bbox_to_anchor=(0.5, 0.0))
+        fig.suptitle(title or f"{outcome} against each varied parameter", x=0.01, ha="left",
+                     fontweight="bold")
+        h_in = fig.get_figheight()
+        fig.tight_layout(rect=(0, 0.4 / h_in, 1, 1 - 0.25 / h_in))
+    return fig
+
+
+def heatmap_figure(runs: pd.DataFrame, outcome: str, px: str, py: str, *, unit: str = "",
+                   title: str | None = None) -> Figure:
+    """Mean outcome over a two-parameter grid (averaged over replicates and any other
+    parameter), each cell annotated with its mean and replicate count."""
+    d = runs[[px, py, outcome]].dropna(subset=[outcome])
+    mean = d.pivot_table(index=py, columns=px, values=outcome, aggfunc="mean")
+    count = d.pivot_table(index=py, columns=px, values=outcome, aggfunc="count")
+    mean = mean.sort_index().sort_index(axis=1)
+    count = count.reindex_like(mean)
+    with style():
+        nx, ny = mean.shape[1], mean.shape[0]
+        fig = new_figure((min(11, 2.4 + 0.95 * nx), min(8.5, 1.8 + 0.6 * ny)))
+        ax = fig.subplots()
+        vals = mean.to_numpy(dtype=float)
+        im = ax.imshow(vals, cmap=HEATMAP_CMAP, origin="lower", aspect="auto")
+        ax.grid(False)
+        finite = vals[np.isfinite(vals)]
+        mid = (finite.min() + finite.max()) / 2 if len(finite) else 0
+        for i in range(ny):
+            for j in range(nx):
+                v = vals[i, j]
+                if not np.isfinite(v):
+                    continue
+                ax.text(j, i, f"{_short(v)}\n(n={int(count.iloc[i, j])})", ha="center",
+                        va="center", fontsize=7.5, color="white" if v < mid else "black")
+        ax.set_xticks(range(nx), [_short(v) for v in mean.columns])
+        ax.set_yticks(range(ny), [_short(v) for v in mean.index])
+        ax.set_xlabel(px)
+        ax.set_ylabel(py)
+        fig.colorbar(im, ax=ax, label="mean " + outcome_label(outcome, unit))
+        ax.set_title(title or f"mean {outcome}")
+        fig.tight_layout()
+    return fig
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            return "nan"
+        a = abs(v)
+        if a == 0:
+            return "0"
+        if a >= 1000:
+            return thousands(v)
+        if float(v).is_integer():
+            return f"{int(v)}"
+        if a >= 10:
+            return f"{v:.1f}"
+        return f"{v:.3g}"
+    return str(v)
+
+
+def series_bands_figure(series: pd.DataFrame, column: str | Sequence[str],
+                        conditions: dict[str, Sequence[int]] | None = None, *,
+                        title: str | None = None, ylabel: str = "",
+                        styles: dict[str, Any] | None = None,
+                        clip: tuple[float, float] | None = None) -> Figure:
+    """Time series as the mean over replicates with a 95% band, one line per condition.
+
+    ``series``: rows (run_id, point_id, replicate, week, columns...). ``conditions``: label ->
+    point ids pooled into that line (default: every run in one line). ``column`` may be a
+    list: one panel per column.
+    """
+    from scipy import stats as sps
+
+    cols = [column] if isinstance(column, str) else list(column)
+    conditions = conditions or {"all runs": sorted(series["point_id"].unique())}
+    n = len(cols)
+    ncols = min(n, 3)
+    nrows = math.ceil(n / ncols)
+    weeks_max = float(series["week"].max()) if len(series) else 1.0
+    ta = TimeAxis(weeks_max)
+    labels = list(conditions)
+    with style():
+        fig = new_figure((4.4 * ncols + 0.6, 3.0 * nrows + 0.9) if n > 1 else SIZE_CHART)
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for ax, col in zip(axes.flat, cols):
+            for i, lab in enumerate(labels):
+                sub = series[series["point_id"].isin(conditions[lab])]
+                if col not in sub or not len(sub):
+                    continue
+                g = sub.groupby("week")[col].agg(["mean", "std", "count"])
+                t = sps.t.ppf(0.975, np.maximum(1, g["count"] - 1))
+                half = np.where(g["count"] > 1, t * g["std"] / np.sqrt(g["count"]), np.nan)
+                sty = condition_style(i, len(labels), lab, styles)
+                x = ta(g.index.to_numpy())
+                lo, hi = g["mean"] - half, g["mean"] + half
+                if clip is not None:
+                    lo, hi = np.clip(lo, *clip), np.clip(hi, *clip)
+                ax.plot(x, g["mean"], label=lab, **{"lw": 1.7, **sty})
+                ax.fill_between(x, lo, hi, color=sty["color"], alpha=0.15, lw=0)
+            ax.set_xlabel(ta.label)
+            ax.set_ylabel(ylabel or col.split(".", 1)[0])
+            ax.set_title(col, fontsize=10)
+            ax.yaxis.set_major_formatter(FuncFormatter(thousands))
+            ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+        for ax in list(axes.flat)[n:]:
+            ax.set_visible(False)
+        fig.suptitle(title or "Mean over replicates", x=0.01, ha="left", fontweight="bold")
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
+        handles, labs = axes.flat[0].get_legend_handles_labels()
+        if handles:
+            handles.append(Patch(fc="#888888", alpha=0.3, label="95% CI of the mean"))
+            fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95),
+                       fontsize=8, title="condition" if len(labels) > 1 else None,
+                       title_fontsize=8)
+    return fig
+
+
+def sobol_figure(indices: pd.DataFrame, outcome: str) -> Figure:
+    """First-order (S1) and total (ST) Sobol indices per parameter with confidence bars."""
+    d = indices.sort_values("ST", ascending=True)
+    y = np.arange(len(d))
+    with style():
+        fig = new_figure((SIZE_CHART[0], 1.4 + 0.45 * len(d)))
+        ax = fig.subplots()
+        h = 0.38
+        ax.barh(y + h / 2, d["ST"], height=h, xerr=d["ST_conf"], color="#0072B2",
+                label="total order (ST)", error_kw={"lw": 1, "capsize": 2})
+        ax.barh(y - h / 2, d["S1"], height=h, xerr=d["S1_conf"], color="#E69F00",
+                label="first order (S1)", error_kw={"lw": 1, "capsize": 2})
+        ax.set_yticks(y, d["parameter"])
+        ax.axvline(0, color="#444444", lw=0.8)
+        ax.set_xlabel("Sobol index (share of output variance), with 95% CI")
+        ax.set_title(f"Sensitivity of {outcome}")
+        ax.legend(loc="lower right")
+        ax.grid(axis="y", visible=False)
+        fig.tight_layout()
+    return fig
+
+
+def morris_figure(indices: pd.DataFrame, outcome: str) -> Figure:
+    """Morris screening: mu* (mean absolute elementary effect, with CI) against sigma."""
+    with style():
+        fig = new_figure(SIZE_CHART)
+        ax = fig.subplots()
+        ax.errorbar(indices["mu_star"], indices["sigma"], xerr=indices["mu_star_conf"],
+                    ls="", marker="o", color="#0072B2", ecolor="#7fb2d9", capsize=2)
+        for _, r in indices.iterrows():
+            ax.annotate(r["parameter"], (r["mu_star"], r["sigma"]), xytext=(4, 3),
+                        textcoords="offset points", fontsize=8)
+        top = max(float(np.nanmax(indices[["mu_star", "sigma"]].to_numpy())), 1e-12) * 1.15
+        ax.plot([0, top], [0, top], ls=":", color="#888888", lw=1,
+                label="sigma = mu* (strongly non-linear or interacting above)")
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.set_xlabel("mu* (mean |elementary effect|, outcome units), with 95% CI")
+        ax.set_ylabel("sigma (spread of elementary effects)")
+        ax.set_title(f"Morris screening of {outcome}")
+        ax.legend(loc="upper left", fontsize=8)
+        fig.tight_layout()
+    return fig
+
+
+def hypothesis_figure(control: np.ndarray, treatment: np.ndarray, verdict: Any, *,
+                      unit: str = "") -> Figure:
+    """The replicate values of the outcome under control and treatment (dots), their means
+    with 95% CIs, and the effect with its bootstrap CI against zero and the margins."""
+    from .stats import mean_ci
+
+    c = np.asarray(control, dtype=float)
+    t = np.asarray(treatment, dtype=float)
+    with style():
+        fig = new_figure((9.0, 3.6))
+        ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1.0]})
+        rng = np.random.default_rng(0)
+        for i, (lab, vals, col) in enumerate((("control", c, "#999999"),
+                                              ("treatment", t, "#0072B2"))):
+            v = vals[np.isfinite(vals)]
+            ax.scatter(i + rng.uniform(-0.1, 0.1, len(v)), v, s=14, color=col, alpha=0.6,
+                       lw=0)
+            m, lo, hi, n = mean_ci(v)
+            if np.isfinite(m):
+                ax.errorbar(i + 0.25, m, yerr=[[m - lo], [hi - m]] if np.isfinite(lo) else None,
+                            marker="D", color="black", capsize=4, ms=5)
+        ax.set_xticks([0, 1], [f"control\n(n = {verdict.n_control})",
+                               f"treatment\n(n = {verdict.n_treatment})"])
+        ax.set_xlim(-0.5, 1.6)
+        ax.set_ylabel(outcome_label(verdict.outcome, unit))
+        ax.set_title("Replicates, mean and 95% CI")
+        e = verdict.effect
+        if np.isfinite(e):
+            bx.errorbar([e], [0], xerr=[[e - verdict.ci_low], [verdict.ci_high - e]]
+                        if np.isfinite(verdict.ci_low) else None, marker="o", color="black",
+                        capsize=5, ms=7, lw=2)
+        bx.axvline(0, color="#444444", lw=1)
+        m_star = verdict.smallest_effect
+        if np.isfinite(m_star) and m_star > 0:
+            sides = {"greater": [m_star], "less": [-m_star]}.get(verdict.expect,
+                                                                 [-m_star, m_star])
+            for s in sides:
+                bx.axvline(s, color="#D55E00", ls="--", lw=1.2)
+            bx.plot([], [], color="#D55E00", ls="--",
+                    label=f"smallest effect that matters ({m_star:.3g})")
+            bx.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=8)
+        lims = [x for x in (verdict.ci_low, verdict.ci_high, 0.0, m_star, -m_star if
+                            verdict.expect != "greater" else 0.0) if np.isfinite(x)]
+        if lims:
+            lo_, hi_ = min(lims), max(lims)
+            pad = 0.15 * (hi_ - lo_ or 1.0)
+            bx.set_xlim(lo_ - pad, hi_ + pad)
+        bx.set_yticks([])
+        bx.set_ylim(-1, 1)
+        bx.set_xlabel("treatment − control" + (f" ({unit})" if unit and unit != "-" else ""))
+        bx.set_title(f"Effect, 95% bootstrap CI: {verdict.verdict}")
+        bx.grid(axis="y", visible=False)
+        fig.suptitle(f"{verdict.id}: {verdict.outcome}", x=0.01, ha="left",
+                     fontweight="bold")
+        fig.tight_layout()
+    return fig
+
+
+# =============================================================================================
+# Animation
+# =============================================================================================
+def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int | None = None,
+            dpi: int = 90, max_frames: int = 300) -> Path:
+    """Write a GIF (or an MP4 when ``path`` ends in .mp4 and ffmpeg is installed) of the
+    control map with fighters (dots sized by the number of a group's fighters in a cell),
+    week by week, beside the fighter counts so far.
+
+    Frames are the weeks at which the run kept fighter maps (``maps["map_weeks"]``), thinned
+    to every ``every``-th week (default: so that there are at most ``max_frames`` frames).
+    """
+    from matplotlib.animation import FFMpegWriter
+
+    out = Path(path)
+    fmt = out.suffix.lower().lstrip(".") or "gif"
+    if fmt not in ("gif", "mp4"):
+        raise ValueError(f"{out}: animations are written as .gif or .mp4")
+    if fmt == "mp4" and shutil.which("ffmpeg") is None:
+        raise RuntimeError("writing .mp4 needs ffmpeg, which is not installed; "
+                           "write a .gif instead")
+    maps = result.maps or {}
+    fmaps = np.asarray(maps.get("fighters", np.zeros((0,))))
+    mweeks = np.asarray(maps.get("map_weeks", []), dtype=int)
+    if fmaps.ndim != 3 or not len(mweeks):
+        raise ValueError("this run kept no fighter maps (maps.npz 'fighters', 'map_weeks')")
+    s = result.summary
+    colours = group_colours(s)
+    names = list(colours)
+    w, h = _map_shape(result)
+    n_weeks = int(result.steps["week"].iloc[-1])
+    ta = TimeAxis(n_weeks)
+    if every is None:
+        step_weeks = int(mweeks[1] - mweeks[0]) if len(mweeks) > 1 else 1
+        every = max(step_weeks, int(math.ceil((n_weeks + 1) / max_frames)))
+    frames = [i for i, wk in enumerate(mweeks) if wk % every == 0 or i == len(mweeks) - 1]
+    zones = run_zones(result)
+    G = len(names)
+    # fighters as dots: each group's dot offset inside the cell so groups do not hide others
+    ang = np.linspace(0, 2 * np.pi, G, endpoint=False) + np.pi / 4
+    off = 0.22 * np.column_stack([np.cos(ang), np.sin(ang)]) if G > 1 else np.zeros((1, 2))
+    xs, ys = np.meshgrid(np.arange(w), np.arange(h))
+    xs, ys = xs.ravel(), ys.ravel()
+    nz = fmaps[fmaps > 0]
+    peak = max(1.0, float(np.quantile(nz, 0.995)) if len(nz) else 1.0)  # robust to one crowd
+    cell_pts = (72.0 * 5.2 / max(w, h)) ** 2  # marker area of a full cell, in points^2
+    steps = result.steps
+    with style():
+        fig = new_figure((10.0, 5.4))
+        gs = fig.add_gridspec(1, 2, width_ratios=[1.15, 1.0], wspace=0.25, left=0.03,
+                              right=0.97, top=0.86, bottom=0.13)
+        ax = fig.add_subplot(gs[0, 0])
+        im = draw_control_map(ax, _control_at(result, int(mweeks[frames[0]])), w, h, colours,
+                              zones=zones, lighten=0.55, zone_labels=True)
+        scat = []
+        for g in range(G):
+            sc = ax.scatter(xs + off[g, 0], ys + off[g, 1], s=np.zeros(w * h),
+                            color=colours[names[g]], edgecolors="black", linewidths=0.3,
+                            zorder=4)
+            scat.append(sc)
+        bx = fig.add_subplot(gs[0, 1])
+        x = ta(steps["week"])
+        lines = {}
+        for n in names:
+            col = f"fighters.{n}"
+            if col in steps:
+                bx.plot(x, steps[col], color=colours[n], lw=0.8, alpha=0.25)
+                lines[n], = bx.plot([], [], color=colours[n], lw=2.0, label=n)
+        cursor = bx.axvline(0, color="#333333", lw=0.8)
+        bx.set_xlim(x.min(), x.max())
+        bx.set_ylim(0, max(1.0, float(steps[[f"fighters.{n}" for n in names
+                                              if f"fighters.{n}" in steps]].max().max())) * 1.1)
+        bx.set_xlabel(ta.label)
+        bx.set_ylabel("fighters")
+        bx.yaxis.set_major_formatter(FuncFormatter(thousands))
+        bx.set_title("Fighters per group")
+        handles = map_legend_handles(colours, bool(zones))
+        handles.append(Line2D([], [], ls="", marker="o", color="#777777", mec="black", mew=0.3,
+                              label="fighters (dot area ∝ number)"))
+        fig.legend(handles=handles, loc="lower center", ncol=min(7, len(handles)),
+                   fontsize=8, bbox_to_anchor=(0.5, 0.0))
+        title = fig.suptitle("", x=0.03, ha="left", fontsize=13, fontweight="bold")
+        weeks_arr = steps["week"].to_numpy()
+
+        def update(i: int) -> None:
+            wk = int(mweeks[i])
+            im.set_data(_control_at(result, wk).reshape(h, w).astype(int) + 2)
+            for g in range(G):
+                scat[g].set_sizes(cell_pts * 0.5 * np.sqrt(np.minimum(fmaps[i, g] / peak, 1.5)))
+            upto = weeks_arr <= wk
+            for n, ln in lines.items():
+                ln.set_data(x[upto], steps[f"fighters.{n}"].to_numpy()[upto])
+            cursor.set_xdata([ta(wk), ta(wk)])
+            when = f"week {wk}" + (f"  ·  year {wk / WEEKS_PER_YEAR:.1f}"
+                                   if ta.unit == "years" else "")
+            title.set_text(f"{s.get('scenario', 'run')}: {when}")
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+        try:
+            if fmt == "gif":
+                overlay = [c for c in ax.collections if isinstance(c, LineCollection)]
+                overlay += list(ax.texts)
+                _write_gif_blit(fig, [im, *overlay, *scat, *lines.values(), cursor, title],
+                                update, frames, tmp, fps, dpi)
+            else:
+                writer = FFMpegWriter(fps=fps, codec="libx264",
+                                      extra_args=["-pix_fmt", "yuv420p"])
+                with writer.saving(fig, str(tmp), dpi):
+                    for i in frames:
+                        update(i)
+                        writer.grab_frame()
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return out
+
+
+def _write_gif_blit(fig: Figure, artists: list[Any], update, frames: Sequence[int], path: Path,
+                    fps: int, dpi: int) -> None:
+    """Render the static part of ``fig`` once, then only the changing ``artists`` per frame
+    (blitting), and write the frames as a looping GIF with Pillow."""
+    from PIL import Image
+
+    fig.set_dpi(dpi)
+    canvas = fig.canvas
+    for a in artists:
+        a.set_animated(True)
+    canvas.draw()
+    background = canvas.copy_from_bbox(fig.bbox)
+    images = []
+    palette = None
+    for k, i in enumerate(frames):
+        update(i)
+        canvas.restore_region(background)
+        for a in artists:
+            fig.draw_artist(a)
+        rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+        if palette is None:
+            # one palette for every frame, from the last frame (most colours on the map)
+            update(frames[-1])
+            canvas.restore_region(background)
+            for a in artists:
+                fig.draw_artist(a)
+            last = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+            both = Image.new("RGB", (rgb.width, rgb.height * 2))
+            both.paste(rgb, (0, 0))
+            both.paste(last, (0, rgb.height))
+            palette = both.quantize(colors=96, method=Image.Quantize.MEDIANCUT,
+                                    dither=Image.Dither.NONE)
+        images.append(rgb.quantize(palette=palette, dither=Image.Dither.NONE))
+    for a in artists:
+        a.set_animated(False)
+    duration = int(round(1000 / max(1, fps)))
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
+                   duration=duration, loop=0, optimize=True, disposal=1)

@@ -74,11 +74,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"running {model.spec.name}: {steps} weeks, seed {seed}, "
               f"{len(model.fighters)} fighters at start", file=sys.stderr)
     result = model.run(steps)
-    result.save(out)
+    # the dashboard first: summary.json, written last by save(), marks a complete folder
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").unlink(missing_ok=True)
     if not args.no_dashboard:
         from .charts import dashboard
 
         dashboard(result, out / "dashboard.png")
+    result.save(out)
     if args.quiet:
         print(out)
         return 0

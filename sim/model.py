@@ -85,6 +85,7 @@ class MilitantModel(mesa.Model):
         self.leader_alive = np.ones(G, dtype=bool)
         self.leader_back_week = np.zeros(G, dtype=np.int64)
         self.threat = np.zeros(G)
+        self.last_strike_deaths = np.zeros(G, dtype=np.int64)
         self.support = np.zeros((G, self.n_cells))
 
         # -- pairs of groups -----------------------------------------------------------------
@@ -131,6 +132,16 @@ class MilitantModel(mesa.Model):
         self.recorder = Recorder(self)
         rules.timeline(self)  # events scheduled for week 0 hold from the start
         self.recorder.collect(self)
+        # a small Mesa DataCollector, so that mesa.batch_run and Mesa's tools work on the model;
+        # the full record is self.recorder (see results())
+        reporters = {"fighters": lambda m: len(m.fighters),
+                     "militant_cells": lambda m: int((m.owner >= 0).sum()),
+                     "ungoverned": lambda m: int(m.ungoverned().sum())}
+        for g, name in enumerate(self.group_names):
+            reporters[f"fighters.{name}"] = lambda m, g=g: int((m.fighters.group == g).sum())
+            reporters[f"territory.{name}"] = lambda m, g=g: int((m.owner == g).sum())
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+        self.datacollector.collect(self)
 
     # ------------------------------------------------------------------------------------------
     # The schedule (docs/ODD.md, section 3)
@@ -150,6 +161,7 @@ class MilitantModel(mesa.Model):
         rules.control_and_governance(self)
         rules.state_and_outside_forces(self)
         self.recorder.collect(self)
+        self.datacollector.collect(self)
 
     def run(self, steps: int | None = None, progress: bool | None = None) -> RunResult:
         """Run ``steps`` weeks (default: the scenario's ``steps``) and return the results.

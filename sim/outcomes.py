@@ -334,7 +334,7 @@ def _net_defections_per_1000(r, d):
     a, b = d
     key, swapped = _pair_key(r, (a, b))
     v = float(r.summary["net_defections"][key]["net_per_1000_fighters"])
-    return -v if swapped else v
+    return (0.0 - v) if swapped else v
 
 
 @outcome("defections_out", "group", unit="fighters",
@@ -623,3 +623,7 @@ def is_nan(x: Any) -> bool:
         return math.isnan(float(x))
     except (TypeError, ValueError):
         return False
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the table of docs/SWEEPS.md
+    print(table_markdown())

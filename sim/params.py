@@ -58,7 +58,7 @@ def _p(name, default, meaning, unit="-", low=None, high=None, source="guess", ki
 # ---------------------------------------------------------------------------------------------
 _PARAM_LIST: list[Param] = [
     # -- run ----------------------------------------------------------------------------------
-    _p("steps", 520, "default run length", "weeks", 1, 100_000, "MODEL.md (ten years)", int),
+    _p("steps", 520, "default run length", "weeks", 1, 100_000, "design: one step a week, ten years", int),
     # -- mobilise (Epstein 2002, made local) ---------------------------------------------------
     _p("candidate_rate", 2e-5, "share of a cell's civilians who consider joining each week",
        "1/week", 0.0, 0.05),
@@ -221,8 +221,8 @@ _PARAM_LIST: list[Param] = [
     # -- momentum ------------------------------------------------------------------------------
     _p("momentum_rate", 0.1, "weight of this week's success in momentum (moving average)", "-",
        0.0, 1.0),
-    _p("success_scale", 20.0, "success per fighter at which the weekly success index is 0.76",
-       "1/fighter", 0.0, 1e4),
+    _p("success_scale", 20.0, "success index = tanh(success_scale x successes per fighter): 0.76 at 1/success_scale",
+       "fighters", 0.0, 1e4),
 ]
 
 PARAMS: dict[str, Param] = {p.name: p for p in _PARAM_LIST}
@@ -231,11 +231,12 @@ PARAMS: dict[str, Param] = {p.name: p for p in _PARAM_LIST}
 # Attributes of a militant group (scenario file: [groups.NAME]).
 # ---------------------------------------------------------------------------------------------
 _GROUP_LIST: list[Param] = [
-    _p("colour", "", "colour in charts (default: the colour-blind-safe palette)", kind=str),
+    _p("colour", "", "colour in charts (default: the colour-blind-safe palette)", source="-",
+       kind=str),
     _p("takfir", 0.5, "doctrine: how broadly it declares other Muslims apostates", "-", 0.0, 1.0,
-       "MODEL.md"),
+       "design (docs/ODD.md)"),
     _p("coercion", 0.5, "doctrine: impose rule by force (1) or build support first (0)", "-",
-       0.0, 1.0, "MODEL.md"),
+       0.0, 1.0, "design (docs/ODD.md)"),
     _p("claim", 0.0, "exclusive legitimacy claim (1 = claims to be the Caliphate)", "-", 0.0, 1.0,
        "seed article", teach=True),
     _p("propaganda", 0.3, "intensity of internal messaging", "-", 0.0, 1.0, "seed article",
@@ -247,8 +248,9 @@ _GROUP_LIST: list[Param] = [
     _p("fighters", 100, "initial number of fighters", "fighters", 0, 1_000_000, kind=int),
     _p("foreign_inflow", 0.0, "foreign fighters arriving each week (Poisson mean) in the cells the "
        "group holds, or its start zone if it holds none", "fighters/week", 0.0, 10_000.0,
-       "REFERENCES.md: 15,000-20,000 foreign fighters in Iraq and Syria"),
-    _p("zone", "", "zone where the initial fighters start (default: the whole map)", kind=str),
+       "Connections 2017: 15,000-20,000 foreign fighters in Iraq and Syria"),
+    _p("zone", "", "zone where the initial fighters start (default: the whole map)", source="-",
+       kind=str),
     _p("momentum", 0.2, "initial momentum", "-", 0.0, 1.0),
 ]
 GROUP_FIELDS: dict[str, Param] = {p.name: p for p in _GROUP_LIST}

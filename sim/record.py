@@ -13,6 +13,7 @@ Three different things, kept apart:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -325,6 +326,7 @@ def provenance(m: MilitantModel, wall_seconds: float) -> dict[str, Any]:
             "resolved_scenario": m.spec.to_dict()}
 
 
+@functools.lru_cache(maxsize=8)
 def git_commit(path: str | os.PathLike | None = None) -> dict[str, Any] | None:
     """The git commit of the package's source tree and whether it was dirty, if available."""
     where = Path(path) if path else Path(__file__).resolve().parent.parent

@@ -598,7 +598,8 @@ def relations(m: MilitantModel) -> None:
         m.support[g] = 0.0
         m.log_event(EventKind.GROUP_DESTROYED, int(g))
         _end_relations(m, int(g))
-    losses = (m.tally.deaths_state + m.tally.deaths_strike) / np.maximum(1, counts)
+    # outside strikes come later in the week (state_and_outside_forces): last week's count
+    losses = (m.tally.deaths_state + m.last_strike_deaths) / np.maximum(1, counts)
     m.threat += p.threat_rate * (losses - m.threat)
     if G < 2:
         return
@@ -753,7 +754,7 @@ def control_and_governance(m: MilitantModel) -> None:
     m.hardship[grp] = np.clip(m.hardship[grp] + p.hardship_rate * (coercion[grp] - 0.5), 0, 1)
     m.governance[grp] *= 1.0 - p.group_rule_governance
     # violence erodes governance; the state and programmes restore it
-    m.governance *= 1.0 - p.governance_erosion * (1.0 - np.exp(-m.tally.violence / p.violence_scale))
+    erode_governance(m, m.tally.violence)
     st = owner == STATE
     m.governance[st] += p.governance_recovery * np.maximum(0.0, m.governance0[st] - m.governance[st])
     prog = (m.programme_rate > 0) & ~grp
@@ -810,7 +811,8 @@ def state_and_outside_forces(m: MilitantModel) -> None:
         dead = (k > 0) & (rng.random(len(F)) < 1.0 - np.exp(-hazard))
         if dead.any():
             m.tally.deaths_strike += np.bincount(g[dead], minlength=G)
-            m.tally.violence += np.bincount(c[dead], minlength=C)
+            # strikes come after this week's control step: they erode governance here
+            erode_governance(m, np.bincount(c[dead], minlength=C).astype(np.float64))
             remove_fighters(m, ~dead)
         presence = m.presence() > 0
         for gi in range(G):
@@ -825,14 +827,21 @@ def state_and_outside_forces(m: MilitantModel) -> None:
         m.log_event(EventKind.LEADER_REPLACED, int(gi))
     m.cohesion += p.cohesion_recovery * (1.0 - m.cohesion)
     m.prev_ops = m.tally.ops.copy()
+    m.last_strike_deaths = m.tally.deaths_strike.copy()
+
+
+def erode_governance(m: MilitantModel, violence: np.ndarray) -> None:
+    """L *= 1 - governance_erosion (1 - exp(-v / violence_scale)), v the cell's violence."""
+    p = m.p
+    m.governance *= 1.0 - p.governance_erosion * (1.0 - np.exp(-violence / p.violence_scale))
 
 
 def kill_leader(m: MilitantModel, g: int, cause: str) -> None:
     """A leader's death: cohesion falls by cohesion_shock, its fighters lose commitment_shock of
     their commitment, and the claim keeps only its persistence: e_g *= claim_persistence_g."""
     p = m.p
-    if not m.group_alive[g]:
-        return
+    if not m.group_alive[g] or not m.leader_alive[g]:
+        return  # no leader in post: nothing more to lose until a successor is named
     m.leader_alive[g] = False
     m.leader_back_week[g] = m.week + p.succession_weeks
     m.cohesion[g] = max(0.0, m.cohesion[g] - p.cohesion_shock)

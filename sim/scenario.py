@@ -325,6 +325,9 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
             continue
         for i, p in enumerate(parts[:-1]):
             nxt = node.get(p)
+            prefix = ".".join(parts[: i + 1])
+            if nxt is None and prefix in ("params", "map", "map.default", "map.procedural"):
+                nxt = node[p] = {}  # a known table the scenario leaves at its defaults
             if not isinstance(nxt, dict):
                 where = ".".join(parts[: i + 1])
                 have = sorted(k for k, v in node.items() if isinstance(v, dict))

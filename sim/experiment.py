@@ -1,0 +1,793 @@
+"""Experiment files: parsing, validation and design expansion.
+
+An experiment (``experiments/*.toml``) names a base scenario, constants applied to every run,
+the varied parameters and how they are combined (a design), replicates, the run length, the
+outcomes to keep and a master seed; optionally the hypothesis it tests. See ``docs/SWEEPS.md``.
+
+Every problem is reported as an :class:`ExperimentError` (a :class:`~sim.scenario.ScenarioError`,
+so the command line prints one line and exits with status 2) naming the file, the key, the value
+given and what is allowed. Values of constants and varied parameters are checked against the
+scenario before any run starts.
+
+Seeds by construction: a point's key is a hash of its parameter values, and the seed of
+replicate ``r`` of a point is drawn from ``SeedSequence(master_seed, spawn_key=(key, r))``.
+Adding points or replicates therefore never changes the runs already made, whatever their order.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import outcomes as _outcomes
+from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS
+from .scenario import EVENT_KINDS, ScenarioError, find_scenario_file, load_scenario
+
+DESIGN_KINDS = ("grid", "explicit", "lhs", "sobol", "morris")
+SAMPLER_KINDS = ("lhs", "sobol", "morris")
+#: what a hypothesis expects of treatment minus control (as sim.stats reads it)
+EXPECT = ("greater", "less", "different")
+
+_TOP_KEYS = {"experiment", "constants", "parameters", "design", "hypothesis"}
+_EXPERIMENT_KEYS = {"name", "description", "scenario", "steps", "replicates", "seed",
+                    "collect_every", "outcomes", "series"}
+_DESIGN_KEYS = {"kind", "samples", "levels", "second_order", "scramble"}
+_RANGE_KEYS = {"low", "high", "num", "integer"}
+_HYPOTHESIS_KEYS = {"id", "statement", "outcome", "control", "treatment", "expect", "min_effect",
+                    "note", "also"}
+_ALSO_KEYS = {"statement", "outcome", "control", "treatment", "expect", "min_effect", "note"}
+#: keys that cannot be constants or varied parameters (they have their own place)
+_RESERVED = {"steps": "experiment.steps", "seed": "experiment.seed"}
+#: spawn key of the stream that seeds the samplers (LHS, Sobol, Morris)
+_DESIGN_STREAM = 0x5EED_DE51
+
+
+class ExperimentError(ScenarioError):
+    """An experiment file is invalid. The message names the file, the key, the value given and
+    what is allowed."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Parameter:
+    """A varied parameter: a list of values, or a range ``[low, high]`` for the samplers."""
+
+    key: str
+    values: list[Any] | None = None
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        if self.values is not None:
+            return {"values": list(self.values)}
+        return {"low": self.low, "high": self.high, "integer": self.integer}
+
+
+@dataclass
+class Point:
+    """One parameter combination of the design."""
+
+    point_id: int
+    key: str                     # 16 hex digits: hash of the values (stable)
+    values: dict[str, Any]
+    raw: dict[str, float] | None = None  # sampler value before rounding (integer parameters)
+
+
+@dataclass
+class RunSpec:
+    """One run of the sweep: a point, a replicate and its seed."""
+
+    run_id: str
+    point_id: int
+    replicate: int
+    point_key: str
+    seed: int
+    params: dict[str, Any]
+
+
+@dataclass
+class Experiment:
+    """A validated experiment, with its design expanded into points."""
+
+    file: str
+    sha256: str
+    text: str
+    name: str
+    description: str
+    scenario: str                # as written in the file
+    scenario_file: str           # the resolved scenario file (absolute path)
+    scenario_digest: str         # digest of the scenario with the constants applied
+    groups: list[str]
+    steps: int
+    replicates: int
+    seed: int
+    collect_every: int
+    outcomes: list[str]
+    series: list[str]
+    constants: dict[str, Any]
+    parameters: dict[str, Parameter]
+    design: dict[str, Any]
+    hypothesis: dict[str, Any] | None
+    points: list[Point] = field(default_factory=list)
+    scale: float | None = None
+    overrides_applied: dict[str, Any] = field(default_factory=dict)
+
+    # -- runs ------------------------------------------------------------------------------------
+    @property
+    def n_runs(self) -> int:
+        return len(self.points) * self.replicates
+
+    def runs(self) -> list[RunSpec]:
+        """Every run of the sweep, in design order (point, then replicate)."""
+        return [RunSpec(run_id(p.key, r), p.point_id, r, p.key, run_seed(self.seed, p.key, r),
+                        dict(p.values))
+                for p in self.points for r in range(self.replicates)]
+
+    def problem(self) -> dict[str, Any] | None:
+        """The SALib problem of a Sobol or Morris design (None for the others)."""
+        if self.design["kind"] not in ("sobol", "morris"):
+            return None
+        names = list(self.parameters)
+        return {"num_vars": len(names), "names": names,
+                "bounds": [[self.parameters[k].low, self.parameters[k].high] for k in names]}
+
+    # -- identity ------------------------------------------------------------------------------
+    def fingerprint_parts(self) -> dict[str, Any]:
+        """What makes two runs with the same point and replicate identical.
+
+        Points and replicates are left out on purpose: a sweep may be extended with more of
+        either in the same folder.
+        """
+        return {"scenario_digest": self.scenario_digest, "constants": _jsonable(self.constants),
+                "steps": self.steps, "seed": self.seed, "collect_every": self.collect_every,
+                "series": list(self.series), "outcomes": list(self.outcomes)}
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.fingerprint_parts(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def resolved(self) -> dict[str, Any]:
+        """The experiment as recorded in the sweep's manifest."""
+        return {
+            "name": self.name, "description": self.description, "scenario": self.scenario,
+            "scenario_file": self.scenario_file, "scenario_digest": self.scenario_digest,
+            "groups": list(self.groups), "steps": self.steps, "replicates": self.replicates,
+            "seed": self.seed, "collect_every": self.collect_every, "series": list(self.series),
+            "outcomes": list(self.outcomes), "constants": _jsonable(self.constants),
+            "parameters": {k: _jsonable(p.describe()) for k, p in self.parameters.items()},
+            "design": {**self.design, "points": len(self.points)},
+            "problem": self.problem(), "points": len(self.points), "runs": self.n_runs,
+            "hypothesis": _jsonable(self.hypothesis), "scale": self.scale,
+            "overrides": _jsonable(self.overrides_applied),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeds and ids
+# ---------------------------------------------------------------------------------------------
+def point_key(values: dict[str, Any], occurrence: int = 0) -> str:
+    """A stable 16-hex-digit key of a point's parameter values.
+
+    ``occurrence`` tells apart identical points of one design (a sampler may repeat a point);
+    the first occurrence has the plain hash of the values.
+    """
+    items = sorted((str(k), _canonical(v)) for k, v in values.items())
+    if occurrence:
+        items.append(("#occurrence", occurrence))
+    blob = json.dumps(items, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def run_seed(master: int, key: str, replicate: int) -> int:
+    """The integer seed of a run: drawn from SeedSequence(master, spawn_key=(key, replicate)).
+
+    It is what the model receives as ``rng=``, so ``militant-sim run SCENARIO --seed S --set
+    ...`` reproduces the run.
+    """
+    ss = np.random.SeedSequence(int(master), spawn_key=(int(key, 16), int(replicate)))
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def run_id(key: str, replicate: int) -> str:
+    return f"{key}-r{replicate:03d}"
+
+
+def _canonical(v: Any) -> Any:
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    if isinstance(v, (list, tuple)):
+        return [_canonical(x) for x in v]
+    return repr(v)
+
+
+def _jsonable(x: Any) -> Any:
+    return json.loads(json.dumps(x, default=lambda o: o.item() if isinstance(o, np.generic)
+                                 else (o.tolist() if isinstance(o, np.ndarray) else str(o))))
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding files
+# ---------------------------------------------------------------------------------------------
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def experiment_dirs() -> list[Path]:
+    """Folders searched for experiment files given by name."""
+    return [Path.cwd() / "experiments", _PACKAGE_DIR.parent / "experiments",
+            _PACKAGE_DIR / "_experiments"]
+
+
+def available_experiments() -> list[str]:
+    names: set[str] = set()
+    for d in experiment_dirs():
+        if d.is_dir():
+            names.update(p.stem for p in d.glob("*.toml"))
+    return sorted(names)
+
+
+def find_experiment_file(name: str | os.PathLike) -> Path:
+    p = Path(name)
+    if p.is_file():
+        return p
+    if p.suffix == ".toml" or os.sep in str(name):
+        raise ExperimentError(p, None, "no such experiment file",
+                              allowed="a path to a .toml file, or one of: "
+                              + (", ".join(available_experiments()) or "(none found)"))
+    for d in experiment_dirs():
+        f = d / f"{name}.toml"
+        if f.is_file():
+            return f
+    raise ExperimentError(str(name), None, "unknown experiment",
+                          allowed=", ".join(available_experiments()) or "(no experiment files)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------------------------
+def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None = None,
+                    scale: float | None = None, steps: int | None = None) -> Experiment:
+    """Read and validate an experiment file (or a dict with the same layout) and expand its
+    design.
+
+    ``replicates`` replaces the file's replicates; ``scale`` multiplies the replicates (unless
+    ``replicates`` is given) and the samples of a sampler design (Sobol: rounded to a power of
+    two), for full studies (``scale=4``) or quick checks (``scale=0.1``); ``steps`` replaces the
+    run length (a quick check of the pipeline).
+    """
+    if isinstance(source, dict):
+        file, text, raw = "<experiment>", json.dumps(source, sort_keys=True, default=str), \
+            copy.deepcopy(source)
+    else:
+        path = find_experiment_file(source)
+        file = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ExperimentError(file, None, f"cannot read the file: {exc.strerror}") from None
+        text = data.decode("utf-8", errors="replace")
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ExperimentError(file, None, f"not valid TOML: {exc}") from None
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    _unknown(file, "", raw, _TOP_KEYS)
+
+    # -- [experiment] --------------------------------------------------------------------------
+    ex = _table(file, "experiment", raw.get("experiment"))
+    if not ex:
+        raise ExperimentError(file, "experiment", "missing", allowed="an [experiment] table with "
+                              "at least scenario and outcomes")
+    _unknown(file, "experiment.", ex, _EXPERIMENT_KEYS)
+    stem = Path(file).stem if file != "<experiment>" else "experiment"
+    name = ex.get("name", stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ExperimentError(file, "experiment.name", "must be a short name", name,
+                              "letters, digits, '_', '-' and '.'")
+    desc = ex.get("description", "")
+    if not isinstance(desc, str):
+        raise ExperimentError(file, "experiment.description", "must be a string", desc)
+    scen = ex.get("scenario")
+    if not isinstance(scen, str) or not scen:
+        raise ExperimentError(file, "experiment.scenario", "missing or not a string", scen,
+                              "a scenario name or a path to a scenario file")
+    if file != "<experiment>" and (scen.endswith(".toml") or "/" in scen):
+        cand = Path(file).parent / scen
+        scen_arg = str(cand) if cand.is_file() else scen
+    else:
+        scen_arg = scen
+    try:
+        scen_path = find_scenario_file(scen_arg).resolve()
+    except ScenarioError as exc:
+        raise ExperimentError(file, "experiment.scenario", "unknown scenario", scen,
+                              exc.allowed) from None
+
+    constants = _table(file, "constants", raw.get("constants"))
+    for k in constants:
+        if k in _RESERVED:
+            raise ExperimentError(file, f'constants."{k}"', "cannot be a constant",
+                                  allowed=f"set it as {_RESERVED[k]}")
+    try:
+        base = load_scenario(scen_path, constants or None)
+    except ScenarioError as exc:
+        key = exc.key or ""
+        key = key[len("params."):] if key.startswith("params.") else key
+        raise ExperimentError(file, f'constants."{key}"' if key in constants else "constants",
+                              f"rejected by scenario {scen}: {_strip(exc)}") from None
+    groups = base.group_names
+
+    seed = ex.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ExperimentError(file, "experiment.seed", "must be a whole number >= 0", seed,
+                              "an integer >= 0 (the master seed)")
+    n_steps = ex.get("steps", base.params["steps"])
+    n_steps = _int(file, "experiment.steps", n_steps, 1, "an integer >= 1 (weeks)")
+    if steps is not None:
+        n_steps = _int(file, "--steps", steps, 1, "an integer >= 1 (weeks)")
+    reps = _int(file, "experiment.replicates", ex.get("replicates", 1), 1, "an integer >= 1")
+    collect = _int(file, "experiment.collect_every", ex.get("collect_every", 0), 0,
+                   "an integer >= 0 (weeks between kept time-series rows; 0 = none)")
+
+    outs = ex.get("outcomes")
+    if not isinstance(outs, list) or not outs or not all(isinstance(o, str) for o in outs):
+        raise ExperimentError(file, "experiment.outcomes", "must be a non-empty list of names",
+                              outs, "names from 'militant-sim sweep --list-outcomes', e.g. "
+                              '["clash_rate", "final_fighters:GROUP"]')
+    clean_outs = []
+    for o in outs:
+        try:
+            _outcomes.parse(o, groups)
+        except _outcomes.OutcomeError as exc:
+            raise ExperimentError(file, "experiment.outcomes", exc.problem, o,
+                                  exc.allowed) from None
+        if o.strip() in clean_outs:
+            raise ExperimentError(file, "experiment.outcomes", "listed twice", o)
+        clean_outs.append(o.strip())
+
+    series = ex.get("series", ["*"] if collect > 0 else [])
+    if not isinstance(series, list) or not all(isinstance(s, str) and s for s in series):
+        raise ExperimentError(file, "experiment.series", "must be a list of column patterns",
+                              series, 'globs over the steps columns, e.g. ["fighters.*", '
+                              '"defect.*"]')
+    if series and collect == 0:
+        raise ExperimentError(file, "experiment.series", "needs experiment.collect_every > 0",
+                              series, "set collect_every (weeks between rows), or drop series")
+    columns = steps_columns(groups)
+    for s in series:
+        if not fnmatch.filter(columns, s):
+            raise ExperimentError(file, "experiment.series", "matches no column", s,
+                                  "globs over: " + ", ".join(columns[:12]) + ", ...")
+
+    # -- [design] ------------------------------------------------------------------------------
+    design = _table(file, "design", raw.get("design"))
+    _unknown(file, "design.", design, _DESIGN_KEYS)
+    kind = design.get("kind", "grid")
+    if kind not in DESIGN_KINDS:
+        raise ExperimentError(file, "design.kind", "unknown design", kind, ", ".join(DESIGN_KINDS))
+    d: dict[str, Any] = {"kind": kind}
+    if kind in SAMPLER_KINDS:
+        if "samples" not in design:
+            raise ExperimentError(file, "design.samples", f"missing for design '{kind}'",
+                                  allowed={"lhs": "the number of points",
+                                           "sobol": "N, a power of two (runs N x (D + 2), or "
+                                           "N x (2D + 2) with second_order)",
+                                           "morris": "the number of trajectories (N x (D + 1) "
+                                           "points)"}[kind])
+        n = _int(file, "design.samples", design["samples"], 1, "an integer >= 1")
+        if kind == "sobol" and n & (n - 1):
+            raise ExperimentError(file, "design.samples", "must be a power of two for Sobol",
+                                  n, "2, 4, 8, 16, 32, 64, ...")
+        if kind == "lhs" and n < 2:
+            raise ExperimentError(file, "design.samples", "too few points", n, "at least 2")
+        d["samples"] = n
+    elif "samples" in design:
+        raise ExperimentError(file, "design.samples", f"not used by design '{kind}'",
+                              design["samples"], "only with lhs, sobol or morris")
+    if kind == "morris":
+        lv = _int(file, "design.levels", design.get("levels", 4), 2, "an even integer >= 2")
+        if lv % 2:
+            raise ExperimentError(file, "design.levels", "must be even", lv, "4, 6, 8, ...")
+        d["levels"] = lv
+    elif "levels" in design:
+        raise ExperimentError(file, "design.levels", "only for design 'morris'", design["levels"])
+    for bkey, kinds, default in (("second_order", ("sobol",), False),
+                                 ("scramble", ("sobol", "lhs"), True)):
+        if bkey in design:
+            if kind not in kinds:
+                raise ExperimentError(file, f"design.{bkey}", f"not used by design '{kind}'",
+                                      design[bkey], "only with " + " or ".join(kinds))
+            if not isinstance(design[bkey], bool):
+                raise ExperimentError(file, f"design.{bkey}", "must be true or false",
+                                      design[bkey])
+        if kind in kinds:
+            d[bkey] = design.get(bkey, default)
+
+    # -- [parameters] --------------------------------------------------------------------------
+    praw = _table(file, "parameters", raw.get("parameters"))
+    checker = _Checker(file, scen, scen_path, constants)
+    params: dict[str, Parameter] = {}
+    for key, spec in praw.items():
+        where = f'parameters."{key}"'
+        if key in _RESERVED:
+            raise ExperimentError(file, where, "cannot be varied here",
+                                  allowed=f"set {_RESERVED[key]} (one value per experiment)")
+        if key in constants:
+            raise ExperimentError(file, where, "is also a constant",
+                                  allowed="either [constants] or [parameters], not both")
+        ptype = param_type(key, base.raw)
+        if isinstance(spec, list):
+            if kind in SAMPLER_KINDS:
+                raise ExperimentError(file, where, f"a list of values cannot be sampled by "
+                                      f"design '{kind}'", spec, "a range: { low = A, high = B }")
+            if not spec:
+                raise ExperimentError(file, where, "empty list", spec, "one or more values")
+            values = [_normalise(file, where, v, ptype) for v in spec]
+            if kind == "grid" and len({json.dumps(_canonical(v)) for v in values}) != len(values):
+                raise ExperimentError(file, where, "a value is listed twice", spec,
+                                      "distinct values")
+            for v in values:
+                checker.check(key, v, where)
+            params[key] = Parameter(key, values=values)
+        elif isinstance(spec, dict):
+            _unknown(file, where + ".", spec, _RANGE_KEYS)
+            lo, hi = spec.get("low"), spec.get("high")
+            for nm, v in (("low", lo), ("high", hi)):
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                    raise ExperimentError(file, f"{where}.{nm}", "missing or not a number", v,
+                                          "a number")
+            if not lo < hi:
+                raise ExperimentError(file, where, "low must be below high", [lo, hi],
+                                      "low < high")
+            integer = spec.get("integer", ptype is int)
+            if not isinstance(integer, bool):
+                raise ExperimentError(file, f"{where}.integer", "must be true or false", integer)
+            if ptype is not None and ptype not in (int, float):
+                raise ExperimentError(file, where, "a range needs a numeric parameter",
+                                      spec, "a list of values")
+            if kind == "explicit":
+                raise ExperimentError(file, where, "design 'explicit' needs lists of values",
+                                      spec, "a list (one value per point)")
+            if kind == "grid":
+                if "num" not in spec:
+                    raise ExperimentError(file, f"{where}.num", "a range in a grid needs num",
+                                          allowed="num = number of evenly spaced values (>= 2),"
+                                          " or a list of values")
+                num = _int(file, f"{where}.num", spec["num"], 2, "an integer >= 2")
+                vals = np.linspace(lo, hi, num)
+                values = (sorted({int(round(v)) for v in vals}) if integer
+                          else [float(v) for v in vals])
+                values = [_normalise(file, where, v, ptype) for v in values]
+                for v in values:
+                    checker.check(key, v, where)
+                params[key] = Parameter(key, values=values)
+            else:
+                if "num" in spec:
+                    raise ExperimentError(file, f"{where}.num", f"not used by design '{kind}'",
+                                          spec["num"], "set design.samples instead")
+                for v in (lo, hi):
+                    checker.check(key, _normalise(file, where, int(round(v)) if integer else
+                                                  float(v), ptype), where)
+                params[key] = Parameter(key, low=float(lo), high=float(hi), integer=integer)
+        else:
+            raise ExperimentError(file, where, "must be a list of values or a range table",
+                                  spec, "[v1, v2, ...] or { low = A, high = B }")
+    if kind in SAMPLER_KINDS and not params:
+        raise ExperimentError(file, "parameters", f"design '{kind}' needs ranges to sample",
+                              allowed='[parameters."KEY"] low = A, high = B')
+    if kind == "explicit":
+        lens = {k: len(p.values) for k, p in params.items()}
+        if len(set(lens.values())) > 1:
+            raise ExperimentError(file, "parameters", "design 'explicit' needs lists of the "
+                                  "same length (point i takes the i-th value of each)", lens)
+
+    # -- scale and overrides -------------------------------------------------------------------
+    applied: dict[str, Any] = {}
+    if scale is not None:
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ExperimentError(file, "--scale", "must be a number > 0", scale)
+        applied["scale"] = scale
+        if replicates is None:
+            reps = max(1, math.ceil(reps * scale - 1e-9))
+        if kind in SAMPLER_KINDS:
+            n = d["samples"] * scale
+            if kind == "sobol":
+                d["samples"] = int(2 ** max(0, round(math.log2(max(n, 1)))))
+            else:
+                d["samples"] = max(2, math.ceil(n - 1e-9))
+    if replicates is not None:
+        reps = _int(file, "--replicates", replicates, 1, "an integer >= 1")
+        applied["replicates"] = reps
+    if steps is not None:
+        applied["steps"] = n_steps
+
+    exp = Experiment(
+        file=file, sha256=sha, text=text, name=name, description=desc, scenario=scen,
+        scenario_file=str(scen_path), scenario_digest=base.digest(), groups=groups,
+        steps=n_steps, replicates=reps, seed=seed, collect_every=collect, outcomes=clean_outs,
+        series=list(series), constants=dict(constants), parameters=params, design=d,
+        hypothesis=None, scale=scale, overrides_applied=applied)
+    exp.points = expand(exp)
+    exp.hypothesis = _hypothesis(file, raw.get("hypothesis"), exp)
+    return exp
+
+
+class _Checker:
+    """Checks a parameter value against the scenario (cached)."""
+
+    def __init__(self, file, scen_name, scen_path, constants):
+        self.file, self.name, self.path, self.constants = file, scen_name, scen_path, constants
+        self.seen: set[tuple[str, str]] = set()
+
+    def check(self, key: str, value: Any, where: str) -> None:
+        tag = (key, json.dumps(_canonical(value)))
+        if tag in self.seen:
+            return
+        try:
+            load_scenario(self.path, {**self.constants, key: value})
+        except ScenarioError as exc:
+            raise ExperimentError(self.file, where, f"rejected by scenario {self.name}: "
+                                  f"{_strip(exc)}") from None
+        self.seen.add(tag)
+
+
+def _strip(exc: ScenarioError) -> str:
+    """A scenario error's message without its leading file name."""
+    msg = str(exc)
+    prefix = f"{exc.file}: "
+    return msg[len(prefix):] if msg.startswith(prefix) else msg
+
+
+def _hypothesis(file, h, exp: Experiment) -> dict[str, Any] | None:
+    if h is None:
+        return None
+    h = _table(file, "hypothesis", h)
+    _unknown(file, "hypothesis.", h, _HYPOTHESIS_KEYS)
+    out = {k: v for k, v in h.items() if k != "also"}
+    for k in ("id", "statement"):
+        if k in h and not isinstance(h[k], str):
+            raise ExperimentError(file, f"hypothesis.{k}", "must be a string", h[k])
+    out.update(_contrast(file, "hypothesis", h, exp))
+    also = h.get("also", [])
+    if not isinstance(also, list):
+        raise ExperimentError(file, "hypothesis.also", "must be an array of tables", also,
+                              "[[hypothesis.also]] outcome = ..., control = ..., ...")
+    out["also"] = []
+    for i, a in enumerate(also):
+        where = f"hypothesis.also[{i}]"
+        a = _table(file, where, a)
+        _unknown(file, where + ".", a, _ALSO_KEYS)
+        out["also"].append({**a, **_contrast(file, where, a, exp)})
+    return out
+
+
+def _contrast(file, where, h, exp: Experiment) -> dict[str, Any]:
+    """Check a control/treatment contrast and resolve the points it names."""
+    res: dict[str, Any] = {}
+    o = h.get("outcome")
+    if o is None:
+        raise ExperimentError(file, f"{where}.outcome", "missing",
+                              allowed="one of experiment.outcomes: " + ", ".join(exp.outcomes))
+    if o not in exp.outcomes:
+        raise ExperimentError(file, f"{where}.outcome", "not among experiment.outcomes", o,
+                              ", ".join(exp.outcomes))
+    expect = h.get("expect")
+    if expect not in EXPECT:
+        raise ExperimentError(file, f"{where}.expect", "missing or unknown", expect,
+                              ", ".join(EXPECT))
+    if "min_effect" in h:
+        me = h["min_effect"]
+        if isinstance(me, bool) or not isinstance(me, (int, float)) or me < 0:
+            raise ExperimentError(file, f"{where}.min_effect", "must be a number >= 0", me,
+                                  "the smallest effect that matters, in the outcome's units")
+    if "statement" in h and not isinstance(h["statement"], str):
+        raise ExperimentError(file, f"{where}.statement", "must be a string", h["statement"])
+    for side in ("control", "treatment"):
+        spec = h.get(side)
+        if not isinstance(spec, dict) or not spec:
+            raise ExperimentError(file, f"{where}.{side}", "missing or not a table", spec,
+                                  '{ "KEY" = value, ... } naming varied parameters')
+        for k, v in spec.items():
+            if k not in exp.parameters:
+                raise ExperimentError(file, f'{where}.{side}."{k}"', "not a varied parameter",
+                                      v, ", ".join(exp.parameters) or "(none varied)")
+        ids = match_points(exp.points, spec)
+        if not ids:
+            raise ExperimentError(file, f"{where}.{side}", "no point of the design has these "
+                                  "values", spec, "values that the design contains")
+        res[f"{side}_point_ids"] = ids
+    if set(res["control_point_ids"]) & set(res["treatment_point_ids"]):
+        raise ExperimentError(file, where, "control and treatment share points",
+                              {"control": h["control"], "treatment": h["treatment"]},
+                              "two different settings")
+    return res
+
+
+def match_points(points: list[Point], spec: dict[str, Any]) -> list[int]:
+    """Ids of the points whose values match ``spec`` (numbers compared with a tolerance)."""
+    out = []
+    for p in points:
+        ok = True
+        for k, v in spec.items():
+            pv = p.values.get(k)
+            if _is_number(v) and _is_number(pv):
+                ok = math.isclose(float(v), float(pv), rel_tol=1e-9, abs_tol=1e-12)
+            else:
+                ok = pv == v
+            if not ok:
+                break
+        if ok:
+            out.append(p.point_id)
+    return out
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+
+
+# ---------------------------------------------------------------------------------------------
+# Designs
+# ---------------------------------------------------------------------------------------------
+def design_seed(master: int) -> int:
+    """The seed of the sampler (LHS, Sobol, Morris) of an experiment with this master seed."""
+    ss = np.random.SeedSequence(int(master), spawn_key=(_DESIGN_STREAM,))
+    return int(ss.generate_state(1, np.uint32)[0])
+
+
+def expand(exp: Experiment) -> list[Point]:
+    """The points of the design, in design order (SALib's sample order for Sobol and Morris)."""
+    kind = exp.design["kind"]
+    keys = list(exp.parameters)
+    raws: list[dict[str, float] | None]
+    if not keys:
+        rows: list[dict[str, Any]] = [{}]
+        raws = [None]
+    elif kind == "grid":
+        rows = [dict(zip(keys, combo)) for combo in
+                itertools.product(*[exp.parameters[k].values for k in keys])]
+        raws = [None] * len(rows)
+    elif kind == "explicit":
+        rows = [dict(zip(keys, combo)) for combo in
+                zip(*[exp.parameters[k].values for k in keys])]
+        raws = [None] * len(rows)
+    else:
+        X = sample_matrix(exp)
+        rows, raws = [], []
+        for x in X:
+            vals, raw = {}, {}
+            for k, v in zip(keys, x):
+                p = exp.parameters[k]
+                raw[k] = float(v)
+                vals[k] = int(round(float(v))) if p.integer else float(v)
+            rows.append(vals)
+            raws.append(raw if any(exp.parameters[k].integer for k in keys) else None)
+    seen: dict[str, int] = {}
+    points = []
+    for i, (vals, raw) in enumerate(zip(rows, raws)):
+        base = point_key(vals)
+        occ = seen.get(base, 0)
+        seen[base] = occ + 1
+        points.append(Point(i, point_key(vals, occ), vals, raw))
+    return points
+
+
+def sample_matrix(exp: Experiment) -> np.ndarray:
+    """The sampler's matrix of points (rows) over the varied parameters (columns)."""
+    kind = exp.design["kind"]
+    keys = list(exp.parameters)
+    lo = np.array([exp.parameters[k].low for k in keys])
+    hi = np.array([exp.parameters[k].high for k in keys])
+    n = exp.design["samples"]
+    seed = design_seed(exp.seed)
+    if kind == "lhs":
+        from scipy.stats import qmc
+
+        lhs = qmc.LatinHypercube(d=len(keys), scramble=exp.design.get("scramble", True),
+                                 rng=np.random.default_rng(seed))
+        return qmc.scale(lhs.random(n), lo, hi)
+    problem = exp.problem()
+    if kind == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(problem, n, calc_second_order=exp.design["second_order"],
+                            scramble=exp.design.get("scramble", True), seed=seed)
+    from SALib.sample import morris
+
+    return morris.sample(problem, n, num_levels=exp.design["levels"], seed=seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def steps_columns(groups: list[str]) -> list[str]:
+    """The columns of a run's ``steps`` table for these groups (as sim.record writes them)."""
+    from .record import DIRECTED_VARS, GROUP_VARS, MODEL_VARS, PAIR_VARS, pairs
+
+    cols = list(MODEL_VARS)
+    cols += [f"{v}.{n}" for v in GROUP_VARS for n in groups]
+    for a, b in pairs(len(groups)):
+        cols += [f"{v}.{groups[a]}|{groups[b]}" for v in PAIR_VARS]
+    for v in DIRECTED_VARS:
+        cols += [f"{v}.{groups[a]}>{groups[b]}" for a in range(len(groups))
+                 for b in range(len(groups)) if a != b]
+    return cols
+
+
+def param_type(key: str, scenario_raw: dict[str, Any]) -> type | None:
+    """The type (int, float, str, bool) of a parameter or dotted scenario key, if known."""
+    parts = key.split(".")
+    if len(parts) == 1:
+        p = PARAMS.get(key)
+        return p.kind if p else None
+    if parts[0] == "groups" and len(parts) == 3:
+        p = GROUP_FIELDS.get(parts[2])
+        return p.kind if p else None
+    if parts[0] in ("map", "zones") and len(parts) == 3 and parts[1] != "procedural":
+        p = CELL_FIELDS.get(parts[2])
+        return p.kind if p else None
+    if parts[0] == "timeline" and len(parts) == 3:
+        if parts[2] == "week":
+            return int
+        for e in scenario_raw.get("timeline", []):
+            if isinstance(e, dict) and e.get("id") == parts[1]:
+                f = EVENT_KINDS.get(e.get("event"), {}).get(parts[2])
+                if f is not None:
+                    return {"int": int, "float": float}.get(f.kind, str)
+        return None
+    return None
+
+
+def _normalise(file, where, v, ptype):
+    """Make a value's type match its parameter's (1 -> 1.0 for a float parameter)."""
+    if ptype is float and isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return float(v)
+    if ptype is int and isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (dict, list)):
+        raise ExperimentError(file, where, "a value must be a number, a string or a boolean", v)
+    return v
+
+
+def _int(file, key, v, low, allowed):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (
+            isinstance(v, float) and not v.is_integer()) or v < low:
+        raise ExperimentError(file, key, "must be a whole number" + (f" >= {low}"), v, allowed)
+    return int(v)
+
+
+def _table(file, key, value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ExperimentError(file, key, "must be a table", value, "a TOML table")
+    return value
+
+
+def _unknown(file, where, given, allowed):
+    import difflib
+
+    for k in given:
+        if k not in allowed:
+            m = difflib.get_close_matches(k, list(allowed), n=2)
+            hint = ("did you mean " + " or ".join(m) + "? ") if m else ""
+            raise ExperimentError(file, f"{where}{k}", "unknown key",
+                                  allowed=hint + "one of: " + ", ".join(sorted(allowed)))

@@ -1,0 +1,1148 @@
+"""``militant-sim report`` and ``militant-sim animate``: figures, numbers and verdicts.
+
+``report DIR`` reads a run folder (``summary.json``, written by ``militant-sim run``) or a
+sweep folder (``manifest.json`` and ``runs.parquet``, written by ``militant-sim sweep``) and
+writes, into ``DIR/report/`` (or ``--out``), every chart as PNG and SVG, a self-contained
+``report.html`` (charts embedded, with captions and numbers) and ``report.md``. For a sweep with
+a ``[hypothesis]``, it prints one verdict line per hypothesis (``docs/REPORTS.md`` defines the
+rule).
+
+``animate RUN_DIR`` writes a GIF (or MP4 with ffmpeg) of the control map with fighters.
+
+From Python: :func:`report` (either kind of folder), :func:`run_report`, :func:`sweep_report`,
+:func:`load_sweep`, :func:`evaluate` (the verdicts of a loaded sweep).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import os
+import re
+import sys
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import charts
+from . import stats as st
+
+#: charts written per format
+DEFAULT_FORMATS = ("png", "svg")
+#: at most this many conditions get their own line in sweep charts
+MAX_CONDITION_LINES = 6
+#: at most this many figures of time series (one per variable) and panels per figure
+MAX_SERIES_FIGURES = 8
+MAX_SERIES_PANELS = 9
+#: at most this many points listed in the per-point outcome table
+MAX_TABLE_POINTS = 40
+#: fewest clash sizes for a power-law fit
+MIN_CLASHES_FOR_FIT = 30
+
+
+class ReportError(ValueError):
+    """A folder or option the report cannot use (reported in one line, exit status 2)."""
+
+
+# =============================================================================================
+# Document model: sections of text, tables and figures, written as HTML and Markdown
+# =============================================================================================
+@dataclass
+class FigureRef:
+    name: str
+    title: str
+    caption: str
+    files: list[Path]
+
+    @property
+    def png(self) -> Path:
+        return next(f for f in self.files if f.suffix == ".png")
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[tuple[str, Any]] = field(default_factory=list)  # ("p"|"pre"|"table"|"figure", x)
+
+
+@dataclass
+class Report:
+    """What a report wrote: its folder, files, figures and (for sweeps) verdicts."""
+
+    kind: str                     # "run" or "sweep"
+    source: Path
+    out: Path
+    html: Path
+    markdown: Path
+    figures: list[FigureRef]
+    verdicts: list[st.Verdict] = field(default_factory=list)
+
+
+class _Doc:
+    def __init__(self, out: Path, formats: tuple[str, ...]):
+        self.out = out
+        self.formats = tuple(formats)
+        if "png" not in self.formats:
+            self.formats = ("png",) + self.formats  # the HTML embeds PNG
+        self.sections: list[Section] = []
+        self.figures: list[FigureRef] = []
+
+    def section(self, title: str) -> Section:
+        s = Section(title)
+        self.sections.append(s)
+        return s
+
+    def p(self, text: str) -> None:
+        self.sections[-1].blocks.append(("p", text))
+
+    def pre(self, text: str) -> None:
+        self.sections[-1].blocks.append(("pre", text))
+
+    def table(self, df: pd.DataFrame, caption: str = "") -> None:
+        self.sections[-1].blocks.append(("table", (df, caption)))
+
+    def figure(self, fig, name: str, title: str, caption: str) -> FigureRef:
+        name = _slug(name)
+        used = {f.name for f in self.figures}
+        base, k = name, 2
+        while name in used:
+            name, k = f"{base}-{k}", k + 1
+        files = charts.save(fig, self.out / name, self.formats)
+        ref = FigureRef(name, title, caption, files)
+        self.figures.append(ref)
+        self.sections[-1].blocks.append(("figure", ref))
+        return ref
+
+    # -- writers -------------------------------------------------------------------------------
+    def write_html(self, path: Path, title: str, subtitle: str) -> Path:
+        parts = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                 f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+                 f"<h1>{html.escape(title)}</h1>\n<p class=\"sub\">{html.escape(subtitle)}</p>\n"]
+        toc = "".join(f"<li><a href=\"#s{i}\">{html.escape(s.title)}</a></li>"
+                      for i, s in enumerate(self.sections))
+        parts.append(f"<nav><ol>{toc}</ol></nav>\n")
+        for i, s in enumerate(self.sections):
+            parts.append(f"<section id=\"s{i}\"><h2>{html.escape(s.title)}</h2>\n")
+            for kind, x in s.blocks:
+                if kind == "p":
+                    parts.append(f"<p>{_inline_html(x)}</p>\n")
+                elif kind == "pre":
+                    parts.append(f"<pre>{html.escape(x)}</pre>\n")
+                elif kind == "table":
+                    df, cap = x
+                    parts.append("<div class=\"tbl\">" + _html_table(df, cap) + "</div>\n")
+                elif kind == "figure":
+                    data = base64.b64encode(x.png.read_bytes()).decode()
+                    links = " ".join(f"<a href=\"{f.name}\">{f.suffix[1:].upper()}</a>"
+                                     for f in x.files)
+                    parts.append(
+                        f"<figure id=\"fig-{x.name}\" data-chart=\"{x.name}\">"
+                        f"<img alt=\"{html.escape(x.title)}\" "
+                        f"src=\"data:image/png;base64,{data}\">\n<figcaption><b>"
+                        f"{html.escape(x.title)}.</b> {_inline_html(x.caption)} "
+                        f"<span class=\"files\">[{links}]</span></figcaption></figure>\n")
+            parts.append("</section>\n")
+        parts.append("</body>\n</html>\n")
+        _atomic_text(path, "".join(parts))
+        return path
+
+    def write_markdown(self, path: Path, title: str, subtitle: str) -> Path:
+        lines = [f"# {title}", "", subtitle, ""]
+        for s in self.sections:
+            lines += [f"## {s.title}", ""]
+            for kind, x in s.blocks:
+                if kind == "p":
+                    lines += [x, ""]
+                elif kind == "pre":
+                    lines += ["```", x, "```", ""]
+                elif kind == "table":
+                    df, cap = x
+                    if cap:
+                        lines += [f"*{cap}*", ""]
+                    lines += [_md_table(df), ""]
+                elif kind == "figure":
+                    lines += [f"![{x.title}]({x.png.name})", "",
+                              f"**{x.title}.** {x.caption} "
+                              + " ".join(f"[{f.suffix[1:].upper()}]({f.name})" for f in x.files),
+                              ""]
+        _atomic_text(path, "\n".join(lines))
+        return path
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{margin-bottom:0.1em} .sub{color:#555;margin-top:0} h2{border-bottom:1px solid #ddd;
+padding-bottom:0.2em;margin-top:2em} figure{margin:1.2em 0} img{max-width:100%;height:auto;
+border:1px solid #eee} figcaption{font-size:0.92em;color:#333} .files{color:#777}
+table{border-collapse:collapse;font-size:0.88em;margin:0.4em 0} th,td{border:1px solid #ddd;
+padding:0.25em 0.5em;text-align:right} th{background:#f4f4f4} td:first-child,th:first-child
+{text-align:left} caption{caption-side:top;text-align:left;font-style:italic;color:#444;
+padding-bottom:0.3em} .tbl{overflow-x:auto} pre{background:#f7f7f7;padding:0.8em;
+overflow-x:auto;font-size:0.88em} nav ol{columns:2;font-size:0.92em}
+.verdict-supported{color:#0a6b3d;font-weight:bold}
+.verdict-not-supported{color:#a3122a;font-weight:bold}
+.verdict-inconclusive{color:#8a6100;font-weight:bold}
+"""
+
+
+def _inline_html(text: str) -> str:
+    out = html.escape(text)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
+    return re.sub(r"\b(NOT SUPPORTED|SUPPORTED|INCONCLUSIVE)\b",
+                  lambda m: f"<span class=\"verdict-{m.group(1).lower().replace(' ', '-')}\">"
+                            f"{m.group(1)}</span>", out)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            return "–" if np.isnan(v) else str(v)
+        a = abs(v)
+        if a == 0:
+            return "0"
+        if a >= 1e5 or a < 1e-3:
+            return f"{v:.3g}"
+        if float(v).is_integer() and a < 1e5:
+            return f"{int(v):,}"
+        return f"{v:,.3g}" if a < 1 else f"{v:,.2f}"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    return "" if v is None else str(v)
+
+
+def _html_table(df: pd.DataFrame, caption: str) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{_inline_html(_cell(v))}</td>" for v in r) + "</tr>"
+                   for r in df.itertuples(index=False))
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = [str(c).replace("|", "\\|") for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for r in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v).replace("|", "\\|") for v in r) + " |")
+    return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
+    return s[:90] or "chart"
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# =============================================================================================
+# Entry points
+# =============================================================================================
+def kind_of(directory: str | os.PathLike) -> str:
+    """``"run"`` or ``"sweep"``: what a folder holds (ReportError when neither)."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise ReportError(f"{d}: no such folder; give a run folder (with summary.json, from "
+                          "'militant-sim run') or a sweep folder (with manifest.json, from "
+                          "'militant-sim sweep')")
+    if (d / "manifest.json").is_file():
+        return "sweep"
+    if (d / "summary.json").is_file():
+        return "run"
+    raise ReportError(f"{d}: neither a finished run (no summary.json) nor a sweep (no "
+                      "manifest.json); give a folder written by 'militant-sim run' or "
+                      "'militant-sim sweep'")
+
+
+def report(directory: str | os.PathLike, out: str | os.PathLike | None = None, *,
+           weeks: list[int] | None = None, formats: tuple[str, ...] = DEFAULT_FORMATS,
+           gof_boot: int = 0) -> Report:
+    """Write the report of a run or sweep folder; returns what was written."""
+    kind = kind_of(directory)
+    if kind == "run":
+        return run_report(directory, out, weeks=weeks, formats=formats, gof_boot=gof_boot)
+    if weeks:
+        raise ReportError("--weeks applies to a run folder, not to a sweep")
+    return sweep_report(directory, out, formats=formats, gof_boot=gof_boot)
+
+
+def _out_dir(directory: Path, out: str | os.PathLike | None) -> Path:
+    o = Path(out) if out else directory / "report"
+    o.mkdir(parents=True, exist_ok=True)
+    return o
+
+
+def _provenance_text(prov: dict[str, Any] | None) -> str:
+    if not prov:
+        return ""
+    parts = []
+    versions = prov.get("versions") or {}
+    version = prov.get("version") or versions.get("militant-sim")
+    if version:
+        parts.append(f"militant-sim {version}")
+    g = prov.get("git_commit") or prov.get("git")
+    if isinstance(g, dict) and g.get("commit"):
+        parts.append(f"commit {g['commit'][:10]}" + (" (uncommitted changes)"
+                                                      if g.get("dirty") else ""))
+    elif isinstance(g, str):
+        parts.append(f"commit {g[:10]}")
+    mesa = prov.get("mesa") or versions.get("mesa")
+    if mesa:
+        parts.append(f"Mesa {mesa}")
+    return ", ".join(parts)
+
+
+# =============================================================================================
+# Run report
+# =============================================================================================
+def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = None, *,
+               weeks: list[int] | None = None, formats: tuple[str, ...] = DEFAULT_FORMATS,
+               gof_boot: int = 0) -> Report:
+    """The report of one run folder: maps, series, relations, defections, truces, clashes."""
+    from .record import RunResult
+
+    d = Path(directory)
+    try:
+        result = RunResult.load(d)
+    except FileNotFoundError as exc:
+        raise ReportError(str(exc)) from None
+    o = _out_dir(d, out)
+    s = result.summary
+    n_weeks = int(result.steps["week"].iloc[-1])
+    if weeks:
+        bad = [w for w in weeks if not 0 <= w <= n_weeks]
+        if bad:
+            raise ReportError(f"--weeks {','.join(map(str, weeks))}: week {bad[0]} is outside "
+                              f"this run; allowed: 0 to {n_weeks}")
+    weeks = sorted(set(weeks)) if weeks else charts.default_map_weeks(n_weeks)
+    ta = charts.TimeAxis(n_weeks)
+    doc = _Doc(o, formats)
+    names = result.group_names
+
+    doc.section("The run")
+    doc.p(f"Scenario `{s.get('scenario')}`, seed {s.get('seed')}, {n_weeks} weeks"
+          + (f" ({n_weeks / 52:.1f} years)" if n_weeks >= 104 else "") + ". "
+          + (f"Made with {_provenance_text(s.get('provenance'))}." if s.get("provenance")
+             else ""))
+    rows = []
+    for n in names:
+        g = s["groups"][n]
+        rows.append({"group": n, "fighters at start": g.get("initial_fighters"),
+                     "at end": g.get("final_fighters"),
+                     "peak": g.get("peak_fighters"), "peak week": g.get("peak_fighters_week"),
+                     "peak territory (cells)": g.get("peak_territory"),
+                     "peak territory week": g.get("peak_territory_week"),
+                     "recruits": g.get("recruits"),
+                     "killed (state, clashes, strikes)":
+                         f"{g.get('deaths_state', 0):,}, {g.get('deaths_clash', 0):,}, "
+                         f"{g.get('deaths_strike', 0):,}",
+                     "deserted": g.get("desertions"), "defected in": g.get("defected_in"),
+                     "defected out": g.get("defected_out"),
+                     "exists at end": g.get("exists_at_end", True)})
+    doc.table(pd.DataFrame(rows), "Groups over the run")
+    marks = charts._timeline_marks(result)
+    if marks:
+        doc.p("Scheduled events (dotted lines in the time series): "
+              + "; ".join(f"{i} {ta.describe(w)}: {lab}" for i, (w, lab) in
+                          enumerate(marks, 1)) + ".")
+
+    doc.section("Control of the map")
+    fig = charts.control_maps_figure(result, weeks)
+    doc.figure(fig, "control_maps", "Control maps",
+               "Owner of each cell at " + ", ".join(ta.describe(w) for w in weeks)
+               + ": groups in their colours, the state grey, cells held by no one pale; "
+               "crosses mark ungoverned cells (low governance and low security), dashed lines "
+               "the scenario's zones.")
+
+    doc.section("Time series")
+    for what, title, cap in (
+            ("fighters", "Fighters", "Fighters per group each week."),
+            ("territory", "Territory", "Cells held by each group and by the state each week, "
+             "and the number of ungoverned cells (dashed)."),
+            ("clashes", "Clashes", "Clashes between groups per week (bars) and their moving "
+             "average (line)."),
+            ("defections", "Defections", "Fighters joining each group from another group, per "
+             "week, as a moving average."),
+            ("relations", "Relations", "Relation between each pair of groups over time: "
+             "rivalry, truce, war, or ended (one of the pair merged, was absorbed or "
+             "destroyed); markers show mergers, absorptions, leader deaths and destroyed "
+             "groups.")):
+        doc.figure(charts.series_figure(result, what), what, title, cap)
+
+    doc.section("Defections")
+    mat = result.defection_matrix()
+    doc.figure(charts.defection_matrix_figure(result), "defection_matrix",
+               "Defection flows", "Fighters who left the row's group for the column's group, "
+               "summed over the run.")
+    net = s.get("net_defections", {})
+    if net:
+        doc.table(pd.DataFrame([{"pair": k.replace("|", " – "),
+                                 **{kk: vv for kk, vv in v.items()}} for k, v in net.items()]),
+                  "Net defections per pair (per 1,000: of the pair's mean strength)")
+    else:
+        doc.table(mat.reset_index(), "Defections, from (rows) to (columns)")
+
+    doc.section("Truces")
+    truces = s.get("truces") or []
+    if truces:
+        tdf = pd.DataFrame(truces)
+        keep = [c for c in ("pair", "start", "end", "duration", "censored", "ended_by")
+                if c in tdf]
+        doc.table(tdf[keep], "Every truce of the run (a censored truce was still holding at "
+                  "the end: its duration is a lower bound)")
+        km = st.kaplan_meier(tdf["duration"], tdf["censored"])
+        doc.figure(charts.survival_figure({"all pairs": km}), "truce_survival",
+                   "Truce survival", _km_caption())
+        share = s.get("share_of_time_in_truce", {})
+        if share:
+            doc.p("Share of weeks in truce: " + ", ".join(
+                f"{k.replace('|', ' – ')} {v:.0%}" for k, v in share.items()) + ".")
+    else:
+        doc.p("No truce was made in this run.")
+
+    doc.section("Clash sizes")
+    ev = result.events
+    sizes = ev.loc[ev["kind"] == "clash", "size"].to_numpy(dtype=float) if len(ev) else \
+        np.array([])
+    _clash_section(doc, {"this run": sizes}, "this run", gof_boot,
+                   seed=int(s.get("seed") or 0) if str(s.get("seed", "0")).isdigit() else 0)
+
+    title = f"Run report: {s.get('scenario')} (seed {s.get('seed')})"
+    sub = f"From {d.resolve()}; written {_now()}."
+    h = doc.write_html(o / "report.html", title, sub)
+    m = doc.write_markdown(o / "report.md", title, sub)
+    return Report("run", d, o, h, m, doc.figures)
+
+
+def _km_caption() -> str:
+    return ("Kaplan-Meier estimate of the share of truces still holding after a given number "
+            "of weeks, with a pointwise 95% band (Greenwood, log-log). A tick marks a truce "
+            "still holding when its run ended: it is censored (it lasted at least that long), "
+            "not counted as ended.")
+
+
+def _clash_section(doc: _Doc, samples: dict[str, np.ndarray], pooled_label: str,
+                   gof_boot: int, seed: int = 0,
+                   styles: dict[str, Any] | None = None) -> st.PowerLawFit | None:
+    pooled = samples[pooled_label]
+    pos = pooled[np.isfinite(pooled) & (pooled > 0)]
+    if len(pos) < MIN_CLASHES_FOR_FIT:
+        doc.p(f"{len(pooled):,} clashes, {len(pos):,} with casualties: too few (under "
+              f"{MIN_CLASHES_FOR_FIT}) to fit a tail exponent.")
+        if len(pos):
+            doc.figure(charts.ccdf_figure(samples), "clash_sizes_ccdf", "Clash sizes",
+                       "Complementary cumulative distribution of clash sizes (casualties on "
+                       "both sides), log-log.")
+        return None
+    fit = st.fit_power_law(pos)
+    if gof_boot > 0:
+        fit = st.power_law_gof(pos, fit, np.random.default_rng(np.random.SeedSequence(
+            [seed, 0xC1A5])), n_boot=gof_boot)
+    if len(samples) > 1:
+        styles = {**(styles or {}), pooled_label: {"color": "#222222", "lw": 2.0}}
+    doc.figure(charts.ccdf_figure(samples, fit, styles=styles), "clash_sizes_ccdf",
+               "Clash sizes",
+               "Complementary cumulative distribution P(size >= x) of clash sizes (casualties "
+               "on both sides), log-log, with the power law fitted to the tail of "
+               f"{pooled_label} (dashed): {fit.describe()}. Maximum likelihood with x_min "
+               "chosen by the Kolmogorov-Smirnov distance (Clauset, Shalizi and Newman 2009).")
+    distinct = len(np.unique(pos[pos >= fit.xmin]))
+    if distinct < 5:
+        doc.p(f"Caution: the fitted tail spans only {distinct} distinct clash sizes; its "
+              "exponent is poorly constrained.")
+    rows = [{"sample": pooled_label, "clashes": len(pooled), "with casualties": len(pos),
+             "alpha": fit.alpha, "± (s.e.)": fit.sigma, "x_min": fit.xmin,
+             "tail size": fit.n_tail, "KS distance": fit.ks,
+             **({"goodness-of-fit p": fit.p_value} if gof_boot > 0 else {})}]
+    for lab, x in samples.items():
+        if lab == pooled_label:
+            continue
+        xp = x[np.isfinite(x) & (x > 0)]
+        if len(xp) >= MIN_CLASHES_FOR_FIT:
+            f = st.fit_power_law(xp)
+            rows.append({"sample": lab, "clashes": len(x), "with casualties": len(xp),
+                         "alpha": f.alpha, "± (s.e.)": f.sigma, "x_min": f.xmin,
+                         "tail size": f.n_tail, "KS distance": f.ks})
+    doc.table(pd.DataFrame(rows), "Power-law tail fits of clash sizes")
+    return fit
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# =============================================================================================
+# Sweeps
+# =============================================================================================
+#: columns of runs.parquet that are neither parameters nor outcomes
+RUN_COLUMNS = {"run_id", "point_id", "replicate", "seed", "status", "wall_seconds", "point_key",
+               "error"}
+
+
+@dataclass
+class Sweep:
+    """A sweep folder read into memory."""
+
+    path: Path
+    manifest: dict[str, Any]
+    experiment: dict[str, Any]
+    runs: pd.DataFrame              #: finished runs (status ok)
+    failed: pd.DataFrame            #: failed runs
+    params: list[str]
+    outcomes: list[str]
+    series: pd.DataFrame | None = None
+    truces: pd.DataFrame | None = None
+    clashes: pd.DataFrame | None = None
+
+    @property
+    def design(self) -> str:
+        d = self.experiment.get("design") or {}
+        return d.get("kind", "grid") if isinstance(d, dict) else str(d)
+
+    @property
+    def seed(self) -> int:
+        try:
+            return int(self.experiment.get("seed", 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def points(self) -> pd.DataFrame:
+        """One row per point: point_id and the parameter values."""
+        cols = ["point_id"] + self.params
+        return (self.runs[cols].drop_duplicates("point_id").sort_values("point_id")
+                .reset_index(drop=True))
+
+    def point_label(self, pid: int) -> str:
+        row = self.points().set_index("point_id").loc[pid]
+        return ", ".join(f"{_short_key(p)}={_val(row[p])}" for p in self.params) or "all runs"
+
+
+def _short_key(key: str) -> str:
+    parts = key.split(".")
+    return ".".join(parts[-2:]) if len(parts) > 2 else key
+
+
+def _val(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def load_sweep(directory: str | os.PathLike) -> Sweep:
+    """Read a sweep folder (manifest.json, runs.parquet and the optional tables)."""
+    d = Path(directory)
+    mf = d / "manifest.json"
+    if not mf.is_file():
+        raise ReportError(f"{d}: no manifest.json; not a sweep folder")
+    try:
+        manifest = json.loads(mf.read_text())
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{mf}: not valid JSON ({exc})") from None
+    exp = manifest.get("experiment") if isinstance(manifest.get("experiment"), dict) else None
+    exp = exp or manifest.get("resolved") or manifest
+    rp = d / "runs.parquet"
+    if not rp.is_file():
+        raise ReportError(f"{d}: no runs.parquet yet; the sweep has not finished (resume it "
+                          "with 'militant-sim sweep' on the same folder)")
+    runs = pd.read_parquet(rp)
+    status = runs["status"] if "status" in runs else pd.Series("ok", index=runs.index)
+    ok = runs[status == "ok"].reset_index(drop=True)
+    failed = runs[status != "ok"].reset_index(drop=True)
+    params = list((exp.get("parameters") or {}).keys())
+    outcomes = list(exp.get("outcomes") or [])
+    if not outcomes:
+        outcomes = [c for c in runs.columns if c not in RUN_COLUMNS and c not in params]
+    params = [p for p in params if p in runs.columns]
+    outcomes = [o for o in outcomes if o in runs.columns]
+
+    def opt(name: str) -> pd.DataFrame | None:
+        f = d / name
+        if not f.is_file():
+            return None
+        df = pd.read_parquet(f)
+        if "run_id" in df and len(ok):
+            df = df[df["run_id"].isin(ok["run_id"])]
+        return df.reset_index(drop=True)
+
+    return Sweep(path=d, manifest=manifest, experiment=exp, runs=ok, failed=failed,
+                 params=params, outcomes=outcomes, series=opt("series.parquet"),
+                 truces=opt("truces.parquet"), clashes=opt("clashes.parquet"))
+
+
+def _outcome_unit(name: str) -> tuple[str, str]:
+    """(unit, meaning) of an outcome from the registry, when it is known."""
+    try:
+        from .outcomes import parse
+
+        o, _ = parse(name)
+        return o.unit, o.meaning
+    except Exception:  # an outcome this version does not know: no unit
+        return "", ""
+
+
+def _group_colours(sweep: Sweep) -> dict[str, str]:
+    exp = sweep.experiment
+    try:
+        from .scenario import load_scenario
+
+        sc = load_scenario(exp.get("scenario_file") or exp.get("scenario"))
+        return {g.name: g.colour for g in sc.groups}
+    except Exception:  # the scenario file may have moved: fall back to palette order
+        groups = exp.get("groups") or []
+        return {g: charts.PALETTE[i % len(charts.PALETTE)] for i, g in enumerate(groups)}
+
+
+# -- hypotheses ---------------------------------------------------------------------------------
+def hypotheses(sweep: Sweep) -> list[dict[str, Any]]:
+    """The experiment's hypotheses as a flat list: the main one and each ``also`` contrast."""
+    h = sweep.experiment.get("hypothesis") or sweep.manifest.get("hypothesis")
+    if not h:
+        return []
+    items = h if isinstance(h, list) else [h]
+    out = []
+    for k, item in enumerate(items):
+        hid = str(item.get("id") or (f"H{k + 1}" if len(items) > 1 else "H"))
+        main = {kk: vv for kk, vv in item.items() if kk != "also"}
+        main["id"] = hid
+        out.append(main)
+        for i, a in enumerate(item.get("also") or []):
+            sub = dict(a)
+            sub["id"] = str(a.get("id") or f"{hid}.{chr(ord('a') + i)}")
+            sub.setdefault("statement", a.get("note", ""))
+            out.append(sub)
+    return out
+
+
+def _select(sweep: Sweep, h: dict[str, Any], side: str) -> pd.DataFrame:
+    ids = h.get(f"{side}_point_ids")
+    runs = sweep.runs
+    if ids:
+        return runs[runs["point_id"].isin(ids)]
+    spec = h.get(side) or {}
+    mask = pd.Series(True, index=runs.index)
+    for k, v in spec.items():
+        if k not in runs:
+            raise ReportError(f"hypothesis {h.get('id')}: {side} names {k!r}, which is not a "
+                              f"column of runs.parquet; varied parameters: "
+                              f"{', '.join(sweep.params) or '(none)'}")
+        col = runs[k]
+        if isinstance(v, dict) and ("low" in v or "high" in v):
+            lo, hi = v.get("low", -np.inf), v.get("high", np.inf)
+            mask &= (col >= lo) & (col <= hi)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and \
+                pd.api.types.is_numeric_dtype(col):
+            mask &= np.isclose(col.astype(float), float(v), rtol=1e-9, atol=1e-12)
+        else:
+            mask &= col == v
+    return runs[mask]
+
+
+def evaluate(sweep: Sweep, n_boot: int = st.N_BOOT) -> list[tuple[st.Verdict, np.ndarray,
+                                                                  np.ndarray]]:
+    """Verdicts of every hypothesis of a sweep: (verdict, control values, treatment values).
+
+    The bootstrap of hypothesis ``id`` draws from SeedSequence([master seed, crc32(id)]), so a
+    report is reproducible.
+    """
+    out = []
+    for h in hypotheses(sweep):
+        hid = h["id"]
+        outcome = h.get("outcome", "")
+        expect = h.get("expect", "greater")
+        rng = np.random.default_rng(np.random.SeedSequence(
+            [sweep.seed, zlib.crc32(hid.encode())]))
+        if outcome not in sweep.runs:
+            v = st.Verdict(id=hid, outcome=outcome, expect=expect, verdict=st.INCONCLUSIVE,
+                           reason=f"outcome {outcome!r} is not in runs.parquet",
+                           statement=h.get("statement", ""))
+            out.append((v, np.array([]), np.array([])))
+            continue
+        c = _select(sweep, h, "control")[outcome].to_numpy(dtype=float)
+        t = _select(sweep, h, "treatment")[outcome].to_numpy(dtype=float)
+        try:
+            v = st.evaluate_hypothesis(c, t, expect=expect,
+                                       min_effect=float(h.get("min_effect", 0.0) or 0.0),
+                                       rng=rng, hypothesis_id=hid, outcome=outcome,
+                                       statement=h.get("statement", ""), n_boot=n_boot)
+        except ValueError as exc:
+            v = st.Verdict(id=hid, outcome=outcome, expect=expect, verdict=st.INCONCLUSIVE,
+                           reason=str(exc), statement=h.get("statement", ""))
+        v.control = dict(h.get("control") or {})
+        v.treatment = dict(h.get("treatment") or {})
+        out.append((v, c, t))
+    return out
+
+
+# -- conditions for sweep charts -----------------------------------------------------------------
+def _conditions(sweep: Sweep, verdicts) -> dict[str, list[int]]:
+    """Lines of the sweep charts: each point when there are few, else the hypothesis' control
+    and treatment, else every run pooled."""
+    pts = sweep.points()
+    if 1 < len(pts) <= MAX_CONDITION_LINES:
+        return {sweep.point_label(int(p)): [int(p)] for p in pts["point_id"]}
+    hs = hypotheses(sweep)
+    if hs:
+        h = hs[0]
+        c = sorted(_select(sweep, h, "control")["point_id"].unique().tolist())
+        t = sorted(_select(sweep, h, "treatment")["point_id"].unique().tolist())
+        if c and t:
+            return {"control: " + _spec_label(h.get("control")): c,
+                    "treatment: " + _spec_label(h.get("treatment")): t}
+    return {"all runs": sorted(pts["point_id"].tolist())}
+
+
+_LINESTYLES = ["-", "--", ":", "-."]
+
+
+def _condition_styles(sweep: Sweep, conditions: dict[str, list[int]]) -> dict[str, Any] | None:
+    """With one line per point of a grid over two or more parameters: colour by the first
+    parameter's value (ordered, cividis) and line style by the second's, so lines are told
+    apart without relying on colour alone."""
+    import matplotlib
+
+    if len(sweep.params) < 2 or not all(len(ids) == 1 for ids in conditions.values()):
+        return None
+    pts = sweep.points().set_index("point_id")
+    p1, p2 = sweep.params[:2]
+    v1 = sorted(pts[p1].unique(), key=str) if not charts._is_numeric(pts[p1]) else \
+        sorted(pts[p1].unique())
+    v2 = sorted(pts[p2].unique(), key=str) if not charts._is_numeric(pts[p2]) else \
+        sorted(pts[p2].unique())
+    if len(v2) > len(_LINESTYLES):
+        return None
+    cmap = matplotlib.colormaps[charts.CONDITION_CMAP]
+    out = {}
+    for lab, (pid,) in conditions.items():
+        i, j = v1.index(pts.loc[pid, p1]), v2.index(pts.loc[pid, p2])
+        out[lab] = {"color": cmap(i / max(1, len(v1) - 1) * 0.9), "ls": _LINESTYLES[j]}
+    return out
+
+
+def _spec_label(spec: dict | None) -> str:
+    return ", ".join(f"{_short_key(k)}={_val(v)}" for k, v in (spec or {}).items())
+
+
+# -- the sweep report ---------------------------------------------------------------------------
+def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                 formats: tuple[str, ...] = DEFAULT_FORMATS, gof_boot: int = 0,
+                 n_boot: int = st.N_BOOT) -> Report:
+    """The report of a sweep folder: verdicts, outcomes against parameters, heatmaps, series
+    bands, truce survival, clash-size tails and sensitivity indices."""
+    sweep = load_sweep(directory)
+    d = sweep.path
+    o = _out_dir(d, out)
+    doc = _Doc(o, formats)
+    exp = sweep.experiment
+    name = exp.get("name") or d.name
+    verdicts = evaluate(sweep, n_boot=n_boot)
+
+    # -- overview ------------------------------------------------------------------------------
+    doc.section("The experiment")
+    if exp.get("description"):
+        doc.p(str(exp["description"]))
+    n_pts = sweep.runs["point_id"].nunique() if len(sweep.runs) else 0
+    doc.p(f"Scenario `{exp.get('scenario', '?')}`, {exp.get('steps', '?')} weeks per run, "
+          f"design `{sweep.design}`, {n_pts} points, {exp.get('replicates', '?')} "
+          f"replicate{'' if exp.get('replicates') == 1 else 's'} per point, "
+          f"master seed {exp.get('seed', '?')}: {len(sweep.runs):,} runs finished"
+          + (f", {len(sweep.failed):,} failed" if len(sweep.failed) else "") + ".")
+    if sweep.manifest.get("complete") is False:
+        doc.p("**This sweep is not complete**: some runs have not finished; the numbers below "
+              "use the runs that have.")
+    prov = sweep.manifest.get("provenance") or {}
+    if prov:
+        doc.p(f"Made with {_provenance_text(prov)}." if _provenance_text(prov) else "")
+    prows = []
+    for k, spec in (exp.get("parameters") or {}).items():
+        if isinstance(spec, dict) and "values" in spec:
+            desc = ", ".join(_val(v) for v in spec["values"])
+        elif isinstance(spec, dict):
+            desc = f"{spec.get('low')} to {spec.get('high')}" + (" (integers)"
+                                                                  if spec.get("integer") else "")
+        else:
+            desc = str(spec)
+        prows.append({"varied parameter": k, "values": desc})
+    if prows:
+        doc.table(pd.DataFrame(prows), "Varied parameters")
+    consts = exp.get("constants") or {}
+    if consts:
+        doc.table(pd.DataFrame([{"constant": k, "value": _val(v)} for k, v in consts.items()]),
+                  "Constants (applied to every run)")
+
+    # -- verdicts ------------------------------------------------------------------------------
+    if verdicts:
+        doc.section("Hypotheses")
+        doc.p("Effect = mean of the outcome under treatment minus under control, over "
+              "replicates; 95% percentile bootstrap interval; Welch's t-test (one-sided for "
+              "greater/less, two-sided for different, two one-sided tests for equivalent). "
+              "The verdict rule is in docs/REPORTS.md.")
+        for v, c, t in verdicts:
+            if v.statement:
+                doc.p(f"**{v.id}.** {v.statement}")
+            doc.pre(v.line())
+            unit, _ = _outcome_unit(v.outcome)
+            if len(c) or len(t):
+                doc.figure(charts.hypothesis_figure(c, t, v, unit=unit), f"hypothesis_{v.id}",
+                           f"{v.id}: control against treatment",
+                           f"{v.outcome} in each replicate under control "
+                           f"({_spec_label(v.control)}) and treatment "
+                           f"({_spec_label(v.treatment)}), means with 95% t intervals "
+                           "(left); the effect with its 95% bootstrap interval (right).")
+        doc.table(pd.DataFrame([{
+            "id": v.id, "outcome": v.outcome, "expect": v.expect, "verdict": v.verdict.upper(),
+            "control mean": v.mean_control, "treatment mean": v.mean_treatment,
+            "effect": v.effect, "CI low": v.ci_low, "CI high": v.ci_high,
+            "smallest effect that matters": v.smallest_effect, "t": v.statistic,
+            "p": v.p_value, "Mann-Whitney p": v.mw_p, "n control": v.n_control,
+            "n treatment": v.n_treatment, "replicates suffice": v.replicates_suffice}
+            for v, _, _ in verdicts]), "Verdicts")
+
+    # -- outcomes ------------------------------------------------------------------------------
+    doc.section("Outcomes")
+    summary_rows = []
+    for oc in sweep.outcomes:
+        m, lo, hi, n = st.mean_ci(sweep.runs[oc])
+        unit, meaning = _outcome_unit(oc)
+        summary_rows.append({"outcome": oc, "unit": unit, "meaning": meaning, "mean": m,
+                             "95% CI low": lo, "95% CI high": hi, "runs": n,
+                             "undefined (nan)": int(sweep.runs[oc].isna().sum())})
+    if summary_rows:
+        doc.table(pd.DataFrame(summary_rows), "Outcomes over all finished runs")
+    pts = sweep.points()
+    if sweep.params and len(pts) <= MAX_TABLE_POINTS:
+        rows = []
+        for pid in pts["point_id"]:
+            sub = sweep.runs[sweep.runs["point_id"] == pid]
+            r = {"point": int(pid), **{_short_key(p): sub[p].iloc[0] for p in sweep.params},
+                 "runs": len(sub)}
+            for oc in sweep.outcomes:
+                m, lo, hi, _ = st.mean_ci(sub[oc])
+                r[oc] = (f"{charts._short(m)} [{charts._short(lo)}, {charts._short(hi)}]"
+                         if np.isfinite(lo) else charts._short(m))
+            rows.append(r)
+        doc.table(pd.DataFrame(rows), "Mean of each outcome per point, with its 95% CI")
+    if sweep.params:
+        for oc in sweep.outcomes:
+            if sweep.runs[oc].notna().sum() == 0:
+                doc.p(f"`{oc}` is undefined in every run; no chart.")
+                continue
+            unit, meaning = _outcome_unit(oc)
+            doc.figure(charts.outcome_vs_parameters_figure(sweep.runs, oc, sweep.params,
+                                                           unit=unit),
+                       f"outcome_{oc}", f"{oc} against the varied parameters",
+                       (f"{meaning}. " if meaning else "")
+                       + "Each dot is a run; the line is the mean over replicates at each "
+                       "value (averaged over the other varied parameters) with its 95% "
+                       "confidence band (t interval).")
+
+    # -- 2-D heatmaps ----------------------------------------------------------------------------
+    grid_params = [p for p in sweep.params if sweep.runs[p].nunique() <= 12]
+    if sweep.design in ("grid", "explicit") and len(grid_params) >= 2:
+        doc.section("Two-parameter maps")
+        for px, py in list(combinations(grid_params, 2))[:3]:
+            for oc in sweep.outcomes:
+                if sweep.runs[oc].notna().sum() == 0:
+                    continue
+                unit, _ = _outcome_unit(oc)
+                doc.figure(charts.heatmap_figure(sweep.runs, oc, px, py, unit=unit),
+                           f"heatmap_{oc}_{px}_{py}", f"{oc} over {px} and {py}",
+                           "Mean over replicates (and over any other varied parameter) in "
+                           "each cell; n is the number of runs.")
+
+    conditions = _conditions(sweep, verdicts)
+    styles = _condition_styles(sweep, conditions)
+
+    # -- time series ---------------------------------------------------------------------------
+    if sweep.series is not None and len(sweep.series):
+        doc.section("Time series")
+        _series_section(doc, sweep, conditions, styles)
+
+    # -- truces --------------------------------------------------------------------------------
+    doc.section("Truce durations")
+    tr = sweep.truces
+    if tr is not None and len(tr):
+        curves, rows = {}, []
+        pooled = st.kaplan_meier(tr["duration"], tr["censored"])
+        if len(conditions) > 1:
+            for lab, ids in conditions.items():
+                sub = tr[tr["point_id"].isin(ids)]
+                curves[lab] = st.kaplan_meier(sub["duration"], sub["censored"])
+        else:
+            curves["all runs"] = pooled
+        for lab, km in list(curves.items()) + ([("all runs", pooled)]
+                                               if "all runs" not in curves else []):
+            rows.append({"condition": lab, "truces": km.n, "ended": km.n_events,
+                         "censored": km.n - km.n_events, "median (weeks)": km.median(),
+                         "S(52 weeks)": km.at(52), "S(104 weeks)": km.at(104)})
+        doc.figure(charts.survival_figure(curves, styles=styles), "truce_survival",
+                   "Truce survival",
+                   _km_caption())
+        doc.table(pd.DataFrame(rows), "Truces per condition (S(t): share still holding "
+                  "after t weeks; median: nan when more than half still hold)")
+    else:
+        doc.p("No truce was made in any run" + ("" if tr is not None else
+                                                " (no truces.parquet in the folder)") + ".")
+
+    # -- clash sizes ---------------------------------------------------------------------------
+    doc.section("Clash sizes")
+    cl = sweep.clashes
+    if cl is not None and len(cl):
+        samples = {"all runs": cl["size"].to_numpy(dtype=float)}
+        if len(conditions) > 1:
+            for lab, ids in conditions.items():
+                samples[lab] = cl.loc[cl["point_id"].isin(ids), "size"].to_numpy(dtype=float)
+        _clash_section(doc, samples, "all runs", gof_boot, seed=sweep.seed,
+                       styles=styles)
+    else:
+        doc.p("No clash in any run" + ("" if cl is not None else
+                                       " (no clashes.parquet in the folder)") + ".")
+
+    # -- sensitivity ---------------------------------------------------------------------------
+    if sweep.design in ("sobol", "morris"):
+        doc.section("Sensitivity indices")
+        _sensitivity_section(doc, sweep)
+
+    # -- failures ------------------------------------------------------------------------------
+    fails = sweep.manifest.get("failures") or []
+    if len(sweep.failed) or fails:
+        doc.section("Failed runs")
+        doc.p(f"{max(len(sweep.failed), len(fails))} runs failed; their tracebacks are in "
+              "manifest.json and runs/*.failed.json.")
+        if len(sweep.failed):
+            cols = [c for c in ("run_id", "point_id", "replicate", "seed", *sweep.params)
+                    if c in sweep.failed]
+            doc.table(sweep.failed[cols].head(50), "Failed runs (first 50)")
+
+    title = f"Sweep report: {name}"
+    sub = f"From {d.resolve()}; written {_now()}."
+    h = doc.write_html(o / "report.html", title, sub)
+    m = doc.write_markdown(o / "report.md", title, sub)
+    return Report("sweep", d, o, h, m, doc.figures, [v for v, _, _ in verdicts])
+
+
+def _morris_sample(sweep: Sweep, names: list[str], per_point) -> np.ndarray:
+    """The Morris sample matrix in point order: the sampler's values before any rounding of
+    integer parameters (points.parquet ``sample:KEY``) when the folder has them."""
+    pp = sweep.path / "points.parquet"
+    if pp.is_file():
+        pts = pd.read_parquet(pp).sort_values("point_id")
+        pts = pts[pts["point_id"].isin(per_point.groups.keys())]
+        cols = [f"sample:{k}" if f"sample:{k}" in pts else k for k in names]
+        if all(c in pts for c in cols):
+            return pts[cols].to_numpy(dtype=float)
+    return per_point[names].first().to_numpy(dtype=float)
+
+
+_SERIES_ORDER = ["fighters", "territory", "defect", "defect_in", "defect_out", "relation",
+                 "clashes", "hostility", "recruits", "militant_cells", "ungoverned"]
+
+
+def _series_section(doc: _Doc, sweep: Sweep, conditions: dict[str, list[int]],
+                    styles: dict[str, Any] | None = None) -> None:
+    s = sweep.series
+    cols = [c for c in s.columns if c not in ("run_id", "point_id", "replicate", "week", "year")]
+    by_var: dict[str, list[str]] = {}
+    for c in cols:
+        by_var.setdefault(c.split(".", 1)[0] if "." in c else "model", []).append(c)
+    order = sorted(by_var, key=lambda v: (_SERIES_ORDER.index(v) if v in _SERIES_ORDER
+                                          else len(_SERIES_ORDER), v))
+    shown = order[:MAX_SERIES_FIGURES]
+    s = s.copy()
+    for v in shown:
+        vcols = by_var[v][:MAX_SERIES_PANELS]
+        ylabel = ""
+        if v == "relation":
+            for c in vcols:
+                s[c] = (s[c] == 1).astype(float)
+            ylabel = "share of runs in truce"
+        cap = ("Mean over replicates with its 95% confidence band (t interval), per "
+               "condition; one panel per column.")
+        if v == "relation":
+            cap = ("Share of runs in which each pair is in truce, per condition, with its 95% "
+                   "band.")
+        if len(by_var[v]) > len(vcols):
+            cap += f" (first {len(vcols)} of {len(by_var[v])} columns)"
+        doc.figure(charts.series_bands_figure(s, vcols, conditions, ylabel=ylabel,
+                                              title=f"{v}: mean over replicates",
+                                              styles=styles,
+                                              clip=(0.0, 1.0) if v == "relation" else None),
+                   f"series_{v}", f"Time series: {v}", cap)
+    if len(order) > len(shown):
+        doc.p("Not charted (kept in series.parquet): " + ", ".join(order[len(shown):]) + ".")
+
+
+def _sensitivity_section(doc: _Doc, sweep: Sweep) -> None:
+    exp = sweep.experiment
+    problem = exp.get("problem") or (exp.get("design") or {}).get("problem")
+    if not problem:
+        ps = exp.get("parameters") or {}
+        problem = {"num_vars": len(ps), "names": list(ps),
+                   "bounds": [[v.get("low"), v.get("high")] for v in ps.values()]}
+    design = exp.get("design") or {}
+    names = list(problem["names"])
+    runs = sweep.runs.sort_values("point_id")
+    n_expected = design.get("points") or exp.get("points")
+    per_point = runs.groupby("point_id")
+    got = per_point.ngroups
+    if n_expected and got != n_expected:
+        doc.p(f"Sensitivity indices need every point of the design: {got} of {n_expected} "
+              "points have finished runs.")
+        return
+    seed = sweep.seed
+    rows = []
+    for oc in sweep.outcomes:
+        y = per_point[oc].mean().to_numpy(dtype=float)
+        try:
+            if sweep.design == "sobol":
+                idx = st.sobol_indices(problem, y, design.get("second_order"), seed=seed)
+                doc.figure(charts.sobol_figure(idx, oc), f"sobol_{oc}", f"Sobol indices: {oc}",
+                           "First-order (S1: the share of the outcome's variance due to the "
+                           "parameter alone) and total-order (ST: including its interactions) "
+                           "indices with 95% bootstrap intervals (SALib), of the outcome "
+                           "averaged over replicates at each sample point.")
+                for r in idx.itertuples(index=False):
+                    rows.append({"outcome": oc, "parameter": r.parameter, "S1": r.S1,
+                                 "S1 ±": r.S1_conf, "ST": r.ST, "ST ±": r.ST_conf})
+            else:
+                X = _morris_sample(sweep, names, per_point)
+                idx = st.morris_indices(problem, X, y, num_levels=int(design.get("levels", 4)),
+                                        seed=seed)
+                doc.figure(charts.morris_figure(idx, oc), f"morris_{oc}",
+                           f"Morris screening: {oc}",
+                           "mu*: mean absolute elementary effect (how much the parameter "
+                           "matters), with its 95% bootstrap interval; sigma: their spread "
+                           "(non-linearity or interactions). SALib, outcome averaged over "
+                           "replicates at each point.")
+                for r in idx.itertuples(index=False):
+                    rows.append({"outcome": oc, "parameter": r.parameter, "mu*": r.mu_star,
+                                 "mu* ±": r.mu_star_conf, "mu": r.mu, "sigma": r.sigma})
+        except (ValueError, ZeroDivisionError) as exc:
+            doc.p(f"`{oc}`: no sensitivity indices ({exc}).")
+    if rows:
+        doc.table(pd.DataFrame(rows), "Sensitivity indices")
+
+
+# =============================================================================================
+# Command line
+# =============================================================================================
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="charts, numbers and hypothesis verdicts of a run or a sweep",
+        description="Write PNG and SVG charts, report.html (self-contained) and report.md for "
+        "a run folder (from 'militant-sim run') or a sweep folder (from 'militant-sim sweep'). "
+        "For a sweep with a hypothesis, print one verdict line per hypothesis "
+        "(rule: docs/REPORTS.md).")
+    p.add_argument("dir", metavar="DIR", help="a run folder or a sweep folder")
+    p.add_argument("--out", default=None, help="output folder (default: DIR/report)")
+    p.add_argument("--weeks", default=None, metavar="W1,W2,...",
+                   help="weeks of the control maps of a run report (default: start, one "
+                   "third, two thirds, end)")
+    p.add_argument("--format", default=",".join(DEFAULT_FORMATS), metavar="png,svg",
+                   help="chart file formats (default: png,svg; PNG is always written)")
+    p.add_argument("--gof", type=int, default=0, metavar="N",
+                   help="bootstrap N synthetic data sets for a goodness-of-fit p-value of the "
+                   "clash-size power law (slow; default 0: off)")
+    p.add_argument("--quiet", action="store_true", help="print only the verdict lines")
+    p.set_defaults(func=cmd_report)
+
+    a = sub.add_parser(
+        "animate", help="GIF (or MP4) of a run's control map with fighters, week by week",
+        description="Write an animation of the control map with each group's fighters (dots "
+        "sized by their number) beside the fighter counts, week by week.")
+    a.add_argument("dir", metavar="RUN_DIR", help="a run folder (from 'militant-sim run')")
+    a.add_argument("--out", default=None,
+                   help="output file, .gif or .mp4 (MP4 needs ffmpeg); default: "
+                   "RUN_DIR/animation.gif")
+    a.add_argument("--fps", type=int, default=8, help="frames per second (default 8)")
+    a.add_argument("--every", type=int, default=None, metavar="WEEKS",
+                   help="weeks between frames (default: every kept week, at most 300 frames)")
+    a.add_argument("--dpi", type=int, default=90, help="resolution (default 90: 900x486)")
+    a.set_defaults(func=cmd_animate)
+
+
+def _usage(msg: str):
+    from .cli import UsageError
+
+    return UsageError(msg)
+
+
+def parse_weeks(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        weeks = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise _usage(f"--weeks {text!r}: expected whole numbers separated by commas, for "
+                     "example --weeks 0,52,104") from None
+    if not weeks:
+        raise _usage(f"--weeks {text!r}: no week given")
+    return weeks
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
+    bad = [f for f in formats if f not in ("png", "svg", "pdf")]
+    if bad:
+        raise _usage(f"--format {args.format!r}: unknown format {bad[0]!r}; allowed: png, svg, "
+                     "pdf")
+    if args.gof < 0:
+        raise _usage(f"--gof {args.gof}: must be 0 or more")
+    try:
+        rep = report(args.dir, args.out, weeks=parse_weeks(args.weeks), formats=formats,
+                     gof_boot=args.gof)
+    except ReportError as exc:
+        raise _usage(str(exc)) from None
+    for v in rep.verdicts:
+        print(v.line())
+    if not args.quiet:
+        print(f"{rep.kind} report: {rep.html} ({len(rep.figures)} charts; also report.md, PNG "
+              f"and SVG files in {rep.out}/)")
+    return 0
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    from .record import RunResult
+
+    d = Path(args.dir)
+    try:
+        kind = kind_of(d)
+    except ReportError as exc:
+        raise _usage(str(exc)) from None
+    if kind != "run":
+        raise _usage(f"{d}: a sweep folder; animate a run folder (from 'militant-sim run')")
+    if args.fps < 1:
+        raise _usage(f"--fps {args.fps}: must be at least 1")
+    if args.every is not None and args.every < 1:
+        raise _usage(f"--every {args.every}: must be at least 1 week")
+    if args.dpi < 20:
+        raise _usage(f"--dpi {args.dpi}: must be at least 20")
+    out = Path(args.out) if args.out else d / "animation.gif"
+    if out.suffix.lower() not in (".gif", ".mp4"):
+        raise _usage(f"--out {out}: must end in .gif or .mp4")
+    try:
+        result = RunResult.load(d)
+        path = charts.animate(result, out, fps=args.fps, every=args.every, dpi=args.dpi)
+    except (ValueError, RuntimeError) as exc:
+        raise _usage(f"{d}: {exc}") from None
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from .cli import main
+
+    sys.exit(main(["report", *sys.argv[1:]]))
