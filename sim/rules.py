@@ -23,6 +23,12 @@ SQRT2 = np.sqrt(2.0)
 _CONTESTED = -3
 
 
+def _uniform(rng: np.random.Generator, n: int) -> np.ndarray:
+    """U(0, 1) draws for Bernoulli trials, in single precision (resolution 6e-8, far below any
+    probability the rules use; about twice as fast to draw and compare)."""
+    return rng.random(n, dtype=np.float32)
+
+
 @dataclass
 class Tally:
     """What happened this week, for the rules that follow and for the data collector."""
@@ -281,8 +287,8 @@ def socialise(m: MilitantModel) -> None:
     c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * m.momentum)
     F.commitment += p.commitment_rate * (c_star[g] - F.commitment)
     r = m.restriction[g, F.cell]
-    seen_all = m.in_sight(m.prev_ops.sum(0))
     seen_own = m.in_sight(m.prev_ops)
+    seen_all = seen_own.sum(0)  # the neighbourhood sum is linear
     seen_rival = (seen_all[None, :] - seen_own)[g, F.cell]
     activity = 1.0 - np.exp(-seen_rival / p.activity_scale)
     gain = np.minimum(1.0, p.frustration_rate * r * (1.0 + p.frustration_rival_factor * activity))
@@ -310,7 +316,7 @@ def move(m: MilitantModel) -> None:
     n = len(F)
     if n == 0:
         return
-    movers = np.flatnonzero((rng.random(n) < p.move_rate) | F.routed)
+    movers = np.flatnonzero((_uniform(rng, n) < p.move_rate) | F.routed)
     if len(movers) == 0:
         return
     score = _move_field(m).astype(np.float32)  # (G, C)
@@ -319,7 +325,7 @@ def move(m: MilitantModel) -> None:
     options = m.nbr[here]  # (k, 9)
     valid = options >= 0
     opt = np.where(valid, options, 0)
-    base = g.astype(np.int64)[:, None] * m.n_cells
+    base = g.astype(np.int32)[:, None] * np.int32(m.n_cells)
     s = score.ravel()[base + opt]
     s += p.move_noise * rng.random(s.shape, dtype=np.float32)
     if m.restriction.any():
@@ -377,7 +383,7 @@ def operate(m: MilitantModel) -> None:
     G, C = m.n_groups, m.n_cells
     g, c = F.group, F.cell
     if m.restriction.any():
-        active = rng.random(n) >= m.restriction[g, c]
+        active = _uniform(rng, n) >= m.restriction[g, c]
     else:
         active = np.ones(n, dtype=bool)
     S = m.security.copy()
@@ -387,7 +393,7 @@ def operate(m: MilitantModel) -> None:
     truce = (m.relation == Relation.TRUCE).astype(np.float64)
     E = A + p.joint_bonus * truce @ A
     odds = np.divide(E, E + S[None, :], out=np.zeros_like(E), where=(E + S[None, :]) > 0)
-    hit = attack & (rng.random(n) < p.op_rate * odds[g, c])
+    hit = attack & (_uniform(rng, n) < p.op_rate * odds[g, c])
     hits = np.bincount(flat[hit], minlength=G * C).reshape(G, C).astype(np.float64)
     m.security = np.maximum(0.0, m.security - p.security_per_hit * hits.sum(0))
     m.tally.ops += A
@@ -399,7 +405,7 @@ def operate(m: MilitantModel) -> None:
     exposure = np.where(attack, 1.0, p.passive_exposure)
     X = np.bincount(c, weights=exposure, minlength=C)
     hazard = p.state_lethality * S[c] * exposure / np.maximum(1.0, X[c])
-    dead = rng.random(n) < 1.0 - np.exp(-hazard)
+    dead = _uniform(rng, n) < 1.0 - np.exp(-hazard)
     if dead.any():
         m.tally.deaths_state += np.bincount(g[dead], minlength=G)
         m.tally.violence += np.bincount(c[dead], minlength=C)
@@ -466,7 +472,7 @@ def interact(m: MilitantModel) -> None:
             mine = at_i & (g == me)
             present |= mine
             # a fighter already killed in another pair's clash cannot die twice
-            kill = mine & ~dead & (rng.random(n_f) < p.clash_lethality * share[c])
+            kill = mine & ~dead & (_uniform(rng, n_f) < p.clash_lethality * share[c])
             dead |= kill
             k = int(kill.sum())
             m.tally.clash_casualties[me, other] += k
@@ -512,7 +518,7 @@ def defect_and_desert(m: MilitantModel) -> None:
     G, C = m.n_groups, m.n_cells
     # P(defect) <= epsilon: draw u first and evaluate the utilities only where u < epsilon
     # (exactly the same distribution, at a fraction of the cost).
-    u = rng.random(n)
+    u = _uniform(rng, n)
     cand = np.flatnonzero(u < p.defect_epsilon) if G > 1 else np.empty(0, np.int64)
     defect = np.zeros(n, dtype=bool)
     if len(cand):
@@ -552,7 +558,7 @@ def defect_and_desert(m: MilitantModel) -> None:
             truce = m.relation == Relation.TRUCE
             m.tension += truce * p.tension_per_defection * 100.0 * flows / before[:, None]
     # desertion, likewise evaluated only where the draw is below its bound desert_rate
-    u = rng.random(n)
+    u = _uniform(rng, n)
     cand = np.flatnonzero((u < p.desert_rate) & ~defect)
     desert = np.zeros(n, dtype=bool)
     if len(cand):
@@ -700,11 +706,11 @@ def _strongest(m: MilitantModel) -> np.ndarray:
     """Per cell: the actor whose strength exceeds all others' by control_margin, else contested."""
     p = m.p
     strength = np.vstack([m.presence(), m.state_strength()[None, :]])  # groups..., state
-    order = np.argsort(strength, axis=0)
-    top = order[-1]
+    top = strength.argmax(0)
     cols = np.arange(m.n_cells)
     top_val = strength[top, cols]
-    second = strength[order[-2], cols] if len(strength) > 1 else np.zeros(m.n_cells)
+    strength[top, cols] = -np.inf
+    second = np.maximum(strength.max(0), 0.0)
     clear = (top_val >= p.control_min) & (top_val >= p.control_margin * second)
     actor = np.where(top == m.n_groups, STATE, top)
     return np.where(clear, actor, _CONTESTED)
@@ -808,7 +814,7 @@ def state_and_outside_forces(m: MilitantModel) -> None:
         g, c = F.group, F.cell
         k = m.strike[g, c]
         hazard = p.strike_lethality * k * (1.0 + p.strike_territory_weight * (m.owner[c] == g))
-        dead = (k > 0) & (rng.random(len(F)) < 1.0 - np.exp(-hazard))
+        dead = (k > 0) & (_uniform(rng, len(F)) < 1.0 - np.exp(-hazard))
         if dead.any():
             m.tally.deaths_strike += np.bincount(g[dead], minlength=G)
             # strikes come after this week's control step: they erode governance here

@@ -15,7 +15,7 @@ def moore_table(width: int, height: int) -> np.ndarray:
     xs = np.tile(np.arange(width), height)
     ys = np.repeat(np.arange(height), width)
     offsets = [(0, 0)] + [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if (dx, dy) != (0, 0)]
-    out = np.full((width * height, 9), -1, dtype=np.int64)
+    out = np.full((width * height, 9), -1, dtype=np.int32)
     for k, (dx, dy) in enumerate(offsets):
         nx, ny = xs + dx, ys + dy
         ok = (nx >= 0) & (nx < width) & (ny >= 0) & (ny < height)
