@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", dest="sets",
                    help="override a parameter or scenario value (repeatable)")
     p.add_argument("--no-dashboard", action="store_true", help="skip dashboard.png")
+    p.add_argument("--animate", action="store_true",
+                   help="also write animation.gif (the control map week by week)")
     p.add_argument("--quiet", action="store_true", help="print only the output folder")
     p.set_defaults(func=cmd_run)
 
@@ -81,6 +83,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .charts import dashboard
 
         dashboard(result, out / "dashboard.png")
+    if args.animate:
+        from .charts import animate
+
+        animate(result, out / "animation.gif")
     result.save(out)
     if args.quiet:
         print(out)
@@ -89,7 +95,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"done in {s['provenance']['wall_seconds']:.1f} s; final fighters: "
           + ", ".join(f"{k} {v}" for k, v in s["final_fighters"].items()))
     print(f"outputs in {out}/: steps.parquet events.parquet maps.npz summary.json"
-          + ("" if args.no_dashboard else " dashboard.png"))
+          + ("" if args.no_dashboard else " dashboard.png")
+          + (" animation.gif" if args.animate else ""))
     return 0
 
 

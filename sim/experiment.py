@@ -34,11 +34,11 @@ import numpy as np
 from . import outcomes as _outcomes
 from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS
 from .scenario import EVENT_KINDS, ScenarioError, find_scenario_file, load_scenario
+from .stats import EXPECTS as EXPECT  # the comparisons the report can test
 
 DESIGN_KINDS = ("grid", "explicit", "lhs", "sobol", "morris")
 SAMPLER_KINDS = ("lhs", "sobol", "morris")
 #: what a hypothesis expects of treatment minus control (as sim.stats reads it)
-EXPECT = ("greater", "less", "different")
 
 _TOP_KEYS = {"experiment", "constants", "parameters", "design", "hypothesis"}
 _EXPERIMENT_KEYS = {"name", "description", "scenario", "steps", "replicates", "seed",
@@ -597,6 +597,9 @@ def _contrast(file, where, h, exp: Experiment) -> dict[str, Any]:
         if isinstance(me, bool) or not isinstance(me, (int, float)) or me < 0:
             raise ExperimentError(file, f"{where}.min_effect", "must be a number >= 0", me,
                                   "the smallest effect that matters, in the outcome's units")
+    if expect == "equivalent" and not h.get("min_effect", 0) > 0:
+        raise ExperimentError(file, f"{where}.min_effect", "'equivalent' needs an equivalence "
+                              "margin", h.get("min_effect"), "a number > 0 in the outcome's units")
     if "statement" in h and not isinstance(h["statement"], str):
         raise ExperimentError(file, f"{where}.statement", "must be a string", h["statement"])
     for side in ("control", "treatment"):

@@ -141,3 +141,15 @@ def test_dashboard_failure_leaves_no_summary(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="drawing"):
         cli.main(["run", "classroom", "--steps", "3", "--seed", "1", "--out", str(out)])
     assert not (out / "summary.json").exists()
+
+
+def test_run_animate_writes_an_animated_gif(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "anim"
+    assert cli.main(["run", "classroom", "--steps", "6", "--seed", "1", "--out", str(out),
+                     "--quiet", "--no-dashboard", "--animate"]) == 0
+    with Image.open(out / "animation.gif") as gif:
+        assert gif.n_frames >= 6  # one frame a week at least for a short run
+        first = gif.convert("RGB").getcolors(1 << 16)
+    assert first is not None and len(first) > 5  # a drawn map, not a blank frame

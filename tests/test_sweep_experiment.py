@@ -71,6 +71,7 @@ BAD = [
     ({"hypothesis__control": {"clash_kappa": 0.05}}, "not a varied parameter"),
     ({"hypothesis__treatment": {"groups.Caliphate.claim": 0.0}}, "share points"),
     ({"hypothesis__min_effect": -1}, "hypothesis.min_effect"),
+    ({"hypothesis__expect": "equivalent"}, "'equivalent' needs an equivalence margin"),
     ({"extra": {"a": 1}}, "extra: unknown key"),
 ]
 
