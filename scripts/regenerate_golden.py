@@ -62,19 +62,12 @@ def available_cases() -> list[tuple[str, str, int, int]]:
 def run_case(scenario: str, weeks: int, seed: int):
     """Run one case; return (steps, events, summary without provenance)."""
     import sim
+    from sim.scenario import jsonable
 
     res = sim.run(scenario, steps=weeks, seed=seed, progress=False)
     summary = {k: v for k, v in res.summary.items() if k != "provenance"}
-    summary = json.loads(json.dumps(summary, default=_json))  # plain JSON types
+    summary = json.loads(json.dumps(summary, default=jsonable))  # plain JSON types
     return res.steps, res.events, summary
-
-
-def _json(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
 
 
 def write_case(folder: Path, case: tuple[str, str, int, int]) -> None:

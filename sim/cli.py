@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -127,8 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"militant-sim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
-        if name != __name__ and importlib.util.find_spec(name) is None:
-            continue  # an optional module of this checkout that is not present
         module = sys.modules[__name__] if name == __name__ else importlib.import_module(name)
         module.register(sub)
     return parser

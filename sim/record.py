@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .enums import EventKind, Relation
+from .scenario import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import MilitantModel
@@ -393,7 +394,7 @@ class RunResult:
         _atomic(out / "events.parquet", lambda p: self.events.to_parquet(p, index=False))
         _atomic(out / "maps.npz", lambda p: _save_npz(p, self.maps))
         _atomic(out / "summary.json",
-                lambda p: Path(p).write_text(json.dumps(self.summary, indent=2, default=_json)))
+                lambda p: Path(p).write_text(json.dumps(self.summary, indent=2, default=jsonable)))
         return out
 
     @classmethod
@@ -414,14 +415,6 @@ class RunResult:
 def _save_npz(path, maps):
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **maps)
-
-
-def _json(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
 
 
 def _atomic(path: Path, write) -> None:

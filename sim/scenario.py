@@ -193,15 +193,16 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as plain data (for provenance in outputs)."""
-        return json.loads(json.dumps(self.raw, default=_jsonable))
+        return json.loads(json.dumps(self.raw, default=jsonable))
 
     def digest(self) -> str:
         """A short hash of the resolved scenario."""
-        blob = json.dumps(self.raw, sort_keys=True, default=_jsonable).encode()
+        blob = json.dumps(self.raw, sort_keys=True, default=jsonable).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _jsonable(x):
+def jsonable(x):
+    """numpy scalars and arrays as plain JSON values (for json.dumps(default=...))."""
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):
