@@ -823,11 +823,13 @@ def _plain_log_ticks(axis) -> None:
         axis.set_minor_formatter(NullFormatter())
 
 
-def survival_figure(curves: dict[str, KaplanMeier], *, title: str = "How long truces last",
+def survival_figure(curves: dict[str, KaplanMeier], *,
+                    title: str = "How long truces last before breaking down",
                     xlabel: str = "truce duration (weeks)", styles: dict[str, Any] | None = None
                     ) -> Figure:
     """Kaplan-Meier survival curves (share of truces still holding) with pointwise 95% bands
-    and a tick at each censored spell (a truce still running when its run ended)."""
+    and a tick at each censored spell (a truce still running when its run ended, or ended
+    without breaking down: see :func:`sim.stats.truce_breakdown`)."""
     with style():
         fig = new_figure(SIZE_CHART)
         ax = fig.subplots()
@@ -851,12 +853,12 @@ def survival_figure(curves: dict[str, KaplanMeier], *, title: str = "How long tr
         ax.set_ylim(0, 1.02)
         ax.set_xlim(left=0)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("share of truces still holding")
+        ax.set_ylabel("share of truces not broken down")
         ax.set_title(title)
         handles, _ = ax.get_legend_handles_labels()
         if handles:
             handles.append(Line2D([], [], ls="", marker="|", ms=9, mew=1.5, color="#444444",
-                                  label="censored (still holding at the end of a run)"))
+                                  label="censored (still holding at the end, or merged)"))
             if len(handles) > 2:
                 fig.set_size_inches(SIZE_CHART[0] + 4.0, SIZE_CHART[1])
                 ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),

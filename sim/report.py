@@ -34,6 +34,7 @@ import pandas as pd
 
 from . import charts
 from . import stats as st
+from .scenario import jsonable
 
 #: charts written per format
 DEFAULT_FORMATS = ("png", "svg")
@@ -404,7 +405,7 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
                 if c in tdf]
         doc.table(tdf[keep], "Every truce of the run (a censored truce was still holding at "
                   "the end: its duration is a lower bound)")
-        km = st.kaplan_meier(tdf["duration"], tdf["censored"])
+        km = st.truce_breakdown(tdf)
         doc.figure(charts.survival_figure({"all pairs": km}), "truce_survival",
                    "Truce survival", _km_caption())
         share = s.get("share_of_time_in_truce", {})
@@ -429,10 +430,11 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
 
 
 def _km_caption() -> str:
-    return ("Kaplan-Meier estimate of the share of truces still holding after a given number "
-            "of weeks, with a pointwise 95% band (Greenwood, log-log). A tick marks a truce "
-            "still holding when its run ended: it is censored (it lasted at least that long), "
-            "not counted as ended.")
+    return ("Kaplan-Meier estimate of the share of truces that have not broken down after a "
+            "given number of weeks, with a pointwise 95% band (Greenwood, log-log). A tick marks "
+            "a censored truce: one still holding when its run ended (it lasted at least that "
+            "long), or one that ended in a merger or absorption, or because a side was "
+            "destroyed. Those did not break down, so they are not counted as breakdowns.")
 
 
 def _clash_section(doc: _Doc, samples: dict[str, np.ndarray], pooled_label: str,
@@ -876,11 +878,11 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     tr = sweep.truces
     if tr is not None and len(tr):
         curves, rows = {}, []
-        pooled = st.kaplan_meier(tr["duration"], tr["censored"])
+        pooled = st.truce_breakdown(tr)
         if len(conditions) > 1:
             for lab, ids in conditions.items():
                 sub = tr[tr["point_id"].isin(ids)]
-                curves[lab] = st.kaplan_meier(sub["duration"], sub["censored"])
+                curves[lab] = st.truce_breakdown(sub)
         else:
             curves["all runs"] = pooled
         for lab, km in list(curves.items()) + ([("all runs", pooled)]
@@ -891,8 +893,9 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
         doc.figure(charts.survival_figure(curves, styles=styles), "truce_survival",
                    "Truce survival",
                    _km_caption())
-        doc.table(pd.DataFrame(rows), "Truces per condition (S(t): share still holding "
-                  "after t weeks; median: nan when more than half still hold)")
+        doc.table(pd.DataFrame(rows), "Truces per condition (ended: broke down into war; "
+                  "S(t): share not broken down after t weeks; median: nan when more than half "
+                  "never broke down)")
     else:
         doc.p("No truce was made in any run" + ("" if tr is not None else
                                                 " (no truces.parquet in the folder)") + ".")
@@ -931,6 +934,8 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     sub = f"From {d.resolve()}; written {_now()}."
     h = doc.write_html(o / "report.html", title, sub)
     m = doc.write_markdown(o / "report.md", title, sub)
+    (o / "verdicts.json").write_text(json.dumps([v.as_dict() for v, _, _ in verdicts], indent=2,
+                                                default=jsonable))
     return Report("sweep", d, o, h, m, doc.figures, [v for v, _, _ in verdicts])
 
 

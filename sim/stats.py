@@ -8,7 +8,8 @@ bootstrap) comes only from a :class:`numpy.random.Generator` passed in by the ca
 * :func:`mean_ci`, :func:`group_mean_ci`: replicate means with t-based 95% intervals.
 * :func:`evaluate_hypothesis`: effect size, bootstrap interval, Welch t-test and the verdict
   rule of ``docs/REPORTS.md`` (supported, not supported, inconclusive).
-* :func:`kaplan_meier`: survival curves of right-censored durations (Greenwood intervals).
+* :func:`kaplan_meier`: survival curves of right-censored durations (Greenwood intervals);
+  :func:`truce_breakdown`: the survival of truces until they break down.
 * :func:`fit_power_law`: the tail exponent of a distribution by maximum likelihood with the
   lower bound ``x_min`` chosen by the Kolmogorov-Smirnov distance (Clauset, Shalizi and
   Newman 2009, SIAM Review 51:661), for continuous or discrete (integer) data.
@@ -420,6 +421,23 @@ class KaplanMeier:
         return pd.DataFrame({"time": self.time, "at_risk": self.at_risk, "events": self.events,
                              "censored": self.censored, "survival": self.survival,
                              "low": self.low, "high": self.high})
+
+
+#: ways a truce can end without breaking down (lasting union, or a side ceasing to exist)
+NOT_BREAKDOWN = ("merger", "absorption", "group_destroyed", "ended")
+
+
+def truce_breakdown(truces: pd.DataFrame) -> KaplanMeier:
+    """Survival of truces until they break down (into war or rivalry).
+
+    A truce still holding at the end of a run is censored; so is one that ended in a merger or
+    an absorption (lasting union) or because a side was destroyed: those truces did not break
+    down, and counting them as ended would make lasting cooperation look short-lived (a
+    competing outcome, censored at the week it happened).
+    """
+    ended_by = truces["ended_by"] if "ended_by" in truces else pd.Series([None] * len(truces))
+    censored = truces["censored"].astype(bool).to_numpy() | ended_by.isin(NOT_BREAKDOWN).to_numpy()
+    return kaplan_meier(truces["duration"], censored)
 
 
 def kaplan_meier(durations: Any, censored: Any = None, level: float = LEVEL) -> KaplanMeier:

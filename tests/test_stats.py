@@ -257,3 +257,20 @@ def test_sobol_refuses_undefined_outcomes():
     y[3] = np.nan
     with pytest.raises(ValueError, match="undefined"):
         st.sobol_indices(PROBLEM, y)
+
+
+def test_truces_ending_in_a_merger_are_censored_not_broken_down():
+    import pandas as pd
+
+    truces = pd.DataFrame({
+        "duration": [10, 20, 30, 40],
+        "censored": [False, False, False, True],
+        "ended_by": ["war", "merger", "war", None]})
+    km = st.truce_breakdown(truces)
+    assert km.n == 4 and km.n_events == 2  # only the two wars are breakdowns
+    # at 10 weeks one of four broke down; the merger at 20 leaves two at risk; at 30 one more
+    assert km.at(10) == pytest.approx(0.75)
+    assert km.at(25) == pytest.approx(0.75)
+    assert km.at(30) == pytest.approx(0.75 * 0.5)
+    # the same spells counted naively would put the merger down as an end
+    assert st.kaplan_meier(truces["duration"], truces["censored"]).at(25) == pytest.approx(0.5)

@@ -1,0 +1,103 @@
+"""The README's table of hypothesis verdicts, generated from the shipped experiments.
+
+    .venv/bin/python scripts/verdicts_table.py --run sweeps --write   # sweep, report, update
+    .venv/bin/python scripts/verdicts_table.py sweeps --check          # compare, exit 1 if not
+
+It reads (with --run: first runs or resumes) the sweeps of experiments/h1..h6 in the given
+folder, evaluates their hypotheses with the same code as ``militant-sim report``, and writes
+the table between the README's ``<!-- verdicts:start -->`` and ``<!-- verdicts:end -->``
+markers. ``tests/test_verdicts.py`` reruns the experiments and checks the README against them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+EXPERIMENTS = ["h1_claim", "h2_restriction", "h3_propaganda", "h4_infighting",
+               "h5_governance", "h6_leader"]
+START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
+
+
+def run_sweeps(folder: Path, workers: int | None = None) -> None:
+    from sim.sweep import run_sweep
+
+    for name in EXPERIMENTS:
+        run_sweep(ROOT / "experiments" / f"{name}.toml", workers=workers, out=folder / name,
+                  progress=False)
+
+
+def _num(x: float) -> str:
+    if x != x:  # nan
+        return "nan"
+    a = abs(x)
+    digits = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 0.1 else 3
+    out = f"{x:+.{digits}f}"
+    return "0" if float(out) == 0 else out
+
+
+def _contrast(control: dict, treatment: dict) -> str:
+    keys = [k for k in treatment if control.get(k) != treatment.get(k)] or list(treatment)
+    return "; ".join(f"`{k}` {control.get(k, 'any')} → {treatment.get(k, 'any')}" for k in keys)
+
+
+def table(folder: Path) -> str:
+    """The Markdown table of every hypothesis and contrast of the sweeps in ``folder``."""
+    from sim.report import evaluate, load_sweep
+
+    rows = ["| id | outcome | contrast (control → treatment) | effect, 95% CI | verdict |",
+            "|---|---|---|---|---|"]
+    for name in EXPERIMENTS:
+        for v, _, _ in evaluate(load_sweep(folder / name)):
+            kind = " (equivalence)" if v.expect == "equivalent" else ""
+            outcome = v.outcome.replace("|", "\\|")  # a pair name inside a table cell
+            rows.append(f"| {v.id} | `{outcome}`{kind} | {_contrast(v.control, v.treatment)} "
+                        f"| {_num(v.effect)} ({_num(v.ci_low)} to {_num(v.ci_high)}) "
+                        f"| {v.verdict} |")
+    return "\n".join(rows)
+
+
+def readme_table(text: str | None = None) -> str:
+    text = README.read_text() if text is None else text
+    if START not in text or END not in text:
+        raise SystemExit(f"{README}: the markers {START} and {END} are missing")
+    return text.split(START, 1)[1].split(END, 1)[0].strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", nargs="?", default=str(ROOT / "sweeps"),
+                    help="the folder holding one sweep folder per experiment")
+    ap.add_argument("--run", action="store_true", help="run (or resume) the sweeps first")
+    ap.add_argument("--workers", type=int, default=None)
+    what = ap.add_mutually_exclusive_group()
+    what.add_argument("--write", action="store_true", help="rewrite the README's table")
+    what.add_argument("--check", action="store_true", help="exit 1 if the README differs")
+    args = ap.parse_args(argv)
+    folder = Path(args.folder)
+    if args.run:
+        run_sweeps(folder, args.workers)
+    new = table(folder)
+    if args.write:
+        text = README.read_text()
+        head, rest = text.split(START, 1)
+        README.write_text(head + START + "\n" + new + "\n" + END + rest.split(END, 1)[1])
+        print(f"{README}: verdicts table written")
+        return 0
+    if args.check:
+        if readme_table() != new:
+            print("README's verdicts differ from the experiments; update with\n"
+                  "  .venv/bin/python scripts/verdicts_table.py --run sweeps --write",
+                  file=sys.stderr)
+            return 1
+        print("README's verdicts match the experiments")
+        return 0
+    print(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
