@@ -655,6 +655,13 @@ def _summary_text(result: RunResult) -> str:
     return "\n".join(lines)
 
 
+def _finish_panel(ax, title: str, pad: float, marks, ta, numbers: bool = False) -> None:
+    """A dashboard time-series panel's title, timeline marks and legend."""
+    ax.set_title(title, pad=pad)
+    _mark_timeline(ax, marks, ta, numbers=numbers)
+    ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0, handlelength=1.5)
+
+
 def dashboard(result: RunResult, path: str | os.PathLike | None = None,
               map_weeks: Sequence[int] | None = None, dpi: int = 120) -> Path | Figure:
     """The run at a glance: control maps at four moments and the main time series.
@@ -699,34 +706,22 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
 
         ax = fig.add_subplot(mid[0, 0])
         plot_group_series(ax, result, "fighters", ta, ylabel="fighters")
-        ax.set_title("Fighters per group", pad=pad)
-        _mark_timeline(ax, marks, ta, numbers=True)
-        ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0,
-                  handlelength=1.5)
+        _finish_panel(ax, "Fighters per group", pad, marks, ta, numbers=True)
 
         ax = fig.add_subplot(mid[0, 1])
         plot_group_series(ax, result, "territory", ta, ylabel="cells held",
                           extra={"state": ("state_cells", {"color": STATE_COLOUR, "lw": 1.4}),
                                  "ungoverned": ("ungoverned", {"color": "#222222", "lw": 1.1,
                                                                "ls": "--"})})
-        ax.set_title("Territory", pad=pad)
-        _mark_timeline(ax, marks, ta)
-        ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0,
-                  handlelength=1.5)
+        _finish_panel(ax, "Territory", pad, marks, ta)
 
         ax = fig.add_subplot(mid[0, 2])
         plot_clashes(ax, result, ta)
-        ax.set_title("Clashes between groups", pad=pad)
-        _mark_timeline(ax, marks, ta)
-        ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0,
-                  handlelength=1.5)
+        _finish_panel(ax, "Clashes between groups", pad, marks, ta)
 
         ax = fig.add_subplot(low[0, 0])
         plot_defections(ax, result, ta)
-        ax.set_title("Defections (into each group)", pad=pad)
-        _mark_timeline(ax, marks, ta)
-        ax.legend(loc="upper left", fontsize=8, ncol=4, columnspacing=1.0,
-                  handlelength=1.5)
+        _finish_panel(ax, "Defections (into each group)", pad, marks, ta)
 
         ax = fig.add_subplot(low[0, 1])
         handles = plot_relations(ax, result, ta, legend=False)

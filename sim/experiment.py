@@ -33,7 +33,8 @@ import numpy as np
 
 from . import outcomes as _outcomes
 from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS
-from .scenario import EVENT_KINDS, ScenarioError, find_scenario_file, load_scenario
+from .scenario import (EVENT_KINDS, ScenarioError, find_scenario_file, find_toml,
+                       load_scenario, toml_names)
 from .stats import EXPECTS as EXPECT  # the comparisons the report can test
 
 DESIGN_KINDS = ("grid", "explicit", "lhs", "sobol", "morris")
@@ -237,27 +238,13 @@ def experiment_dirs() -> list[Path]:
 
 
 def available_experiments() -> list[str]:
-    names: set[str] = set()
-    for d in experiment_dirs():
-        if d.is_dir():
-            names.update(p.stem for p in d.glob("*.toml"))
-    return sorted(names)
+    """Names of the experiment files that can be given by name."""
+    return toml_names(experiment_dirs())
 
 
 def find_experiment_file(name: str | os.PathLike) -> Path:
-    p = Path(name)
-    if p.is_file():
-        return p
-    if p.suffix == ".toml" or os.sep in str(name):
-        raise ExperimentError(p, None, "no such experiment file",
-                              allowed="a path to a .toml file, or one of: "
-                              + (", ".join(available_experiments()) or "(none found)"))
-    for d in experiment_dirs():
-        f = d / f"{name}.toml"
-        if f.is_file():
-            return f
-    raise ExperimentError(str(name), None, "unknown experiment",
-                          allowed=", ".join(available_experiments()) or "(no experiment files)")
+    """Resolve an experiment name or path to an existing file, or raise ExperimentError."""
+    return find_toml(name, experiment_dirs(), "experiment", ExperimentError)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,13 +47,36 @@ def scenario_dirs() -> list[Path]:
     return dirs
 
 
-def available_scenarios() -> list[str]:
-    """Names of the scenario files that can be loaded by name."""
+def toml_names(dirs: list[Path]) -> list[str]:
+    """Names (file stems) of the TOML files in ``dirs``."""
     names: set[str] = set()
-    for d in scenario_dirs():
+    for d in dirs:
         if d.is_dir():
             names.update(p.stem for p in d.glob("*.toml"))
     return sorted(names)
+
+
+def find_toml(name: str | os.PathLike, dirs: list[Path], what: str,
+              error: type[ScenarioError]) -> Path:
+    """Resolve a name (searched in ``dirs``, first match wins) or a path to an existing TOML
+    file; otherwise raise ``error`` listing the names that exist (``what``: "scenario" ...)."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    known = ", ".join(toml_names(dirs))
+    if p.suffix == ".toml" or os.sep in str(name):
+        raise error(p, None, f"no such {what} file",
+                    allowed="a path to a .toml file, or one of: " + (known or "(none found)"))
+    for d in dirs:
+        f = d / f"{name}.toml"
+        if f.is_file():
+            return f
+    raise error(str(name), None, f"unknown {what}", allowed=known or f"(no {what} files found)")
+
+
+def available_scenarios() -> list[str]:
+    """Names of the scenario files that can be loaded by name."""
+    return toml_names(scenario_dirs())
 
 
 DEFAULT_SCENARIO = "syria_2013"
@@ -215,19 +238,7 @@ def jsonable(x):
 # ---------------------------------------------------------------------------------------------
 def find_scenario_file(name: str | os.PathLike) -> Path:
     """Resolve a scenario name or path to an existing file, or raise ScenarioError."""
-    p = Path(name)
-    if p.suffix == ".toml" or p.exists() or os.sep in str(name):
-        if p.is_file():
-            return p
-        raise ScenarioError(p, None, "no such scenario file",
-                            allowed="a path to a .toml file, or one of: "
-                            + ", ".join(available_scenarios()))
-    for d in scenario_dirs():
-        f = d / f"{name}.toml"
-        if f.is_file():
-            return f
-    raise ScenarioError(str(name), None, "unknown scenario",
-                        allowed=", ".join(available_scenarios()) or "(no scenario files found)")
+    return find_toml(name, scenario_dirs(), "scenario", ScenarioError)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
