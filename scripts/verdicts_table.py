@@ -4,9 +4,13 @@
     .venv/bin/python scripts/verdicts_table.py sweeps --check          # compare, exit 1 if not
 
 It reads (with --run: first runs or resumes) the sweeps of experiments/h1..h6 in the given
-folder, evaluates their hypotheses with the same code as ``militant-sim report``, and writes
-the table between the README's ``<!-- verdicts:start -->`` and ``<!-- verdicts:end -->``
-markers. ``tests/test_verdicts.py`` reruns the experiments and checks the README against them.
+folder, evaluates their hypotheses with the same code as ``militant-sim report``, corrects the
+p-values across all of them as one study (Holm's correction; ablations as a second family),
+and writes the table between the README's ``<!-- verdicts:start -->`` and
+``<!-- verdicts:end -->`` markers: verdict, effect with its 95% Welch interval, the smallest
+effect of interest, raw and Holm-adjusted p, the power for min_effect at the observed SDs and
+what each ablation says about the mechanism. ``tests/test_verdicts.py`` reruns the experiments
+and checks the README against them.
 """
 
 from __future__ import annotations
@@ -39,24 +43,51 @@ def _num(x: float) -> str:
     return "0" if float(out) == 0 else out
 
 
+def _p(p: float) -> str:
+    if p != p:
+        return "–"
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}" if p < 0.001 else f"{p:.3f}"
+
+
 def _contrast(control: dict, treatment: dict) -> str:
     keys = [k for k in treatment if control.get(k) != treatment.get(k)] or list(treatment)
     return "; ".join(f"`{k}` {control.get(k, 'any')} → {treatment.get(k, 'any')}" for k in keys)
 
 
-def table(folder: Path) -> str:
-    """The Markdown table of every hypothesis and contrast of the sweeps in ``folder``."""
-    from sim.report import evaluate, load_sweep
+def _ablations(v) -> str:
+    if not v.ablations:
+        return "–"
+    word = {"removes": "removed by", "survives": "**survives**", "undetermined": "undecided:",
+            "not interpreted": "not interpreted:"}
+    return "; ".join(f"{word.get(a.attribution, a.attribution)} `{a.ablation}`"
+                     for a in v.ablations)
 
-    rows = ["| id | outcome | contrast (control → treatment) | effect, 95% CI | verdict |",
-            "|---|---|---|---|---|"]
-    for name in EXPERIMENTS:
-        for v, _, _ in evaluate(load_sweep(folder / name)):
-            kind = " (equivalence)" if v.expect == "equivalent" else ""
-            outcome = v.outcome.replace("|", "\\|")  # a pair name inside a table cell
-            rows.append(f"| {v.id} | `{outcome}`{kind} | {_contrast(v.control, v.treatment)} "
-                        f"| {_num(v.effect)} ({_num(v.ci_low)} to {_num(v.ci_high)}) "
-                        f"| {v.verdict} |")
+
+def verdicts(folder: Path, adjust: str = "holm") -> list:
+    """Every hypothesis of the six sweeps, corrected as one study: Holm's correction (or
+    ``adjust``) across all of them, and across all their ablations."""
+    from sim.report import evaluate, load_sweep
+    from sim.stats import adjust_study
+
+    vs = [v for name in EXPERIMENTS for v, _, _ in evaluate(load_sweep(folder / name),
+                                                             adjust=None)]
+    return adjust_study(vs, adjust)
+
+
+def table(folder: Path, adjust: str = "holm") -> str:
+    """The Markdown table of every hypothesis and contrast of the sweeps in ``folder``."""
+    name = {"holm": "Holm", "bh": "BH", "none": "adj."}[adjust]
+    rows = [f"| id | outcome | contrast (control → treatment) | effect, 95% CI | min effect "
+            f"| p | p ({name}) | power | ablations | verdict |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for v in verdicts(folder, adjust):
+        kind = " (equivalence)" if v.expect == "equivalent" else ""
+        outcome = v.outcome.replace("|", "\\|")  # a pair name inside a table cell
+        power = f"{v.power:.2f}" if v.power == v.power else "–"
+        rows.append(f"| {v.id} | `{outcome}`{kind} | {_contrast(v.control, v.treatment)} "
+                    f"| {_num(v.effect)} ({_num(v.ci_low)} to {_num(v.ci_high)}) "
+                    f"| {_num(v.min_effect).lstrip('+')} | {_p(v.p_value)} "
+                    f"| {_p(v.p_adjusted)} | {power} | {_ablations(v)} | {v.verdict} |")
     return "\n".join(rows)
 
 

@@ -487,7 +487,7 @@ def plot_relations(ax, result: RunResult, ta: TimeAxis, *, legend: bool = True):
     colours = group_colours(result.summary)
     pair_names = [c.split(".", 1)[1].split("|") for c in cols]
     if ev is not None and len(ev):
-        for kind, sym in (("merger", "D"), ("absorption", "s")):
+        for kind, sym in (("merger", "D"), ("pledge", "s")):
             for _, r in ev[ev["kind"] == kind].iterrows():
                 for i, pn in enumerate(pair_names):
                     if r["group"] in pn and r["other"] in pn:
@@ -518,7 +518,7 @@ def plot_relations(ax, result: RunResult, ta: TimeAxis, *, legend: bool = True):
                for s in (Relation.RIVALRY, Relation.TRUCE, Relation.WAR, Relation.ENDED)
                if s in seen or s != Relation.ENDED]
     kinds = set(ev["kind"]) if ev is not None and len(ev) else set()
-    for kind, sym, lab in (("merger", "D", "merger"), ("absorption", "s", "absorption"),
+    for kind, sym, lab in (("merger", "D", "merger"), ("pledge", "s", "pledge"),
                            ("leader_killed", "v", "leader killed (group colour)"),
                            ("group_destroyed", "X", "group destroyed (group colour)")):
         if kind in kinds:
@@ -642,7 +642,7 @@ def _summary_text(result: RunResult) -> str:
         lines.append(f"net defections {a}→{b}: {d.get(f'net {a}>{b}', 0):+,}")
     merg = s.get("mergers") or []
     if merg:
-        lines.append(f"mergers/absorptions: {len(merg)}")
+        lines.append(f"mergers/pledges: {len(merg)}")
     ld = s.get("leader_deaths") or []
     if ld:
         lines.append(f"leaders killed: {len(ld)}")

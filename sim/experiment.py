@@ -12,6 +12,14 @@ scenario before any run starts.
 Seeds by construction: a point's key is a hash of its parameter values, and the seed of
 replicate ``r`` of a point is drawn from ``SeedSequence(master_seed, spawn_key=(key, r))``.
 Adding points or replicates therefore never changes the runs already made, whatever their order.
+
+Every hypothesis states its smallest effect of interest (``min_effect``, required). A
+hypothesis' ``[[...ablation]]`` tables add its control and treatment points again with a
+mechanism switched off (appended after the design's points, keyed by their values like every
+point, so the design's seeds do not change). Without ``replicates`` in ``[experiment]`` (or with
+``replicates = "auto"``) the replicates are sized for every hypothesis to have at least 30 runs
+per condition and, with a pilot ``sd``, the target power for ``min_effect``
+(``docs/REPORTS.md``).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from . import outcomes as _outcomes
 from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS
 from .scenario import (EVENT_KINDS, ScenarioError, find_scenario_file, find_toml,
                        load_scenario, toml_names)
+from . import stats as _stats
 from .stats import EXPECTS as EXPECT  # the comparisons the report can test
 
 DESIGN_KINDS = ("grid", "explicit", "lhs", "sobol", "morris")
@@ -43,12 +52,16 @@ SAMPLER_KINDS = ("lhs", "sobol", "morris")
 
 _TOP_KEYS = {"experiment", "constants", "parameters", "design", "hypothesis"}
 _EXPERIMENT_KEYS = {"name", "description", "scenario", "steps", "replicates", "seed",
-                    "collect_every", "outcomes", "series"}
+                    "collect_every", "outcomes", "series", "power"}
 _DESIGN_KEYS = {"kind", "samples", "levels", "second_order", "scramble"}
 _RANGE_KEYS = {"low", "high", "num", "integer"}
 _HYPOTHESIS_KEYS = {"id", "statement", "outcome", "control", "treatment", "expect", "min_effect",
-                    "note", "also"}
-_ALSO_KEYS = {"statement", "outcome", "control", "treatment", "expect", "min_effect", "note"}
+                    "note", "also", "ablation", "sd"}
+_ALSO_KEYS = {"statement", "outcome", "control", "treatment", "expect", "min_effect", "note",
+              "ablation", "sd"}
+_ABLATION_KEYS = {"name", "set", "carries"}
+#: ``experiment.replicates`` that sizes the replicates by the power of each hypothesis' test
+AUTO_REPLICATES = "auto"
 #: keys that cannot be constants or varied parameters (they have their own place)
 _RESERVED = {"steps": "experiment.steps", "seed": "experiment.seed"}
 #: spawn key of the stream that seeds the samplers (LHS, Sobol, Morris)
@@ -87,6 +100,8 @@ class Point:
     key: str                     # 16 hex digits: hash of the values (stable)
     values: dict[str, Any]
     raw: dict[str, float] | None = None  # sampler value before rounding (integer parameters)
+    ablation: str | None = None  # an ablation point: "ID:NAME" of the ablation that added it
+    base_point: int | None = None  # ... and the design point it switches a mechanism off in
 
 
 @dataclass
@@ -127,6 +142,43 @@ class Experiment:
     points: list[Point] = field(default_factory=list)
     scale: float | None = None
     overrides_applied: dict[str, Any] = field(default_factory=dict)
+    power: float = _stats.TARGET_POWER       # the power the default replicates are sized for
+    replicates_rule: str = "file"            # "power" (sized here), "file" or "--replicates"
+    size_plan: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def design_points(self) -> list[Point]:
+        """The points of the design (without the ablation points)."""
+        return [p for p in self.points if p.ablation is None]
+
+    @property
+    def ablation_points(self) -> list[Point]:
+        """Points added for the hypotheses' ablations (after the design's, in that order)."""
+        return [p for p in self.points if p.ablation is not None]
+
+    def size_notes(self) -> list[str]:
+        """How the replicates were chosen and the power each hypothesis' test has at them."""
+        if not self.size_plan:
+            return []
+        how = {"power": "sized by the power of each hypothesis' test (at least "
+                        f"{_stats.MIN_PER_CONDITION} runs per condition)",
+               "file": "as given in the experiment file",
+               "--replicates": "as given by --replicates"}.get(self.replicates_rule,
+                                                             self.replicates_rule)
+        lines = [f"replicates: {self.replicates} per point, {how}"]
+        for e in self.size_plan:
+            n_c = self.replicates * e["points_control"]
+            n_t = self.replicates * e["points_treatment"]
+            txt = f"  {e['id']}: {n_c} control and {n_t} treatment runs"
+            if e.get("power") is not None:
+                txt += (f"; power {e['power']:.2f} for min_effect {e['min_effect']:g} at the "
+                        f"pilot sd {e['sd']:g} (level {_stats.ALPHA:g}/{e['family']})")
+            else:
+                txt += "; no pilot sd given, power reported after the runs"
+            if min(n_c, n_t) < _stats.MIN_PER_CONDITION:
+                txt += f" (fewer than {_stats.MIN_PER_CONDITION} per condition)"
+            lines.append(txt)
+        return lines
 
     # -- runs ------------------------------------------------------------------------------------
     @property
@@ -171,10 +223,16 @@ class Experiment:
             "seed": self.seed, "collect_every": self.collect_every, "series": list(self.series),
             "outcomes": list(self.outcomes), "constants": _jsonable(self.constants),
             "parameters": {k: _jsonable(p.describe()) for k, p in self.parameters.items()},
-            "design": {**self.design, "points": len(self.points)},
+            "design": {**self.design, "points": len(self.design_points)},
             "problem": self.problem(), "points": len(self.points), "runs": self.n_runs,
             "hypothesis": _jsonable(self.hypothesis), "scale": self.scale,
             "overrides": _jsonable(self.overrides_applied),
+            "ablation_points": _jsonable([
+                {"point_id": p.point_id, "point_key": p.key, "ablation": p.ablation,
+                 "base_point": p.base_point, "values": p.values}
+                for p in self.ablation_points]),
+            "replicates_rule": self.replicates_rule, "power": self.power,
+            "size_plan": _jsonable(self.size_plan),
         }
 
 
@@ -329,7 +387,18 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
     n_steps = _int(file, "experiment.steps", n_steps, 1, "an integer >= 1 (weeks)")
     if steps is not None:
         n_steps = _int(file, "--steps", steps, 1, "an integer >= 1 (weeks)")
-    reps = _int(file, "experiment.replicates", ex.get("replicates", 1), 1, "an integer >= 1")
+    reps_raw = ex.get("replicates", AUTO_REPLICATES if raw.get("hypothesis") is not None
+                      else 1)
+    auto = reps_raw == AUTO_REPLICATES
+    reps = 1 if auto else _int(file, "experiment.replicates", reps_raw, 1,
+                               f"an integer >= 1, or \"{AUTO_REPLICATES}\" (sized by the power "
+                               "of the hypotheses' tests; the default with a [hypothesis])")
+    target = ex.get("power", _stats.TARGET_POWER)
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not (
+            0 < target < 1):
+        raise ExperimentError(file, "experiment.power", "must be a number between 0 and 1",
+                              target, "the power the default replicates are sized for, e.g. "
+                              "0.8")
     collect = _int(file, "experiment.collect_every", ex.get("collect_every", 0), 0,
                    "an integer >= 0 (weeks between kept time-series rows; 0 = none)")
 
@@ -491,7 +560,7 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise ExperimentError(file, "--scale", "must be a number > 0", scale)
         applied["scale"] = scale
-        if replicates is None:
+        if replicates is None and not auto:
             reps = max(1, math.ceil(reps * scale - 1e-9))
         if kind in SAMPLER_KINDS:
             n = d["samples"] * scale
@@ -510,10 +579,59 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         scenario_file=str(scen_path), scenario_digest=base.digest(), groups=groups,
         steps=n_steps, replicates=reps, seed=seed, collect_every=collect, outcomes=clean_outs,
         series=list(series), constants=dict(constants), parameters=params, design=d,
-        hypothesis=None, scale=scale, overrides_applied=applied)
+        hypothesis=None, scale=scale, overrides_applied=applied, power=float(target),
+        replicates_rule="--replicates" if replicates is not None else
+        ("power" if auto else "file"))
     exp.points = expand(exp)
-    exp.hypothesis = _hypothesis(file, raw.get("hypothesis"), exp)
+    exp.hypothesis = _hypothesis(file, raw.get("hypothesis"), exp, checker, base.raw)
+    exp.size_plan = size_plan(exp)
+    if auto and replicates is None:
+        reps = max([1] + [e["replicates"] for e in exp.size_plan])
+        if scale is not None:
+            reps = max(1, math.ceil(reps * scale - 1e-9))
+        exp.replicates = reps
+    _plan_power(exp)
     return exp
+
+
+def size_plan(exp: Experiment) -> list[dict[str, Any]]:
+    """Per hypothesis (the main one and each ``also``): the points each condition pools and
+    the replicates per point that give at least ``MIN_PER_CONDITION`` runs per condition and,
+    with a pilot ``sd``, the target power for ``min_effect`` at the level alpha / k (k
+    hypotheses: the Bonferroni level, the strictest step of Holm's correction)."""
+    h = exp.hypothesis
+    if not h:
+        return []
+    items = [(str(h.get("id") or "H"), h)] + [
+        (f"{h.get('id') or 'H'}.{chr(ord('a') + i)}", a) for i, a in enumerate(h["also"])]
+    k = len(items)
+    out = []
+    for hid, c in items:
+        pc, pt = len(c["control_point_ids"]), len(c["treatment_point_ids"])
+        floor = math.ceil(_stats.MIN_PER_CONDITION / min(pc, pt))
+        sd = c.get("sd")
+        need = None
+        if sd is not None:
+            need = _stats.replicates_for_power(float(c["min_effect"]), float(sd), pc, pt,
+                                               expect=c["expect"], family=k, power=exp.power)
+        out.append({"id": hid, "outcome": c["outcome"], "expect": c["expect"],
+                    "min_effect": float(c["min_effect"]), "sd": sd, "family": k,
+                    "points_control": pc, "points_treatment": pt, "replicates_floor": floor,
+                    "replicates_power": need,
+                    "replicates": max(floor, need or 0)})
+    return out
+
+
+def _plan_power(exp: Experiment) -> None:
+    """The power of each planned test at the replicates chosen (with a pilot sd)."""
+    for e in exp.size_plan:
+        if e.get("sd") is None:
+            e["power"] = None
+            continue
+        e["power"] = _stats.welch_power(
+            e["min_effect"], float(e["sd"]), float(e["sd"]),
+            exp.replicates * e["points_control"], exp.replicates * e["points_treatment"],
+            expect=e["expect"], family=e["family"])
 
 
 class _Checker:
@@ -542,16 +660,19 @@ def _strip(exc: ScenarioError) -> str:
     return msg[len(prefix):] if msg.startswith(prefix) else msg
 
 
-def _hypothesis(file, h, exp: Experiment) -> dict[str, Any] | None:
+def _hypothesis(file, h, exp: Experiment, checker: _Checker | None = None,
+                scenario_raw: dict[str, Any] | None = None) -> dict[str, Any] | None:
     if h is None:
         return None
     h = _table(file, "hypothesis", h)
     _unknown(file, "hypothesis.", h, _HYPOTHESIS_KEYS)
-    out = {k: v for k, v in h.items() if k != "also"}
+    out = {k: v for k, v in h.items() if k not in ("also", "ablation")}
     for k in ("id", "statement"):
         if k in h and not isinstance(h[k], str):
             raise ExperimentError(file, f"hypothesis.{k}", "must be a string", h[k])
+    hid = str(h.get("id") or "H")
     out.update(_contrast(file, "hypothesis", h, exp))
+    out["ablation"] = _ablations(file, "hypothesis", h, out, exp, checker, scenario_raw, hid)
     also = h.get("also", [])
     if not isinstance(also, list):
         raise ExperimentError(file, "hypothesis.also", "must be an array of tables", also,
@@ -561,7 +682,96 @@ def _hypothesis(file, h, exp: Experiment) -> dict[str, Any] | None:
         where = f"hypothesis.also[{i}]"
         a = _table(file, where, a)
         _unknown(file, where + ".", a, _ALSO_KEYS)
-        out["also"].append({**a, **_contrast(file, where, a, exp)})
+        entry = {k: v for k, v in a.items() if k != "ablation"}
+        entry.update(_contrast(file, where, a, exp))
+        entry["ablation"] = _ablations(file, where, a, entry, exp, checker, scenario_raw,
+                                       f"{hid}.{chr(ord('a') + i)}")
+        out["also"].append(entry)
+    return out
+
+
+def _ablations(file, where, h, contrast: dict[str, Any], exp: Experiment,
+               checker: _Checker | None, scenario_raw: dict[str, Any] | None,
+               hid: str) -> list[dict[str, Any]]:
+    """Check a contrast's ``[[...ablation]]`` tables and add their points to the design.
+
+    Each ablation gives the contrast's control and treatment points again with its ``set``
+    applied. An ablated point is keyed, like every point, by the hash of its values (which
+    include the ablation's), so its seeds are by construction and the design's points, keys
+    and seeds are unchanged; an ablated point equal to a point already in the design is that
+    point.
+    """
+    items = h.get("ablation", [])
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list):
+        raise ExperimentError(file, f"{where}.ablation", "must be an array of tables", items,
+                              f'[[{where}.ablation]] name = "...", set = {{ KEY = value }}, '
+                              'carries = "..."')
+    out, names = [], set()
+    compared = set(h.get("control") or {}) | set(h.get("treatment") or {})
+    for j, a in enumerate(items):
+        aw = f"{where}.ablation[{j}]"
+        a = _table(file, aw, a)
+        _unknown(file, aw + ".", a, _ABLATION_KEYS)
+        name = a.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ExperimentError(file, f"{aw}.name", "missing or not a short name", name,
+                                  "letters, digits, '_', '-' and '.', e.g. \"no_incidents\"")
+        if name in names:
+            raise ExperimentError(file, f"{aw}.name", "listed twice in this hypothesis", name)
+        names.add(name)
+        carries = a.get("carries", "")
+        if not isinstance(carries, str):
+            raise ExperimentError(file, f"{aw}.carries", "must be a string", carries,
+                                  "the mechanism the ablation switches off, in words")
+        spec = a.get("set")
+        if not isinstance(spec, dict) or not spec:
+            raise ExperimentError(file, f"{aw}.set", "missing or not a table", spec,
+                                  "{ KEY = value, ... }: parameters or dotted scenario paths "
+                                  "that switch the mechanism off")
+        clean: dict[str, Any] = {}
+        for k, v in spec.items():
+            kw = f'{aw}.set."{k}"'
+            if k in _RESERVED:
+                raise ExperimentError(file, kw, "cannot be set by an ablation",
+                                      allowed=f"{_RESERVED[k]} is one value per experiment")
+            if k in compared:
+                raise ExperimentError(file, kw, "is what the hypothesis compares", v,
+                                      "a parameter of the mechanism, not the contrast's own "
+                                      "knob (control and treatment would become the same)")
+            ptype = param_type(k, scenario_raw or {}) if scenario_raw is not None else None
+            v = _normalise(file, kw, v, ptype)
+            if checker is not None:
+                checker.check(k, v, kw)
+            clean[k] = v
+        entry = {"name": name, "set": clean, "carries": carries}
+        for side in ("control", "treatment"):
+            entry[f"{side}_point_ids"] = _ablated_points(exp, contrast[f"{side}_point_ids"],
+                                                         clean, f"{hid}:{name}")
+        if set(entry["control_point_ids"]) & set(entry["treatment_point_ids"]):
+            raise ExperimentError(file, f"{aw}.set", "makes control and treatment the same "
+                                  "points", clean, "a setting that leaves the contrast's knob "
+                                  "alone")
+        out.append(entry)
+    return out
+
+
+def _ablated_points(exp: Experiment, ids: list[int], values: dict[str, Any],
+                    label: str) -> list[int]:
+    """The ids of the points ``ids`` with ``values`` applied, appending new points."""
+    by_key = {p.key: p.point_id for p in exp.points}
+    out: list[int] = []
+    for pid in ids:
+        base = exp.points[pid]
+        vals = {**base.values, **values}
+        key = point_key(vals)
+        if key not in by_key:
+            p = Point(len(exp.points), key, vals, None, ablation=label, base_point=pid)
+            exp.points.append(p)
+            by_key[key] = p.point_id
+        if by_key[key] not in out:
+            out.append(by_key[key])
     return out
 
 
@@ -579,14 +789,24 @@ def _contrast(file, where, h, exp: Experiment) -> dict[str, Any]:
     if expect not in EXPECT:
         raise ExperimentError(file, f"{where}.expect", "missing or unknown", expect,
                               ", ".join(EXPECT))
-    if "min_effect" in h:
-        me = h["min_effect"]
-        if isinstance(me, bool) or not isinstance(me, (int, float)) or me < 0:
-            raise ExperimentError(file, f"{where}.min_effect", "must be a number >= 0", me,
-                                  "the smallest effect that matters, in the outcome's units")
-    if expect == "equivalent" and not h.get("min_effect", 0) > 0:
-        raise ExperimentError(file, f"{where}.min_effect", "'equivalent' needs an equivalence "
-                              "margin", h.get("min_effect"), "a number > 0 in the outcome's units")
+    unit = _outcome_unit(o, exp.groups)
+    allowed = ("the smallest effect of interest: a finite number > 0 in the outcome's units ("
+               + unit + ")" + (", the equivalence margin" if expect == "equivalent" else ""))
+    if "min_effect" not in h:
+        raise ExperimentError(file, f"{where}.min_effect", "missing: every hypothesis states "
+                              "the smallest effect of interest", allowed=allowed)
+    try:
+        _stats.check_min_effect(h["min_effect"])
+    except ValueError:
+        raise ExperimentError(file, f"{where}.min_effect", "must be a finite number > 0",
+                              h["min_effect"], allowed) from None
+    if "sd" in h:
+        sd = h["sd"]
+        if isinstance(sd, bool) or not isinstance(sd, (int, float)) or not math.isfinite(sd) \
+                or sd <= 0:
+            raise ExperimentError(file, f"{where}.sd", "must be a finite number > 0", sd,
+                                  "the outcome's standard deviation within a condition (from a "
+                                  f"pilot sweep), in its units ({unit}), to size the replicates")
     if "statement" in h and not isinstance(h["statement"], str):
         raise ExperimentError(file, f"{where}.statement", "must be a string", h["statement"])
     for side in ("control", "treatment"):
@@ -598,7 +818,7 @@ def _contrast(file, where, h, exp: Experiment) -> dict[str, Any]:
             if k not in exp.parameters:
                 raise ExperimentError(file, f'{where}.{side}."{k}"', "not a varied parameter",
                                       v, ", ".join(exp.parameters) or "(none varied)")
-        ids = match_points(exp.points, spec)
+        ids = match_points(exp.design_points, spec)
         if not ids:
             raise ExperimentError(file, f"{where}.{side}", "no point of the design has these "
                                   "values", spec, "values that the design contains")
@@ -608,6 +828,14 @@ def _contrast(file, where, h, exp: Experiment) -> dict[str, Any]:
                               {"control": h["control"], "treatment": h["treatment"]},
                               "two different settings")
     return res
+
+
+def _outcome_unit(name: str, groups: list[str]) -> str:
+    try:
+        o, _ = _outcomes.parse(name, groups)
+        return o.unit
+    except Exception:  # noqa: BLE001 - checked elsewhere; only for a message
+        return "-"
 
 
 def match_points(points: list[Point], spec: dict[str, Any]) -> list[int]:

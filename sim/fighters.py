@@ -34,6 +34,7 @@ COLUMNS: dict[str, type] = {
     "experience": np.int32,   # operations and clashes fought
     "fought": np.bool_,       # fought this week (attack or clash)
     "routed": np.bool_,       # lost a clash this week: must leave the cell
+    "unit": np.int64,         # the fighting unit it belongs to (units merge and split)
 }
 
 
@@ -55,6 +56,7 @@ class FighterTable:
         fids = np.arange(self.next_fid, self.next_fid + n, dtype=np.int64)
         self.next_fid += n
         cols["fid"] = fids
+        cols.setdefault("unit", fids)  # a new fighter is a unit of one
         start = len(self)
         for name, dt in COLUMNS.items():
             old = getattr(self, name)

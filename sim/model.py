@@ -113,6 +113,7 @@ class MilitantModel(mesa.Model):
         self.programme_rate = np.zeros(self.n_cells)
         self.programme_target = np.zeros(self.n_cells)
         self.programme_security = np.zeros(self.n_cells)
+        self.ground = np.zeros(self.n_cells)  # ground forces allied to the state, per cell
         self.active_effects: list[rules.ActiveEffect] = []
         self._next_event = 0
 
@@ -211,8 +212,10 @@ class MilitantModel(mesa.Model):
         return np.sqrt((d ** 2).sum(-1)) / np.sqrt(2.0)
 
     def state_strength(self) -> np.ndarray:
-        """The state's effective strength per cell: security weighted by governance."""
-        return self.security * (0.5 + self.p.state_governance_weight * self.governance)
+        """The state's effective strength per cell: security weighted by governance, plus any
+        ground forces allied to it."""
+        return (self.security * (0.5 + self.p.state_governance_weight * self.governance)
+                + self.ground)
 
     def territory(self) -> np.ndarray:
         """Cells held by each group, shape (G,)."""

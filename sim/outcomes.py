@@ -284,22 +284,22 @@ def _mergers(r, pair):
     return float(len(_merge_events(r, ["merger"], pair)))
 
 
-@outcome("absorptions", "pair", optional=True, unit="absorptions",
-         meaning="number of absorptions (one group absorbed into the other)")
-def _absorptions(r, pair):
-    return float(len(_merge_events(r, ["absorption"], pair)))
+@outcome("pledges", "pair", optional=True, unit="pledges",
+         meaning="number of pledges (one group's leadership dissolved into the other's)")
+def _pledges(r, pair):
+    return float(len(_merge_events(r, ["pledge"], pair)))
 
 
 @outcome("merged", "pair", optional=True, unit="0/1",
-         meaning="1 if any merger or absorption happened, else 0 (its mean is a probability)")
+         meaning="1 if any merger or pledge happened, else 0 (its mean is a probability)")
 def _merged(r, pair):
-    return float(len(_merge_events(r, ["merger", "absorption"], pair)) > 0)
+    return float(len(_merge_events(r, ["merger", "pledge"], pair)) > 0)
 
 
 @outcome("first_merger_week", "pair", optional=True, unit="weeks",
-         meaning="week of the first merger or absorption; nan if none")
+         meaning="week of the first merger or pledge; nan if none")
 def _first_merger_week(r, pair):
-    ev = _merge_events(r, ["merger", "absorption"], pair)
+    ev = _merge_events(r, ["merger", "pledge"], pair)
     return float(ev["week"].min()) if len(ev) else _nan()
 
 

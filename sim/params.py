@@ -82,9 +82,13 @@ _PARAM_LIST: list[Param] = [
     # -- socialise -----------------------------------------------------------------------------
     _p("ideology_rate", 0.05, "weekly drift of ideology toward doctrine, per unit propaganda",
        "1/week", 0.0, 1.0),
-    _p("hostility_rate", 0.03, "weekly drift of hostility toward the group's message", "1/week",
-       0.0, 1.0),
-    _p("hostility_base_weight", 0.5, "eta0_g = weight * takfir_g: the doctrine's own hostility",
+    _p("hostility_rate", 0.03, "weekly drift of hostility toward the doctrine's branding of rivals "
+       "(takfir_g), per unit propaganda", "1/week", 0.0, 1.0),
+    _p("hostility_relax", 0.01, "weekly drift of hostility back toward the fighter's own "
+       "ideology-based level", "1/week", 0.0, 1.0),
+    _p("contact_rate", 0.01, "weekly fall of hostility of fighters who share a cell with a truce "
+       "partner's fighters (contact under truce)", "1/week", 0.0, 1.0),
+    _p("hostility_base_weight", 0.5, "b_i = weight * takfir_i: a fighter's own hostility level",
        "-", 0.0, 1.0),
     _p("commitment_rate", 0.05, "weekly drift of commitment toward its target", "1/week", 0.0, 1.0),
     _p("commitment_base", 0.5, "commitment target of a group with zero momentum", "-", 0.0, 1.0),
@@ -120,22 +124,32 @@ _PARAM_LIST: list[Param] = [
     # -- interact ------------------------------------------------------------------------------
     _p("clash_kappa", 0.1, "kappa in P(clash) = 1 - exp(-kappa H min(n_g, n_h))", "-", 0.0, 10.0,
        teach=True),
-    _p("war_clash_factor", 3.0, "clash rate multiplier between groups at war", "-", 1.0, 100.0),
+    _p("war_clash_factor", 1.5, "clash rate multiplier between groups at war", "-", 1.0, 100.0),
     _p("clash_lethality", 0.3, "share of a side hit in a clash, at full opponent share", "-",
        0.0, 1.0, "RebelGroup (gnardin): losses follow the opponent's share"),
-    _p("revenge", 0.1, "hostility gain of fighters present at a clash (toward 1)", "-", 0.0, 1.0),
+    _p("revenge", 0.05, "hostility gain of fighters present at a clash (toward 1)", "-", 0.0, 1.0),
+    _p("incident_rate", 0.003, "kappa of incidents under truce: P = 1 - exp(-rate (eta_g + eta_h)"
+       " / 2 d_gh min(n_g, n_h)), eta the mean hostility of the fighters present, d_gh the "
+       "doctrinal distance", "-", 0.0, 10.0, "Gade, Hafez & Gabbay 2019 (distance)"),
+    _p("unit_event_rate", 0.05, "weekly share of fighters whose unit merges with another or "
+       "fragments (coalescence-fragmentation)", "1/week", 0.0, 1.0,
+       "Bohorquez et al. 2009; Johnson et al. 2016"),
+    _p("unit_fragment", 0.05, "share of unit events that break the unit into single fighters",
+       "-", 0.0, 1.0, "Bohorquez et al. 2009 (nu)"),
+    _p("battle_reach", 3, "radius within which a unit's members join a clash of their unit",
+       "cells", 0, 20, kind=int),
     _p("joint_bonus", 1.0, "weight of a truce partner's fighters in joint operations", "-", 0.0, 5.0),
     # -- defect and desert -----------------------------------------------------------------------
     _p("defect_alpha", 1.0, "alpha: weight of ideological affinity in defection utility", "-",
        0.0, 10.0),
-    _p("defect_beta", 0.5, "beta: weight of momentum in defection utility", "-", 0.0, 10.0),
+    _p("defect_beta", 1.0, "beta: weight of momentum in defection utility", "-", 0.0, 10.0),
     _p("defect_gamma", 1.5, "gamma: weight of frustration x seen activity of the rival", "-",
        0.0, 10.0),
-    _p("defect_delta", 1.0, "delta: weight of hostility against rival jihadists", "-", 0.0, 10.0),
+    _p("defect_delta", 0.5, "delta: weight of hostility against rival jihadists", "-", 0.0, 10.0),
     _p("defect_lambda", 0.6, "lambda: weight of commitment to one's own group", "-", 0.0, 10.0),
     _p("claim_pull", 0.4, "weight of a group's call for allegiance (claim x propaganda)", "-",
        0.0, 10.0, "article: defection of fighters who 'see the IS jihad as upright'"),
-    _p("defect_epsilon", 0.01, "epsilon: maximum weekly defection probability", "1/week", 0.0, 1.0),
+    _p("defect_epsilon", 0.05, "epsilon: maximum weekly defection probability", "1/week", 0.0, 1.0),
     _p("defect_slope", 6.0, "s: slope of the defection sigmoid", "-", 0.0, 100.0),
     _p("desert_rate", 0.03, "weekly desertion probability at zero commitment and grievance",
        "1/week", 0.0, 1.0, "Nussio & Ugarriza 2021 (order of magnitude)"),
@@ -153,27 +167,48 @@ _PARAM_LIST: list[Param] = [
     _p("truce_hostility", 0.55, "pair hostility below which a truce can form", "-", 0.0, 1.0),
     _p("truce_rate", 0.05, "weekly chance that a truce forms when conditions hold", "1/week",
        0.0, 1.0),
-    _p("tension_per_defection", 0.02, "truce tension per 1% of strength lost to the partner", "-",
+    _p("tension_per_defection", 0.05, "truce tension per 1% of strength lost to the partner", "-",
        0.0, 10.0),
-    _p("tension_contest", 0.01, "weekly truce tension per unit share of ground contested", "-",
+    _p("tension_per_cell", 0.05, "truce tension per 1% of territory taken by the partner", "-",
        0.0, 10.0),
-    _p("tension_propaganda", 0.03, "weekly truce tension per unit of partner's claim x "
-       "propaganda", "-", 0.0, 10.0, "seed article: al-Naba 233 'Base of Apostasy'"),
-    _p("tension_decay", 0.01, "weekly decay of truce tension", "1/week", 0.0, 1.0),
-    _p("truce_tolerance", 1.0, "truce tension at which a side breaks the truce", "-", 1e-3, 100.0),
+    _p("tension_per_incident", 0.02, "truce tension per incident (clash under truce) with the "
+       "partner, per fighter lost in it plus one", "-", 0.0, 10.0),
+    _p("claim_expansion", 1.0, "how far a claimant treats a truce partner's ground as its own to "
+       "take (x claim): a claimant recognises no one else's rule", "-", 0.0, 1.0,
+       "seed article: the Caliphate demands the allegiance of all"),
+    _p("tension_decay", 0.02, "weekly decay of truce tension", "1/week", 0.0, 1.0),
+    _p("truce_tolerance", 1.0, "truce tension a side tolerates (equal strength, before power "
+       "dependence)", "-", 1e-3, 100.0),
+    _p("tolerance_power", 0.6, "power dependence of tolerance: tol = truce_tolerance tolerance_g "
+       "(1 + tolerance_power (2 share_h - 1)), share_h the partner's share of the pair's fighters",
+       "-", 0.0, 0.99, "Christia 2012"),
+    _p("break_rate", 0.03, "weekly hazard of breaking a truce per unit of relative excess tension",
+       "1/week", 0.0, 10.0),
+    _p("war_threshold", 0.75, "escalation (pair hostility + clash memory M/(1+M)) / 2 above which a "
+       "side may turn a rivalry into war (x its tolerance)", "-", 0.0, 2.0,
+       "Gade, Hafez & Gabbay 2019"),
+    _p("war_rate", 0.05, "weekly hazard of turning rivalry into war per unit of excess escalation",
+       "1/week", 0.0, 10.0),
     _p("war_cooling", 26, "weeks without clashes after which war cools into rivalry", "weeks",
        1, 10_000, kind=int),
     _p("merger_weeks", 104, "truce length after which a merger can be proposed", "weeks",
        1, 10_000, kind=int),
-    _p("merger_distance", 0.25, "largest doctrinal distance for a merger by agreement", "-",
-       0.0, 1.5),
-    _p("merger_claim_cost", 1.0, "how much an exclusive claim weighs against joining a merger "
-       "by agreement (utility)", "-", 0.0, 10.0),
-    _p("merger_rate", 0.02, "weekly chance that an eligible pair merges", "1/week", 0.0, 1.0),
-    _p("absorption_cohesion", 0.6, "a group can be absorbed only while its cohesion is below this "
-       "(a leadership in crisis)", "-", 0.0, 1.0),
-    _p("absorption_share", 0.6, "share of a partner's fighters closer to the other group's "
-       "doctrine at which it is absorbed", "-", 0.0, 1.0),
+    _p("merger_rate", 0.02, "weekly chance that partners in a long truce negotiate a union",
+       "1/week", 0.0, 1.0),
+    _p("pledge_w_power", 1.0, "union utility: weight of the other side's share of the pair's "
+       "strength (a weak side gains protection)", "-", 0.0, 10.0, "Christia 2012"),
+    _p("pledge_w_affinity", 4.0, "union utility: weight of the own fighters' affinity to the other "
+       "doctrine minus to their own", "-", 0.0, 20.0, "Bacon 2018; Gade, Hafez & Gabbay 2019"),
+    _p("pledge_w_momentum", 1.0, "union utility: weight of the other side's momentum minus one's "
+       "own", "-", 0.0, 10.0, "Christia 2012"),
+    _p("pledge_w_threat", 1.0, "union utility: weight of the own losses to state and outside "
+       "forces, threat / (threat + truce_threat)", "-", 0.0, 10.0),
+    _p("pledge_w_cohesion", 1.0, "union utility: weight against union of the own leadership's "
+       "cohesion", "-", 0.0, 10.0),
+    _p("pledge_w_share", 2.0, "union utility: weight of the leadership share one keeps minus one's "
+       "share of the pair's strength", "-", 0.0, 20.0),
+    _p("pledge_slope", 4.0, "slope of the sigmoid turning union utility into acceptance", "-",
+       0.0, 100.0),
     # -- control and governance ----------------------------------------------------------------
     _p("control_margin", 1.5, "strength ratio over the runner-up needed to take a cell", "-",
        1.0, 100.0),
@@ -212,6 +247,10 @@ _PARAM_LIST: list[Param] = [
        "-", 0.0, 10.0),
     _p("intervention_scale", 1.0, "scale of every intervention's strength in the scenario", "-",
        0.0, 10.0, teach=True),
+    _p("ground_lethality", 0.05, "ground offensives: weekly hazard of a target fighter in a front "
+       "cell at full force ratio", "1/week", 0.0, 1.0),
+    _p("ground_garrison", 5.0, "security left in a cell that ground forces retake", "fighter-eq.",
+       0.0, 1e4),
     _p("leader_kill_rate", 0.002, "weekly chance a target group's leader is killed per unit "
        "strike strength", "1/week", 0.0, 1.0),
     _p("cohesion_shock", 0.4, "cohesion lost when the leader is killed", "-", 0.0, 1.0),

@@ -26,16 +26,16 @@ import numpy as np
 import pandas as pd
 
 from .enums import EventKind, Relation
-from .scenario import jsonable
+from .scenario import WEEKS_PER_CALENDAR_YEAR, jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import MilitantModel
 
 GROUP_VARS = ["fighters", "territory", "recruits", "deaths_state", "deaths_clash",
-              "deaths_strike", "desertions", "defect_in", "defect_out", "hostility",
+              "deaths_strike", "deaths_ground", "desertions", "defect_in", "defect_out", "hostility",
               "commitment", "frustration", "momentum", "cohesion", "claim", "support", "ops",
               "hits", "threat", "alive"]
-PAIR_VARS = ["relation", "hostility", "clashes", "clash_casualties"]
+PAIR_VARS = ["relation", "hostility", "clashes", "incidents", "clash_casualties"]
 DIRECTED_VARS = ["tension", "defect"]
 MODEL_VARS = ["week", "year", "fighters", "recruits", "latent", "deaths", "desertions",
               "defections", "clashes", "clash_casualties", "hits", "ungoverned",
@@ -96,14 +96,15 @@ class Recorder:
         terr = m.territory()
         ungov = m.ungoverned()
         row = [m.week, m.week / WEEKS_PER_YEAR, len(F), t.recruits.sum(), t.latent,
-               t.deaths_state.sum() + t.deaths_clash.sum() + t.deaths_strike.sum(),
+               t.deaths_state.sum() + t.deaths_clash.sum() + t.deaths_strike.sum()
+               + t.deaths_ground.sum(),
                t.desertions.sum(), t.defections.sum(), t.clashes.sum() / 2,
                t.clash_casualties.sum(), t.hits.sum(), ungov.sum(), m.governance.mean(),
                m.security.sum(), (m.owner == m.state_code).sum(), (m.owner == -1).sum(),
                (m.owner >= 0).sum(), m.population.sum()]
         per_group = [
             counts, terr, t.recruits, t.deaths_state, t.deaths_clash, t.deaths_strike,
-            t.desertions, t.defections.sum(0), t.defections.sum(1),
+            t.deaths_ground, t.desertions, t.defections.sum(0), t.defections.sum(1),
             np.bincount(F.group, weights=F.hostility, minlength=G) / denom,
             np.bincount(F.group, weights=F.commitment, minlength=G) / denom,
             np.bincount(F.group, weights=F.frustration, minlength=G) / denom,
@@ -112,7 +113,7 @@ class Recorder:
         ]
         pa, pb = self._pa, self._pb
         per_pair = [m.relation[pa, pb], m.hostility[pa, pb], t.clashes[pa, pb],
-                    t.clash_casualties[pa, pb] + t.clash_casualties[pb, pa]]
+                    t.incidents[pa, pb], t.clash_casualties[pa, pb] + t.clash_casualties[pb, pa]]
         directed = [m.tension[self._da, self._db], t.defections[self._da, self._db]]
         self.data[self.rows] = np.concatenate(
             [np.asarray(row, dtype=np.float64)] + [np.asarray(x, dtype=np.float64) for x in per_group]
@@ -132,10 +133,15 @@ class Recorder:
         self._events.append((week, kind.name.lower(), self._name(group), self._name(other), x, y,
                              0, 0, 0, 0, "", float(size), detail))
 
-    def log_clashes(self, week, a, b, cells, na, nb, da, db, winner) -> None:
-        self._clashes.append((np.full(len(cells), week), np.full(len(cells), a),
-                              np.full(len(cells), b), np.asarray(cells), np.asarray(na),
-                              np.asarray(nb), np.asarray(da), np.asarray(db), np.asarray(winner)))
+    def log_clashes(self, week, a, b, cells, na, nb, da, db, winner, incident=None) -> None:
+        """Clashes of one week: arrays (or scalars for a and b) over the clashes; ``winner`` -1
+        for an incident under truce (no ground changes hands)."""
+        k = len(cells)
+        inc = np.zeros(k, bool) if incident is None else np.asarray(incident, bool)
+        self._clashes.append((np.full(k, week), np.broadcast_to(a, k).copy(),
+                              np.broadcast_to(b, k).copy(), np.asarray(cells), np.asarray(na),
+                              np.asarray(nb), np.asarray(da), np.asarray(db), np.asarray(winner),
+                              inc))
 
     def _name(self, g: int) -> str:
         return self.names[g] if g is not None and g >= 0 else ""
@@ -145,8 +151,9 @@ class Recorder:
         df = pd.DataFrame(self.data[: self.rows], columns=self.columns)
         int_cols = [c for c in df.columns if c.split(".")[0] in
                     {"week", "fighters", "territory", "recruits", "latent", "deaths",
-                     "deaths_state", "deaths_clash", "deaths_strike", "desertions", "defect_in",
-                     "defect_out", "defections", "clashes", "clash_casualties", "ungoverned",
+                     "deaths_state", "deaths_clash", "deaths_strike", "deaths_ground",
+                     "desertions", "defect_in", "defect_out", "defections", "clashes",
+                     "incidents", "clash_casualties", "ungoverned",
                      "state_cells", "free_cells", "militant_cells", "relation", "defect", "ops",
                      "hits"}]
         df[int_cols] = df[int_cols].round().astype(np.int64)
@@ -160,14 +167,15 @@ class Recorder:
             frames.append(pd.DataFrame(self._events, columns=EVENT_COLUMNS))
         if self._clashes:
             cols = [np.concatenate(x) for x in zip(*self._clashes)]
-            week, a, b, cell, na, nb, da, db, win = cols
-            names = np.array(self.names, dtype=object)
+            week, a, b, cell, na, nb, da, db, win, inc = cols
+            names = np.array(list(self.names) + [""], dtype=object)  # -1: no winner
             frames.append(pd.DataFrame({
                 "week": week.astype(np.int64), "kind": "clash", "group": names[a],
                 "other": names[b], "x": cell % self.width, "y": cell // self.width,
                 "fighters_group": na.astype(np.int64), "fighters_other": nb.astype(np.int64),
                 "casualties_group": da.astype(np.int64), "casualties_other": db.astype(np.int64),
-                "winner": names[win], "size": (da + db).astype(np.float64), "detail": ""}))
+                "winner": names[win], "size": (da + db).astype(np.float64),
+                "detail": np.where(inc, "incident", "")}))
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
                 EVENT_COLUMNS, [np.int64, str, str, str, np.int64, np.int64, np.int64, np.int64,
@@ -191,6 +199,8 @@ class Recorder:
                 "ungoverned": np.stack(self.ungoverned),
                 "width": m.width, "height": m.height}
         summary = summarise(m, steps, events)
+        summary["scale"] = m.spec.scale.to_dict()
+        summary["real_units"] = real_units(m.spec.scale, summary)
         summary["provenance"] = provenance(m, wall_seconds)
         return RunResult(steps=steps, events=events, summary=summary, maps=maps)
 
@@ -231,7 +241,7 @@ def truce_spells(steps: pd.DataFrame, names: list[str], events: pd.DataFrame | N
                 how = {Relation.WAR: "war", Relation.RIVALRY: "rivalry"}.get(nxt, "ended")
                 if nxt == Relation.ENDED and events is not None and len(events):
                     hit = events[(events["week"] == end) & events["kind"].isin(
-                        ["merger", "absorption", "group_destroyed"])]
+                        ["merger", "pledge", "group_destroyed"])]
                     if len(hit):
                         how = str(hit["kind"].iloc[0])
             out.append({"pair": pair, "groups": [names[a], names[b]], "start": start,
@@ -297,7 +307,7 @@ def summarise(m: MilitantModel, steps: pd.DataFrame, events: pd.DataFrame) -> di
         "truce_durations_weeks": [s["duration"] for s in spells],
         "share_of_time_in_truce": share_truce,
         "net_defections": net,
-        "mergers": events[ev_kinds.isin(["merger", "absorption"])][
+        "mergers": events[ev_kinds.isin(["merger", "pledge"])][
             ["week", "kind", "group", "other", "detail"]].to_dict("records") if len(events) else [],
         "leader_deaths": events[ev_kinds == "leader_killed"][["week", "group", "detail"]]
         .to_dict("records") if len(events) else [],
@@ -311,6 +321,32 @@ def summarise(m: MilitantModel, steps: pd.DataFrame, events: pd.DataFrame) -> di
                              "mean": float(steps["ungoverned"].mean()),
                              "peak": int(steps["ungoverned"].max())},
         "final_fighters": {n: groups[n]["final_fighters"] for n in names},
+    }
+
+
+def real_units(scale, summary: dict[str, Any]) -> dict[str, Any]:
+    """Figures of the summary in real units (``[scale]`` of the scenario): real fighters
+    (agents x ``fighters_per_agent``), km2 (cells x ``km2_per_cell``) and calendar dates (from
+    ``week0``; None without it)."""
+    fpa, km2 = scale.fighters_per_agent, scale.km2_per_cell
+    groups = summary["groups"]
+    mt = summary["militant_territory"]
+    return {
+        "end_date": scale.iso(summary["weeks"]),
+        "final_fighters": {n: round(g["final_fighters"] * fpa) for n, g in groups.items()},
+        "peak_fighters": {n: round(g["peak_fighters"] * fpa) for n, g in groups.items()},
+        "peak_fighters_date": {n: scale.iso(g["peak_fighters_week"]) for n, g in groups.items()},
+        "final_territory_km2": {n: g["final_territory"] * km2 for n, g in groups.items()},
+        "peak_territory_km2": {n: g["peak_territory"] * km2 for n, g in groups.items()},
+        "peak_territory_date": {n: scale.iso(g["peak_territory_week"])
+                                for n, g in groups.items()},
+        "militant_territory_peak_km2": mt["peak_cells"] * km2,
+        "militant_territory_peak_date": scale.iso(mt["peak_week"]),
+        "clash_deaths": round(summary["clashes"]["casualties"] * fpa),
+        "truces": [{"pair": t["pair"], "start_date": scale.iso(t["start"]),
+                    "end_date": None if t["censored"] else scale.iso(t["end"]),
+                    "years": round(t["duration"] / WEEKS_PER_CALENDAR_YEAR, 2), "censored": t["censored"]}
+                   for t in summary["truces"]],
     }
 
 

@@ -4,8 +4,10 @@
 sweep folder (``manifest.json`` and ``runs.parquet``, written by ``militant-sim sweep``) and
 writes, into ``DIR/report/`` (or ``--out``), every chart as PNG and SVG, a self-contained
 ``report.html`` (charts embedded, with captions and numbers) and ``report.md``. For a sweep with
-a ``[hypothesis]``, it prints one verdict line per hypothesis (``docs/REPORTS.md`` defines the
-rule).
+a ``[hypothesis]``, it prints one verdict line per hypothesis and per ablation
+(``docs/REPORTS.md`` defines the rule: Welch tests with Holm's correction across the study, the
+power for the stated smallest effect of interest, and what each ablation says about the
+mechanism).
 
 ``animate RUN_DIR`` writes a GIF (or MP4 with ffmpeg) of the control map with fighters.
 
@@ -19,6 +21,7 @@ import argparse
 import base64
 import html
 import json
+import math
 import os
 import re
 import sys
@@ -107,6 +110,11 @@ class _Doc:
     def pre(self, text: str) -> None:
         self.sections[-1].blocks.append(("pre", text))
 
+    def verdict(self, v: st.Verdict) -> None:
+        """A verdict line (wrapped by the browser in HTML, at 100 columns in Markdown) and the
+        attribution of each of its ablations."""
+        self.sections[-1].blocks.append(("verdict", v))
+
     def table(self, df: pd.DataFrame, caption: str = "") -> None:
         self.sections[-1].blocks.append(("table", (df, caption)))
 
@@ -137,6 +145,14 @@ class _Doc:
                     parts.append(f"<p>{_inline_html(x)}</p>\n")
                 elif kind == "pre":
                     parts.append(f"<pre>{html.escape(x)}</pre>\n")
+                elif kind == "verdict":
+                    parts.append(f"<pre class=\"verdict\">{_inline_html(x.line())}</pre>\n")
+                    if x.ablations:
+                        items = "".join(
+                            f"<li class=\"{'warn' if a.attribution == 'survives' else ''}\">"
+                            f"{_inline_html(f'ablation `{a.ablation}`: {a.attribution_text}')}"
+                            "</li>" for a in x.ablations)
+                        parts.append(f"<ul class=\"ablations\">{items}</ul>\n")
                 elif kind == "table":
                     df, cap = x
                     parts.append("<div class=\"tbl\">" + _html_table(df, cap) + "</div>\n")
@@ -164,6 +180,8 @@ class _Doc:
                     lines += [x, ""]
                 elif kind == "pre":
                     lines += ["```", x, "```", ""]
+                elif kind == "verdict":
+                    lines += ["```", x.text(), "```", ""]
                 elif kind == "table":
                     df, cap = x
                     if cap:
@@ -192,6 +210,19 @@ overflow-x:auto;font-size:0.88em} nav ol{columns:2;font-size:0.92em}
 .verdict-supported{color:#0a6b3d;font-weight:bold}
 .verdict-not-supported{color:#a3122a;font-weight:bold}
 .verdict-inconclusive{color:#8a6100;font-weight:bold}
+.verdict-set-by-the-rules{color:#444;font-weight:bold}
+pre.verdict{white-space:pre-wrap;overflow-wrap:anywhere;font-size:0.86em;line-height:1.4}
+ul.ablations{margin-top:-0.4em;font-size:0.9em} li.warn{color:#a3122a;font-weight:bold}
+td,th{overflow-wrap:anywhere} p.note{color:#555;font-size:0.9em}
+@media print{
+@page{size:A4;margin:14mm 12mm}
+body{max-width:none;margin:0;padding:0;font-size:9pt;line-height:1.3}
+nav{display:none} h2{page-break-after:avoid} .files{display:none}
+.tbl{overflow:visible} table{width:100%;font-size:6.8pt;page-break-inside:auto}
+th,td{padding:0.1em 0.25em;word-break:break-word} tr{page-break-inside:avoid}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:7.5pt}
+figure{page-break-inside:avoid;margin:0.6em 0} img{max-width:100%;max-height:125mm}
+}
 """
 
 
@@ -199,7 +230,7 @@ def _inline_html(text: str) -> str:
     out = html.escape(text)
     out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
     out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
-    return re.sub(r"\b(NOT SUPPORTED|SUPPORTED|INCONCLUSIVE)\b",
+    return re.sub(r"\b(NOT SUPPORTED|SUPPORTED|INCONCLUSIVE|SET BY THE RULES)\b",
                   lambda m: f"<span class=\"verdict-{m.group(1).lower().replace(' ', '-')}\">"
                             f"{m.group(1)}</span>", out)
 
@@ -271,14 +302,14 @@ def kind_of(directory: str | os.PathLike) -> str:
 
 def report(directory: str | os.PathLike, out: str | os.PathLike | None = None, *,
            weeks: list[int] | None = None, formats: tuple[str, ...] = DEFAULT_FORMATS,
-           gof_boot: int = 0) -> Report:
+           gof_boot: int = st.GOF_BOOT, adjust: str = st.DEFAULT_ADJUST) -> Report:
     """Write the report of a run or sweep folder; returns what was written."""
     kind = kind_of(directory)
     if kind == "run":
         return run_report(directory, out, weeks=weeks, formats=formats, gof_boot=gof_boot)
     if weeks:
         raise ReportError("--weeks applies to a run folder, not to a sweep")
-    return sweep_report(directory, out, formats=formats, gof_boot=gof_boot)
+    return sweep_report(directory, out, formats=formats, gof_boot=gof_boot, adjust=adjust)
 
 
 def _out_dir(directory: Path, out: str | os.PathLike | None) -> Path:
@@ -312,7 +343,7 @@ def _provenance_text(prov: dict[str, Any] | None) -> str:
 # =============================================================================================
 def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = None, *,
                weeks: list[int] | None = None, formats: tuple[str, ...] = DEFAULT_FORMATS,
-               gof_boot: int = 0) -> Report:
+               gof_boot: int = st.GOF_BOOT) -> Report:
     """The report of one run folder: maps, series, relations, defections, truces, clashes."""
     from .record import RunResult
 
@@ -380,7 +411,7 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
              "week, as a moving average."),
             ("relations", "Relations", "Relation between each pair of groups over time: "
              "rivalry, truce, war, or ended (one of the pair merged, was absorbed or "
-             "destroyed); markers show mergers, absorptions, leader deaths and destroyed "
+             "destroyed); markers show mergers, pledges, leader deaths and destroyed "
              "groups.")):
         doc.figure(charts.series_figure(result, what), what, title, cap)
 
@@ -404,10 +435,12 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
         keep = [c for c in ("pair", "start", "end", "duration", "censored", "ended_by")
                 if c in tdf]
         doc.table(tdf[keep], "Every truce of the run (a censored truce was still holding at "
-                  "the end: its duration is a lower bound)")
-        km = st.truce_breakdown(tdf)
-        doc.figure(charts.survival_figure({"all pairs": km}), "truce_survival",
-                   "Truce survival", _km_caption())
+                  "the end: its duration is a lower bound; a start before week 0 means it was "
+                  "made before the run began: it is left-truncated)")
+        cif = st.truce_competing_risks(tdf)
+        doc.figure(_cif_figure({"all pairs": cif}), "truce_endings", "How truces end",
+                   _cif_caption())
+        doc.table(_cif_table({"all pairs": cif}), "Truce endings as competing risks")
         share = s.get("share_of_time_in_truce", {})
         if share:
             doc.p("Share of weeks in truce: " + ", ".join(
@@ -429,17 +462,80 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
     return Report("run", d, o, h, m, doc.figures)
 
 
-def _km_caption() -> str:
-    return ("Kaplan-Meier estimate of the share of truces that have not broken down after a "
-            "given number of weeks, with a pointwise 95% band (Greenwood, log-log). A tick marks "
-            "a censored truce: one still holding when its run ended (it lasted at least that "
-            "long), or one that ended in a merger or absorption, or because a side was "
-            "destroyed. Those did not break down, so they are not counted as breakdowns.")
+def _cif_caption() -> str:
+    return ("Cumulative incidence (Aalen-Johansen) of the three ways a truce ends, by its age: "
+            "it breaks down (into war or rivalry), it ends in a union (a merger or a "
+            "pledge), or a side is destroyed. They are competing risks: a truce that merged "
+            "can no longer break down, so each curve is the share of all truces that ended "
+            "that way by that age, and the three add up to the share that ended at all. Truces "
+            "still holding when their run ended are censored; truces made before week 0 are "
+            "left-truncated: they enter the risk set only at the age they had reached at week "
+            "0. When every truce of a condition was made before week 0, its curves start at the "
+            "youngest of those ages and are conditional on a truce reaching it.")
+
+
+_CAUSE_TITLES = {"breakdown": "broke down (war or rivalry)",
+                 "merger": "ended in a merger or pledge",
+                 "destruction": "ended as a side was destroyed"}
+
+
+def _cif_figure(curves: dict[str, st.CumulativeIncidence],
+                styles: dict[str, Any] | None = None):
+    """One panel per way of ending: the cumulative incidence against truce age, per
+    condition."""
+    with charts.style():
+        fig = charts.new_figure((10.5, 3.9))
+        axes = fig.subplots(1, len(st.CAUSE_ORDER), sharey=True)
+        names = list(curves)
+        for ax, cause in zip(axes, st.CAUSE_ORDER):
+            for i, name in enumerate(names):
+                ci = curves[name]
+                if ci.n == 0:
+                    continue
+                sty = charts.condition_style(i, len(names), name, styles)
+                t, f = ci.steps(cause)
+                ax.step(t, f, where="post", label=name, **{"lw": 1.6, **sty})
+            ax.set_title(_CAUSE_TITLES[cause], fontsize=10)
+            ax.set_xlabel("truce age (weeks)")
+            ax.set_xlim(left=0)
+            ax.set_ylim(0, 1.02)
+        axes[0].set_ylabel("cumulative incidence\n(share of truces)")
+        handles, labels = axes[0].get_legend_handles_labels()
+        if handles and len(names) > 1:
+            fig.legend(handles, labels, loc="lower center", ncol=min(3, len(handles)),
+                       fontsize=8, bbox_to_anchor=(0.5, 0.0))
+            rows = math.ceil(len(handles) / 3)
+            fig.tight_layout(rect=(0, 0.07 * rows + 0.02, 1, 1))
+        elif not handles:
+            axes[1].text(0.5, 0.5, "no truces", transform=axes[1].transAxes, ha="center",
+                         va="center", color="#666666")
+            fig.tight_layout()
+        else:
+            fig.tight_layout()
+    return fig
+
+
+def _cif_table(curves: dict[str, st.CumulativeIncidence]) -> pd.DataFrame:
+    rows = []
+    for lab, ci in curves.items():
+        r = {"condition": lab, "truces": ci.n, "left-truncated": ci.n_truncated,
+             "observed from age (weeks)": ci.origin,
+             "still holding (censored)": int(ci.censored.sum())}
+        for cause in st.CAUSE_ORDER:
+            r[f"{cause}s"] = ci.n_events(cause)
+        for cause in st.CAUSE_ORDER:
+            r[f"{cause} by 1 year"] = ci.at(cause, 52)
+            r[f"{cause} by 2 years"] = ci.at(cause, 104)
+        r["median weeks to breakdown"] = ci.median("breakdown")
+        rows.append(r)
+    return pd.DataFrame(rows)
 
 
 def _clash_section(doc: _Doc, samples: dict[str, np.ndarray], pooled_label: str,
                    gof_boot: int, seed: int = 0,
                    styles: dict[str, Any] | None = None) -> st.PowerLawFit | None:
+    """Clash sizes: the CCDF, the Clauset-Shalizi-Newman fit of the pooled sample (with its
+    goodness of fit by ``gof_boot`` bootstraps) and fits per condition."""
     pooled = samples[pooled_label]
     pos = pooled[np.isfinite(pooled) & (pooled > 0)]
     if len(pos) < MIN_CLASHES_FOR_FIT:
@@ -448,9 +544,13 @@ def _clash_section(doc: _Doc, samples: dict[str, np.ndarray], pooled_label: str,
         if len(pos):
             doc.figure(charts.ccdf_figure(samples), "clash_sizes_ccdf", "Clash sizes",
                        "Complementary cumulative distribution of clash sizes (casualties on "
-                       "both sides), log-log.")
+                       "both sides, fighters), log-log.")
         return None
-    fit = st.fit_power_law(pos)
+    try:
+        fit = st.fit_power_law(pos)
+    except ValueError as exc:
+        doc.p(f"No power-law tail could be fitted to the clash sizes ({exc}).")
+        return None
     if gof_boot > 0:
         fit = st.power_law_gof(pos, fit, np.random.default_rng(np.random.SeedSequence(
             [seed, 0xC1A5])), n_boot=gof_boot)
@@ -459,27 +559,43 @@ def _clash_section(doc: _Doc, samples: dict[str, np.ndarray], pooled_label: str,
     doc.figure(charts.ccdf_figure(samples, fit, styles=styles), "clash_sizes_ccdf",
                "Clash sizes",
                "Complementary cumulative distribution P(size >= x) of clash sizes (casualties "
-               "on both sides), log-log, with the power law fitted to the tail of "
-               f"{pooled_label} (dashed): {fit.describe()}. Maximum likelihood with x_min "
-               "chosen by the Kolmogorov-Smirnov distance (Clauset, Shalizi and Newman 2009).")
+               "on both sides, in fighters), log-log, with the power law fitted to the tail of "
+               f"{pooled_label} (dashed): {fit.describe()}. Clauset, Shalizi and Newman (2009) "
+               "with the powerlaw package: x_min by the Kolmogorov-Smirnov distance, alpha by "
+               "maximum likelihood, likelihood ratios R against a lognormal and an exponential "
+               "tail (R > 0 favours the power law).")
+    gof_note = ("" if gof_boot > 0 else " The goodness of fit was not computed (--gof 0).")
+    doc.p(f"**Clash sizes ({pooled_label}): {fit.conclusion}.**{gof_note}")
     distinct = len(np.unique(pos[pos >= fit.xmin]))
     if distinct < 5:
         doc.p(f"Caution: the fitted tail spans only {distinct} distinct clash sizes; its "
               "exponent is poorly constrained.")
-    rows = [{"sample": pooled_label, "clashes": len(pooled), "with casualties": len(pos),
-             "alpha": fit.alpha, "± (s.e.)": fit.sigma, "x_min": fit.xmin,
-             "tail size": fit.n_tail, "KS distance": fit.ks,
-             **({"goodness-of-fit p": fit.p_value} if gof_boot > 0 else {})}]
+
+    def lr(r, p):
+        return f"{r:+.2f} (p {p:.2f})" if np.isfinite(r) and np.isfinite(p) else "–"
+
+    def row(lab, x, f):
+        return {"sample": lab, "clashes": len(x), "with casualties": f.n,
+                "alpha ± s.e.": f"{f.alpha:.2f} ± {f.sigma:.2f}", "x_min": f.xmin,
+                "tail size": f.n_tail, "decades": f.decades, "KS distance": f.ks,
+                "goodness-of-fit p": f.p_value, "R vs lognormal": lr(f.lr_lognormal,
+                                                                     f.p_lognormal),
+                "R vs exponential": lr(f.lr_exponential, f.p_exponential),
+                "verdict": f.verdict}
+
+    rows = [row(pooled_label, pooled, fit)]
     for lab, x in samples.items():
         if lab == pooled_label:
             continue
         xp = x[np.isfinite(x) & (x > 0)]
         if len(xp) >= MIN_CLASHES_FOR_FIT:
-            f = st.fit_power_law(xp)
-            rows.append({"sample": lab, "clashes": len(x), "with casualties": len(xp),
-                         "alpha": f.alpha, "± (s.e.)": f.sigma, "x_min": f.xmin,
-                         "tail size": f.n_tail, "KS distance": f.ks})
-    doc.table(pd.DataFrame(rows), "Power-law tail fits of clash sizes")
+            try:
+                rows.append(row(lab, x, st.fit_power_law(xp)))
+            except ValueError:
+                continue
+    doc.table(pd.DataFrame(rows), "Power-law tail fits of clash sizes (decades: log10 of the "
+              "largest size over x_min; a tail spanning less than about two decades cannot be "
+              "called a power law; goodness of fit for the pooled sample only)")
     return fit
 
 
@@ -497,18 +613,25 @@ RUN_COLUMNS = {"run_id", "point_id", "replicate", "seed", "status", "wall_second
 
 @dataclass
 class Sweep:
-    """A sweep folder read into memory."""
+    """A sweep folder read into memory.
+
+    ``runs`` (and the frames) hold the finished runs of the design's points; the runs of the
+    points added for the hypotheses' ablations are in ``all_runs`` too, and
+    ``ablation_points`` names them (point id -> "ID:NAME").
+    """
 
     path: Path
     manifest: dict[str, Any]
     experiment: dict[str, Any]
-    runs: pd.DataFrame              #: finished runs (status ok)
+    runs: pd.DataFrame              #: finished runs (status ok) of the design's points
     failed: pd.DataFrame            #: failed runs
     params: list[str]
     outcomes: list[str]
     series: pd.DataFrame | None = None
     truces: pd.DataFrame | None = None
     clashes: pd.DataFrame | None = None
+    all_runs: pd.DataFrame | None = None   #: with the ablation points' runs
+    ablation_points: dict[int, str] = field(default_factory=dict)
 
     @property
     def design(self) -> str:
@@ -562,8 +685,11 @@ def load_sweep(directory: str | os.PathLike) -> Sweep:
                           "with 'militant-sim sweep' on the same folder)")
     runs = pd.read_parquet(rp)
     status = runs["status"] if "status" in runs else pd.Series("ok", index=runs.index)
-    ok = runs[status == "ok"].reset_index(drop=True)
+    all_ok = runs[status == "ok"].reset_index(drop=True)
     failed = runs[status != "ok"].reset_index(drop=True)
+    abl = {int(a["point_id"]): str(a.get("ablation") or "ablation")
+           for a in (exp.get("ablation_points") or []) if "point_id" in a}
+    ok = all_ok[~all_ok["point_id"].isin(list(abl))].reset_index(drop=True) if abl else all_ok
     params = list((exp.get("parameters") or {}).keys())
     outcomes = list(exp.get("outcomes") or [])
     if not outcomes:
@@ -582,7 +708,8 @@ def load_sweep(directory: str | os.PathLike) -> Sweep:
 
     return Sweep(path=d, manifest=manifest, experiment=exp, runs=ok, failed=failed,
                  params=params, outcomes=outcomes, series=opt("series.parquet"),
-                 truces=opt("truces.parquet"), clashes=opt("clashes.parquet"))
+                 truces=opt("truces.parquet"), clashes=opt("clashes.parquet"),
+                 all_runs=all_ok, ablation_points=abl)
 
 
 def _outcome_unit(name: str) -> tuple[str, str]:
@@ -632,8 +759,9 @@ def hypotheses(sweep: Sweep) -> list[dict[str, Any]]:
 def _select(sweep: Sweep, h: dict[str, Any], side: str) -> pd.DataFrame:
     ids = h.get(f"{side}_point_ids")
     runs = sweep.runs
-    if ids:
-        return runs[runs["point_id"].isin(ids)]
+    if ids is not None and (ids or h.get("_ablation")):
+        allr = sweep.all_runs if sweep.all_runs is not None else runs
+        return allr[allr["point_id"].isin(ids)]
     spec = h.get(side) or {}
     mask = pd.Series(True, index=runs.index)
     for k, v in spec.items():
@@ -653,39 +781,62 @@ def _select(sweep: Sweep, h: dict[str, Any], side: str) -> pd.DataFrame:
     return runs[mask]
 
 
-def evaluate(sweep: Sweep, n_boot: int = st.N_BOOT) -> list[tuple[st.Verdict, np.ndarray,
-                                                                  np.ndarray]]:
+def _evaluate_one(sweep: Sweep, h: dict[str, Any], hid: str, n_boot: int
+                  ) -> tuple[st.Verdict, np.ndarray, np.ndarray]:
+    outcome = h.get("outcome", "")
+    expect = h.get("expect", "greater")
+    rng = np.random.default_rng(np.random.SeedSequence(
+        [sweep.seed, zlib.crc32(hid.encode())]))
+    base = dict(id=hid, outcome=outcome, expect=expect, verdict=st.INCONCLUSIVE,
+                statement=h.get("statement", ""))
+    c = t = np.array([])
+    if outcome not in sweep.runs:
+        v = st.Verdict(**base, reason=f"outcome {outcome!r} is not in runs.parquet")
+    else:
+        c = _select(sweep, h, "control")[outcome].to_numpy(dtype=float)
+        t = _select(sweep, h, "treatment")[outcome].to_numpy(dtype=float)
+        try:
+            v = st.evaluate_hypothesis(c, t, expect=expect, min_effect=h.get("min_effect"),
+                                       rng=rng, hypothesis_id=hid, outcome=outcome,
+                                       statement=h.get("statement", ""), n_boot=n_boot)
+        except ValueError as exc:
+            v = st.Verdict(**base, reason=f"{exc}; state it in the experiment file",
+                           error=f"{exc}; state it in the experiment file")
+            me = h.get("min_effect")
+            if isinstance(me, (int, float)) and not isinstance(me, bool):
+                v.min_effect = v.smallest_effect = float(me)
+    v.control = dict(h.get("control") or {})
+    v.treatment = dict(h.get("treatment") or {})
+    return v, c, t
+
+
+def evaluate(sweep: Sweep, n_boot: int = st.N_BOOT, adjust: str | None = st.DEFAULT_ADJUST
+             ) -> list[tuple[st.Verdict, np.ndarray, np.ndarray]]:
     """Verdicts of every hypothesis of a sweep: (verdict, control values, treatment values).
 
-    The bootstrap of hypothesis ``id`` draws from SeedSequence([master seed, crc32(id)]), so a
-    report is reproducible.
+    Each verdict carries the verdicts of its ablated contrasts (``v.ablations``: the same
+    comparison on the ablation's points). ``adjust`` (``"holm"``, ``"bh"`` or ``"none"``)
+    corrects the p-values across the sweep's hypotheses (and, separately, across their
+    ablations) and states each ablation's attribution; ``None`` leaves every verdict as if it
+    were alone, for a correction across several sweeps (:func:`sim.stats.adjust_study`).
+    The BCa bootstrap of hypothesis ``id`` draws from SeedSequence([master seed, crc32(id)]),
+    so a report is reproducible.
     """
     out = []
     for h in hypotheses(sweep):
         hid = h["id"]
-        outcome = h.get("outcome", "")
-        expect = h.get("expect", "greater")
-        rng = np.random.default_rng(np.random.SeedSequence(
-            [sweep.seed, zlib.crc32(hid.encode())]))
-        if outcome not in sweep.runs:
-            v = st.Verdict(id=hid, outcome=outcome, expect=expect, verdict=st.INCONCLUSIVE,
-                           reason=f"outcome {outcome!r} is not in runs.parquet",
-                           statement=h.get("statement", ""))
-            out.append((v, np.array([]), np.array([])))
-            continue
-        c = _select(sweep, h, "control")[outcome].to_numpy(dtype=float)
-        t = _select(sweep, h, "treatment")[outcome].to_numpy(dtype=float)
-        try:
-            v = st.evaluate_hypothesis(c, t, expect=expect,
-                                       min_effect=float(h.get("min_effect", 0.0) or 0.0),
-                                       rng=rng, hypothesis_id=hid, outcome=outcome,
-                                       statement=h.get("statement", ""), n_boot=n_boot)
-        except ValueError as exc:
-            v = st.Verdict(id=hid, outcome=outcome, expect=expect, verdict=st.INCONCLUSIVE,
-                           reason=str(exc), statement=h.get("statement", ""))
-        v.control = dict(h.get("control") or {})
-        v.treatment = dict(h.get("treatment") or {})
+        v, c, t = _evaluate_one(sweep, h, hid, n_boot)
+        for a in h.get("ablation") or []:
+            ah = {**h, "control_point_ids": a.get("control_point_ids") or [],
+                  "treatment_point_ids": a.get("treatment_point_ids") or [], "_ablation": True}
+            av, _, _ = _evaluate_one(sweep, ah, f"{hid}~{a.get('name')}", n_boot)
+            av.ablation = str(a.get("name"))
+            av.carries = str(a.get("carries") or "")
+            av.ablation_set = dict(a.get("set") or {})
+            v.ablations.append(av)
         out.append((v, c, t))
+    if adjust is not None:
+        st.adjust_study([v for v, _, _ in out], adjust)
     return out
 
 
@@ -699,8 +850,10 @@ def _conditions(sweep: Sweep, verdicts) -> dict[str, list[int]]:
     hs = hypotheses(sweep)
     if hs:
         h = hs[0]
-        c = sorted(_select(sweep, h, "control")["point_id"].unique().tolist())
-        t = sorted(_select(sweep, h, "treatment")["point_id"].unique().tolist())
+        c = sorted(set(_select(sweep, h, "control")["point_id"].unique().tolist())
+                   - set(sweep.ablation_points))
+        t = sorted(set(_select(sweep, h, "treatment")["point_id"].unique().tolist())
+                   - set(sweep.ablation_points))
         if c and t:
             return {"control: " + _spec_label(h.get("control")): c,
                     "treatment: " + _spec_label(h.get("treatment")): t}
@@ -740,17 +893,17 @@ def _spec_label(spec: dict | None) -> str:
 
 # -- the sweep report ---------------------------------------------------------------------------
 def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = None, *,
-                 formats: tuple[str, ...] = DEFAULT_FORMATS, gof_boot: int = 0,
-                 n_boot: int = st.N_BOOT) -> Report:
-    """The report of a sweep folder: verdicts, outcomes against parameters, heatmaps, series
-    bands, truce survival, clash-size tails and sensitivity indices."""
+                 formats: tuple[str, ...] = DEFAULT_FORMATS, gof_boot: int = st.GOF_BOOT,
+                 n_boot: int = st.N_BOOT, adjust: str = st.DEFAULT_ADJUST) -> Report:
+    """The report of a sweep folder: verdicts (with ablations), outcomes against parameters,
+    heatmaps, series bands, truce endings, clash-size tails and sensitivity indices."""
     sweep = load_sweep(directory)
     d = sweep.path
     o = _out_dir(d, out)
     doc = _Doc(o, formats)
     exp = sweep.experiment
     name = exp.get("name") or d.name
-    verdicts = evaluate(sweep, n_boot=n_boot)
+    verdicts = evaluate(sweep, n_boot=n_boot, adjust=adjust)
 
     # -- overview ------------------------------------------------------------------------------
     doc.section("The experiment")
@@ -761,7 +914,11 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
           f"design `{sweep.design}`, {n_pts} points, {exp.get('replicates', '?')} "
           f"replicate{'' if exp.get('replicates') == 1 else 's'} per point, "
           f"master seed {exp.get('seed', '?')}: {len(sweep.runs):,} runs finished"
-          + (f", {len(sweep.failed):,} failed" if len(sweep.failed) else "") + ".")
+          + (f", {len(sweep.failed):,} failed" if len(sweep.failed) else "")
+          + (f"; and {len(sweep.all_runs) - len(sweep.runs):,} runs of "
+             f"{len(sweep.ablation_points)} ablation points (the hypotheses' control and "
+             "treatment with a mechanism switched off)"
+             if sweep.ablation_points and sweep.all_runs is not None else "") + ".")
     if sweep.manifest.get("complete") is False:
         doc.p("**This sweep is not complete**: some runs have not finished; the numbers below "
               "use the runs that have.")
@@ -788,30 +945,7 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     # -- verdicts ------------------------------------------------------------------------------
     if verdicts:
         doc.section("Hypotheses")
-        doc.p("Effect = mean of the outcome under treatment minus under control, over "
-              "replicates; 95% percentile bootstrap interval; Welch's t-test (one-sided for "
-              "greater/less, two-sided for different, two one-sided tests for equivalent). "
-              "The verdict rule is in docs/REPORTS.md.")
-        for v, c, t in verdicts:
-            if v.statement:
-                doc.p(f"**{v.id}.** {v.statement}")
-            doc.pre(v.line())
-            unit, _ = _outcome_unit(v.outcome)
-            if len(c) or len(t):
-                doc.figure(charts.hypothesis_figure(c, t, v, unit=unit), f"hypothesis_{v.id}",
-                           f"{v.id}: control against treatment",
-                           f"{v.outcome} in each replicate under control "
-                           f"({_spec_label(v.control)}) and treatment "
-                           f"({_spec_label(v.treatment)}), means with 95% t intervals "
-                           "(left); the effect with its 95% bootstrap interval (right).")
-        doc.table(pd.DataFrame([{
-            "id": v.id, "outcome": v.outcome, "expect": v.expect, "verdict": v.verdict.upper(),
-            "control mean": v.mean_control, "treatment mean": v.mean_treatment,
-            "effect": v.effect, "CI low": v.ci_low, "CI high": v.ci_high,
-            "smallest effect that matters": v.smallest_effect, "t": v.statistic,
-            "p": v.p_value, "Mann-Whitney p": v.mw_p, "n control": v.n_control,
-            "n treatment": v.n_treatment, "replicates suffice": v.replicates_suffice}
-            for v, _, _ in verdicts]), "Verdicts")
+        _hypotheses_section(doc, sweep, verdicts, adjust)
 
     # -- outcomes ------------------------------------------------------------------------------
     doc.section("Outcomes")
@@ -823,20 +957,30 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
                              "95% CI low": lo, "95% CI high": hi, "runs": n,
                              "undefined (nan)": int(sweep.runs[oc].isna().sum())})
     if summary_rows:
-        doc.table(pd.DataFrame(summary_rows), "Outcomes over all finished runs")
-    pts = sweep.points()
+        doc.table(pd.DataFrame(summary_rows), "Outcomes over all finished runs of the design"
+                  + (" (the ablation points' runs are left out)" if sweep.ablation_points
+                     else ""))
+    allr = sweep.all_runs if sweep.all_runs is not None else sweep.runs
+    pts = (allr[["point_id"] + sweep.params].drop_duplicates("point_id").sort_values("point_id")
+           .reset_index(drop=True)) if len(allr) else sweep.points()
     if sweep.params and len(pts) <= MAX_TABLE_POINTS:
         rows = []
         for pid in pts["point_id"]:
-            sub = sweep.runs[sweep.runs["point_id"] == pid]
-            r = {"point": int(pid), **{_short_key(p): sub[p].iloc[0] for p in sweep.params},
-                 "runs": len(sub)}
+            sub = allr[allr["point_id"] == pid]
+            r = {"point": int(pid), **{_short_key(p): sub[p].iloc[0] for p in sweep.params}}
+            if sweep.ablation_points:
+                r["ablation"] = (f"**{sweep.ablation_points[int(pid)]}**"
+                                 if int(pid) in sweep.ablation_points else "")
+            r["runs"] = len(sub)
             for oc in sweep.outcomes:
                 m, lo, hi, _ = st.mean_ci(sub[oc])
                 r[oc] = (f"{charts._short(m)} [{charts._short(lo)}, {charts._short(hi)}]"
                          if np.isfinite(lo) else charts._short(m))
             rows.append(r)
-        doc.table(pd.DataFrame(rows), "Mean of each outcome per point, with its 95% CI")
+        doc.table(pd.DataFrame(rows), "Mean of each outcome per point, with its 95% CI"
+                  + ("; points marked in the ablation column are the hypotheses' control and "
+                     "treatment with a mechanism switched off (HYPOTHESIS:ABLATION)"
+                     if sweep.ablation_points else ""))
     if sweep.params:
         for oc in sweep.outcomes:
             if sweep.runs[oc].notna().sum() == 0:
@@ -874,28 +1018,21 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
         _series_section(doc, sweep, conditions, styles)
 
     # -- truces --------------------------------------------------------------------------------
-    doc.section("Truce durations")
+    doc.section("Truce endings")
     tr = sweep.truces
     if tr is not None and len(tr):
-        curves, rows = {}, []
-        pooled = st.truce_breakdown(tr)
+        curves = {}
         if len(conditions) > 1:
             for lab, ids in conditions.items():
-                sub = tr[tr["point_id"].isin(ids)]
-                curves[lab] = st.truce_breakdown(sub)
-        else:
-            curves["all runs"] = pooled
-        for lab, km in list(curves.items()) + ([("all runs", pooled)]
-                                               if "all runs" not in curves else []):
-            rows.append({"condition": lab, "truces": km.n, "ended": km.n_events,
-                         "censored": km.n - km.n_events, "median (weeks)": km.median(),
-                         "S(52 weeks)": km.at(52), "S(104 weeks)": km.at(104)})
-        doc.figure(charts.survival_figure(curves, styles=styles), "truce_survival",
-                   "Truce survival",
-                   _km_caption())
-        doc.table(pd.DataFrame(rows), "Truces per condition (ended: broke down into war; "
-                  "S(t): share not broken down after t weeks; median: nan when more than half "
-                  "never broke down)")
+                curves[lab] = st.truce_competing_risks(tr[tr["point_id"].isin(ids)])
+        curves["all runs"] = st.truce_competing_risks(tr)
+        shown = {k: c for k, c in curves.items() if k != "all runs"} or curves
+        doc.figure(_cif_figure(shown, styles=styles), "truce_endings", "How truces end",
+                   _cif_caption())
+        doc.table(_cif_table(curves), "Truce endings per condition (counts, and the "
+                  "cumulative incidence of each way of ending by one and two years of age: "
+                  "undefined below the age from which the condition's truces were observed; "
+                  "median: nan when fewer than half break down)")
     else:
         doc.p("No truce was made in any run" + ("" if tr is not None else
                                                 " (no truces.parquet in the folder)") + ".")
@@ -937,6 +1074,131 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     (o / "verdicts.json").write_text(json.dumps([v.as_dict() for v, _, _ in verdicts], indent=2,
                                                 default=jsonable))
     return Report("sweep", d, o, h, m, doc.figures, [v for v, _, _ in verdicts])
+
+
+def _hypotheses_section(doc: _Doc, sweep: Sweep, verdicts, adjust: str) -> None:
+    adj = {"holm": "Holm's", "bh": "Benjamini-Hochberg's", "none": "no"}.get(adjust, adjust)
+    k = max((v.family_size for v, _, _ in verdicts), default=1)
+    doc.p("Effect = mean of the outcome under treatment minus under control, over "
+          "replicates, with its 95% Welch t interval. Each hypothesis states its smallest "
+          "effect of interest (min_effect). **Supported**: Welch's test shows the effect goes "
+          "the stated way and it is not shown smaller than min_effect; **not supported**: the "
+          "effect is shown smaller than min_effect (which includes an effect shown to go the "
+          "other way, or equivalent to none); **inconclusive**: neither is shown; **set by "
+          "the rules**: the outcome is constant within both conditions, so there is nothing to "
+          "test. Equivalence hypotheses (\"does not change\") are supported when the two "
+          f"one-sided tests show the effect within +-min_effect. {adj.capitalize()} "
+          f"correction across the {k} hypotheses of this experiment (and, separately, across "
+          "their ablations); raw and adjusted p-values are both shown. The power is that of "
+          "the test for min_effect at the observed standard deviations. The rule is in "
+          "docs/REPORTS.md.")
+    for v, c, t in verdicts:
+        if v.statement:
+            doc.p(f"**{v.id}.** {v.statement}")
+        doc.verdict(v)
+        unit, _ = _outcome_unit(v.outcome)
+        if len(c) or len(t):
+            abl = [a for a in v.ablations if np.isfinite(a.effect)]
+            doc.figure(_hypothesis_figure(c, t, v, unit=unit), f"hypothesis_{v.id}",
+                       f"{v.id}: control against treatment",
+                       f"{v.outcome}{f' ({unit})' if unit and unit != '-' else ''} in each "
+                       f"replicate under control ({_spec_label(v.control)}) and treatment "
+                       f"({_spec_label(v.treatment)}), means with 95% t intervals (left); the "
+                       "effect with its 95% Welch interval against 0 and min_effect (right)"
+                       + (", and the effect under each ablation" if abl else "") + ".")
+    rows = []
+    for v, _, _ in verdicts:
+        for x in [v] + list(v.ablations):
+            rows.append({
+                "id": x.id if not x.ablation else f"{v.id} ablation **{x.ablation}**",
+                "outcome": x.outcome, "expect": x.expect, "min effect": x.min_effect,
+                "effect": x.effect, "95% CI": (f"{st._fmt(x.ci_low, True)} to "
+                                               f"{st._fmt(x.ci_high, True)}"
+                                               if np.isfinite(x.ci_low) else "–"),
+                "p": x.p_value, f"p ({adjust})": x.p_adjusted,
+                "p refute": x.p_refute, f"p refute ({adjust})": x.p_refute_adjusted,
+                "power": x.power, "verdict": x.verdict.upper(),
+                "attribution": x.attribution or ""})
+    doc.table(pd.DataFrame(rows), "Verdicts (p: the test that would support the hypothesis; "
+              "p refute: the test that would refute it, the effect smaller than min_effect or, "
+              "for equivalence, beyond it; power: of the support test for min_effect at the "
+              "observed SDs; ablation rows are the same contrast with a mechanism switched off)")
+    rows = []
+    for v, _, _ in verdicts:
+        for x in [v] + list(v.ablations):
+            rows.append({
+                "id": x.id if not x.ablation else f"{v.id} ablation **{x.ablation}**",
+                "n control": x.n_control, "n treatment": x.n_treatment,
+                "undefined": x.dropped, "control mean": x.mean_control,
+                "treatment mean": x.mean_treatment, "control SD": x.sd_control,
+                "treatment SD": x.sd_treatment, "Welch t": x.statistic, "df": x.df,
+                "BCa 95% CI": (f"{st._fmt(x.bca_low, True)} to {st._fmt(x.bca_high, True)}"
+                               if np.isfinite(x.bca_low) else "–"),
+                "Mann-Whitney p": x.mw_p,
+                "runs per condition for power 0.8": x.replicates_needed})
+    doc.table(pd.DataFrame(rows), "The numbers behind the verdicts (the BCa bootstrap interval "
+              "and the Mann-Whitney test are reported as checks; they do not enter the rule)")
+
+
+def _hypothesis_figure(control: np.ndarray, treatment: np.ndarray, v: st.Verdict, *,
+                       unit: str = ""):
+    """The replicate values under control and treatment (dots), their means with 95% t
+    intervals, and the effect (and the effect under each ablation) with its Welch interval
+    against 0 and the smallest effect of interest."""
+    c = np.asarray(control, dtype=float)
+    t = np.asarray(treatment, dtype=float)
+    rows = [("effect", v)] + [(f"ablation {a.ablation}", a) for a in v.ablations]
+    with charts.style():
+        fig = charts.new_figure((9.5, 3.4 + 0.25 * max(0, len(rows) - 2)))
+        ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1.0]})
+        jitter = np.random.default_rng(0)
+        for i, (vals, col) in enumerate(((c, "#999999"), (t, "#0072B2"))):
+            x = vals[np.isfinite(vals)]
+            ax.scatter(i + jitter.uniform(-0.1, 0.1, len(x)), x, s=14, color=col, alpha=0.6,
+                       lw=0)
+            m, lo, hi, _ = st.mean_ci(x)
+            if np.isfinite(m):
+                ax.errorbar(i + 0.25, m, yerr=[[m - lo], [hi - m]] if np.isfinite(lo) else None,
+                            marker="D", color="black", capsize=4, ms=5)
+        ax.set_xticks([0, 1], [f"control\n(n = {v.n_control})",
+                               f"treatment\n(n = {v.n_treatment})"])
+        ax.set_xlim(-0.5, 1.6)
+        ax.set_ylabel(charts.outcome_label(v.outcome, unit))
+        ax.set_title("Replicates, mean and 95% CI")
+        lims = [0.0]
+        for j, (lab, x) in enumerate(rows):
+            y = -j
+            if not np.isfinite(x.effect):
+                continue
+            err = ([[x.effect - x.ci_low], [x.ci_high - x.effect]]
+                   if np.isfinite(x.ci_low) else None)
+            colour = ("#a3122a" if x.attribution == "survives" else
+                      "black" if j == 0 else "#555555")
+            bx.errorbar([x.effect], [y], xerr=err, marker="o" if j == 0 else "s",
+                        color=colour, capsize=5, ms=7 if j == 0 else 5, lw=2 if j == 0 else 1.4)
+            lims += [x.effect] + ([x.ci_low, x.ci_high] if np.isfinite(x.ci_low) else [])
+        bx.axvline(0, color="#444444", lw=1)
+        m = v.min_effect
+        if np.isfinite(m) and m > 0:
+            sides = {"greater": [m], "less": [-m]}.get(v.expect, [-m, m])
+            for sd in sides:
+                bx.axvline(sd, color="#D55E00", ls="--", lw=1.2)
+            lims += sides
+            bx.plot([], [], color="#D55E00", ls="--",
+                    label=f"smallest effect of interest ({st._fmt(m)})")
+            bx.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), fontsize=8)
+        lims = [x for x in lims if np.isfinite(x)]
+        lo_, hi_ = min(lims), max(lims)
+        pad = 0.15 * (hi_ - lo_ or 1.0)
+        bx.set_xlim(lo_ - pad, hi_ + pad)
+        bx.set_yticks([-j for j in range(len(rows))], [lab for lab, _ in rows], fontsize=8)
+        bx.set_ylim(-len(rows) + 0.4, 0.6)
+        bx.set_xlabel("treatment − control" + (f" ({unit})" if unit and unit != "-" else ""))
+        bx.set_title(f"Effect, 95% Welch CI: {v.verdict}")
+        bx.grid(axis="y", visible=False)
+        fig.suptitle(f"{v.id}: {v.outcome}", x=0.01, ha="left", fontweight="bold")
+        fig.tight_layout()
+    return fig
 
 
 def _morris_sample(sweep: Sweep, names: list[str], per_point) -> np.ndarray:
@@ -1058,9 +1320,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "third, two thirds, end)")
     p.add_argument("--format", default=",".join(DEFAULT_FORMATS), metavar="png,svg",
                    help="chart file formats (default: png,svg; PNG is always written)")
-    p.add_argument("--gof", type=int, default=0, metavar="N",
-                   help="bootstrap N synthetic data sets for a goodness-of-fit p-value of the "
-                   "clash-size power law (slow; default 0: off)")
+    p.add_argument("--gof", type=int, default=st.GOF_BOOT, metavar="N",
+                   help="bootstrap N synthetic data sets for the goodness-of-fit p-value of the "
+                   f"clash-size power law (default {st.GOF_BOOT}; 0: off)")
+    p.add_argument("--adjust", default=st.DEFAULT_ADJUST, choices=st.ADJUST_METHODS,
+                   help="correction for multiple comparisons across the experiment's "
+                   f"hypotheses: holm (family-wise error; default), bh (false discovery rate) "
+                   "or none")
     p.add_argument("--quiet", action="store_true", help="print only the verdict lines")
     p.set_defaults(func=cmd_report)
 
@@ -1108,11 +1374,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise _usage(f"--gof {args.gof}: must be 0 or more")
     try:
         rep = report(args.dir, args.out, weeks=parse_weeks(args.weeks), formats=formats,
-                     gof_boot=args.gof)
+                     gof_boot=args.gof, adjust=args.adjust)
     except ReportError as exc:
         raise _usage(str(exc)) from None
     for v in rep.verdicts:
-        print(v.line())
+        print(v.text())
     if not args.quiet:
         print(f"{rep.kind} report: {rep.html} ({len(rep.figures)} charts; also report.md, PNG "
               f"and SVG files in {rep.out}/)")

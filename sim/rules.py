@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SQRT2 = np.sqrt(2.0)
 #: group indices are >= 0; "no winner" in a contested cell
 _CONTESTED = -3
+#: unit labels are fighter ids; a defector's new unit is labelled fid + DEFECTOR_UNIT
+DEFECTOR_UNIT = 1 << 40
 
 
 def _uniform(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -40,15 +42,18 @@ class Tally:
     deaths_state: np.ndarray = field(init=False)
     deaths_clash: np.ndarray = field(init=False)
     deaths_strike: np.ndarray = field(init=False)
+    deaths_ground: np.ndarray = field(init=False)
     desertions: np.ndarray = field(init=False)
     defections: np.ndarray = field(init=False)   # [from, to]
     ops: np.ndarray = field(init=False)          # attacks per group per cell
     hits: np.ndarray = field(init=False)         # hits per group per cell
-    clashes: np.ndarray = field(init=False)      # [g, h] clash count (symmetric)
+    clashes: np.ndarray = field(init=False)      # [g, h] clash count, incidents included (symmetric)
+    incidents: np.ndarray = field(init=False)    # [g, h] incidents under truce (symmetric)
     clash_casualties: np.ndarray = field(init=False)  # [g, h] fighters of g killed by h
     clash_wins: np.ndarray = field(init=False)
     violence: np.ndarray = field(init=False)     # casualties and hits per cell
     cells_gained: np.ndarray = field(init=False)
+    cells_taken: np.ndarray = field(init=False)  # [from, to] cells one group took from another
 
     def __post_init__(self):
         self.reset()
@@ -60,15 +65,18 @@ class Tally:
         self.deaths_state = np.zeros(G, np.int64)
         self.deaths_clash = np.zeros(G, np.int64)
         self.deaths_strike = np.zeros(G, np.int64)
+        self.deaths_ground = np.zeros(G, np.int64)
         self.desertions = np.zeros(G, np.int64)
         self.defections = np.zeros((G, G), np.int64)
         self.ops = np.zeros((G, C))
         self.hits = np.zeros((G, C))
         self.clashes = np.zeros((G, G), np.int64)
+        self.incidents = np.zeros((G, G), np.int64)
         self.clash_casualties = np.zeros((G, G), np.int64)
         self.clash_wins = np.zeros(G, np.int64)
         self.violence = np.zeros(C)
         self.cells_gained = np.zeros(G, np.int64)
+        self.cells_taken = np.zeros((G, G), np.int64)
 
 
 @dataclass
@@ -85,7 +93,8 @@ class ActiveEffect:
 # Initialisation
 # =============================================================================================
 def place_initial_fighters(m: MilitantModel) -> None:
-    """Initial fighters: uniformly over their group's start zone, ideology near the doctrine."""
+    """Initial fighters: uniformly over their group's start zone, ideology near the doctrine,
+    hostility at its equilibrium under the group's propaganda (see ``socialise``)."""
     p, F = m.p, m.fighters
     for g, spec in enumerate(m.spec.groups):
         n = spec.fighters
@@ -95,12 +104,24 @@ def place_initial_fighters(m: MilitantModel) -> None:
         cells = np.flatnonzero(zone)
         cell = m.rng.choice(cells, size=n)
         ideo = np.clip(m.doctrine[g] + m.rng.normal(0.0, p.ideology_sd, (n, 2)), 0, 1)
-        eta0 = p.hostility_base_weight * m.doctrine[g, 0]
         fids = F.add(group=np.full(n, g), cell=cell, takfir=ideo[:, 0], coercion=ideo[:, 1],
                      hardship=np.clip(m.hardship[cell] + m.rng.normal(0, p.hardship_sd, n), 0, 1),
                      risk=m.rng.random(n), commitment=np.full(n, p.commitment0),
-                     hostility=np.clip(eta0 + m.claim[g] * m.propaganda[g], 0, 1) * np.ones(n))
+                     hostility=hostility_equilibrium(m, g, ideo[:, 0]))
         m._add_agents(fids)
+
+
+def hostility_equilibrium(m: MilitantModel, g: int, takfir: np.ndarray) -> np.ndarray:
+    """Where ``socialise`` holds a fighter of g with ideology ``takfir`` absent clashes and
+    contact: (r pi_g takfir_g + relax b_i) / (r pi_g + relax), b_i = hostility_base_weight
+    takfir_i (the fighter's own level)."""
+    p = m.p
+    own = p.hostility_base_weight * np.asarray(takfir, dtype=np.float64)
+    pull = p.hostility_rate * m.propaganda[g]
+    denom = pull + p.hostility_relax
+    if denom <= 0:
+        return own
+    return np.clip((pull * m.doctrine[g, 0] + p.hostility_relax * own) / denom, 0.0, 1.0)
 
 
 def initial_control(m: MilitantModel) -> None:
@@ -184,7 +205,9 @@ def mobilise(m: MilitantModel) -> None:
     Each cell yields n ~ Binomial(population, candidate_rate) candidates. A candidate has
     hardship H ~ N(h_cell, hardship_sd) clipped to [0, 1], risk aversion R ~ U(0, 1), grievance
     G = H (1 - L) and perceived risk P = 1 - exp(-k round(S_v / (1 + A_v))), S_v the security
-    and A_v the fighters within ``vision``. It mobilises if G - R P > T, then joins the group
+    and A_v the fighters within ``vision``. It mobilises if G - R P > T (these three formulas
+    are ``grievance``, ``arrest_probability`` and ``activates``, shared with the docking mode
+    :mod:`sim.epstein`), then joins the group
     g within ``recruit_reach`` drawn by a softmax over
     U_g = w_aff aff(theta, Theta_g) + w_mom mu_g + w_sup support_g(cell),
     aff(a, b) = 1 - |a - b| / sqrt(2). Candidates with no group in reach stay home (``latent``).
@@ -198,12 +221,12 @@ def mobilise(m: MilitantModel) -> None:
     cell = np.repeat(np.arange(m.n_cells), n_cand)
     H = np.clip(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, total), 0.0, 1.0)
     R = rng.random(total)
-    grievance = H * (1.0 - m.governance[cell])
+    G = grievance(H, m.governance[cell])
     presence = m.presence()
     S_v = m.in_sight(m.security)
     A_v = m.in_sight(presence.sum(0))
-    P = 1.0 - np.exp(-p.arrest_k * np.round(S_v / (1.0 + A_v)))
-    go = grievance - R * P[cell] > p.threshold
+    P = arrest_probability(S_v, 1.0 + A_v, p.arrest_k)
+    go = activates(G, R, P[cell], p.threshold)
     if not go.any():
         return
     cell, H, R = cell[go], H[go], R[go]
@@ -247,10 +270,27 @@ def _foreign_fighters(m: MilitantModel) -> None:
         fids = m.fighters.add(group=np.full(k, g), cell=cell, takfir=ideo[:, 0],
                               coercion=ideo[:, 1], hardship=np.full(k, 0.5),
                               risk=rng.random(k), commitment=np.ones(k),
-                              hostility=np.full(k, min(1.0, p.hostility_base_weight * m.doctrine[
-                                  g, 0] + m.claim[g] * m.propaganda[g])))
+                              hostility=hostility_equilibrium(m, g, ideo[:, 0]))
         m._add_agents(fids)
         m.tally.recruits[g] += k
+
+
+# Epstein's (2002) activation rule, shared by ``mobilise`` and the docking mode
+# (:mod:`sim.epstein`), so that docking tests this rule and not a copy of it.
+def grievance(hardship, legitimacy):
+    """Grievance G = H (1 - L)."""
+    return hardship * (1.0 - legitimacy)
+
+
+def arrest_probability(cops, actives, k):
+    """Perceived arrest probability P = 1 - exp(-k round(C / A)); ``actives`` A counts the
+    citizen herself. round is half to even (numpy's, as Python's round in Mesa's example)."""
+    return 1.0 - np.exp(-k * np.round(cops / actives))
+
+
+def activates(grievance, risk, p_arrest, threshold):
+    """Epstein's activation test G - R P > T (net risk R P, R the risk aversion)."""
+    return grievance - risk * p_arrest > threshold
 
 
 def affinity(theta: np.ndarray, doctrine: np.ndarray) -> np.ndarray:
@@ -266,8 +306,12 @@ def socialise(m: MilitantModel) -> None:
     """Propaganda and life in the group.
 
     theta_i += ideology_rate pi_g (Theta_g - theta_i);
-    eta_i += hostility_rate (eta*_g - eta_i), eta*_g = clip(eta0_g + e_g pi_g),
-    eta0_g = hostility_base_weight takfir_g;
+    eta_i += hostility_rate pi_g (takfir_g - eta_i) + hostility_relax (b_i - eta_i)
+             - contact_rate eta_i [a truce partner's fighters share the cell],
+    b_i = hostility_base_weight takfir_i: propaganda holds fighters at the doctrine's branding of
+    rivals as apostates, against their own level; living beside a partner's fighters softens
+    hostility (revenge after clashes, in ``interact``, hardens it). No claim term: a claim acts
+    on hostility only through what the claimant does.
     c_i += commitment_rate (c*_g - c_i), c*_g = cohesion_g (commitment_base
     + (1 - commitment_base) mu_g);
     f_i += min(1, frustration_rate r_g(cell) (1 + rival_factor a_i)) (1 - f_i), a_i the rival operations
@@ -282,8 +326,15 @@ def socialise(m: MilitantModel) -> None:
     rate = p.ideology_rate * pi
     F.takfir += rate * (m.doctrine[g, 0] - F.takfir)
     F.coercion += rate * (m.doctrine[g, 1] - F.coercion)
-    eta_star = np.clip(p.hostility_base_weight * m.doctrine[:, 0] + m.claim * m.propaganda, 0, 1)
-    F.hostility += p.hostility_rate * (eta_star[g] - F.hostility)
+    own = p.hostility_base_weight * F.takfir
+    F.hostility += (p.hostility_rate * pi * (m.doctrine[g, 0] - F.hostility)
+                    + p.hostility_relax * (own - F.hostility))
+    truce = m.relation == Relation.TRUCE
+    if p.contact_rate > 0 and truce.any():
+        present = (m.presence() > 0).astype(np.float64)
+        partner_here = (truce.astype(np.float64) @ present) > 0  # (G, C)
+        F.hostility -= p.contact_rate * F.hostility * partner_here[g, F.cell]
+    np.clip(F.hostility, 0.0, 1.0, out=F.hostility)
     c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * m.momentum)
     F.commitment += p.commitment_rate * (c_star[g] - F.commitment)
     r = m.restriction[g, F.cell]
@@ -306,10 +357,12 @@ def move(m: MilitantModel) -> None:
     """Each fighter (with probability move_rate, or if routed) stays or steps to a neighbour.
 
     Score of cell c for a fighter of group g:
-    w_own log(1 + n_gc) + w_opp (1 - L_c) s0 / (s0 + S_c) + w_expand [owner_c not g or partner]
+    w_own log(1 + n_gc) + w_opp (1 - L_c) s0 / (s0 + S_c) + w_expand x_gc
     - w_danger D_gc / (D_gc + n_gc + 1) + move_noise U(0, 1),
-    with D_gc the hostile strength (state strength plus rival fighters weighted by pair
-    hostility, war doubling it, truce partners not counted). A restricted group's fighters do
+    with x_gc = 0 on g's own ground, claim_expansion x claim_g on a truce partner's (a claimant
+    recognises no one else's rule), 1 elsewhere, and D_gc the hostile strength (state strength
+    plus rival fighters weighted by pair hostility, war doubling it, truce partners not
+    counted). A restricted group's fighters do
     not leave the zone where they are restricted; routed fighters must leave their cell.
     """
     p, F, rng = m.p, m.fighters, m.rng
@@ -353,13 +406,17 @@ def _move_field(m: MilitantModel) -> np.ndarray:
     np.fill_diagonal(weight, 0.0)
     danger = m.state_strength()[None, :] + weight @ n
     opportunity = (1.0 - m.governance) * p.security_scale / (p.security_scale + m.security)
-    friendly = np.eye(G, dtype=bool) | (m.relation == Relation.TRUCE)
+    # how much g respects h's rule of a cell: its own fully, a truce partner's unless g claims
+    # to rule all (claim_expansion x claim), anyone else's not at all
+    respect = np.where(m.relation == Relation.TRUCE,
+                       1.0 - p.claim_expansion * m.claim[:, None], 0.0)
+    np.fill_diagonal(respect, 1.0)
     owner = m.owner
-    held_by_friend = np.zeros((G, m.n_cells), dtype=bool)
+    expand = np.ones((G, m.n_cells))
     grp = owner >= 0
-    held_by_friend[:, grp] = friendly[:, owner[grp]]
+    expand[:, grp] = 1.0 - respect[:, owner[grp]]
     return (p.w_own * np.log1p(n) + p.w_opportunity * opportunity[None, :]
-            + p.w_expand * ~held_by_friend - p.w_danger * danger / (danger + n + 1.0))
+            + p.w_expand * expand - p.w_danger * danger / (danger + n + 1.0))
 
 
 # =============================================================================================
@@ -416,82 +473,202 @@ def operate(m: MilitantModel) -> None:
 # 6. Interact
 # =============================================================================================
 def interact(m: MilitantModel) -> None:
-    """Clashes between groups sharing a cell (pairs not in truce).
+    """Units merge and split; clashes between groups sharing a cell; incidents under truce.
 
-    P(clash) = 1 - exp(-kappa H_gh min(n_g, n_h) w), w = war_clash_factor at war, else 1.
-    In a clash each fighter of g is hit with probability clash_lethality n_h / (n_g + n_h)
-    (Lanchester-like, after RebelGroup; pairs clashing in the same cell draw one after the
-    other, and each death is counted against the pair whose clash caused it); g wins with probability n_g / (n_g + n_h) and takes
-    the cell; the loser's survivors are routed (they leave the cell next move). Fighters present
-    gain hostility: eta += revenge (1 - eta). Joint operations of truce partners happen in
-    ``operate``; poaching between them in ``defect_and_desert``.
+    Units (coalescence-fragmentation, after Bohorquez et al. 2009): each week a share
+    unit_event_rate of fighters has a unit event; with probability unit_fragment its unit breaks
+    into single fighters, otherwise it merges with the unit of a random fighter of the same
+    group in the same cell.
+
+    Clashes, for pairs not in truce: P(clash in c) = 1 - exp(-kappa H_gh min(n_g, n_h) w),
+    w = war_clash_factor at war, else 1; in rivalry n_g counts the fighters in c (skirmishes
+    where both are present), at war the fighters within one cell of c, where either side is
+    present (attacks across the front line). The fighters there call in their units: each side
+    engages every member of a unit present within one cell of c (in c alone in rivalry) who
+    stands within battle_reach of c, so a clash engages E_g and E_h fighters, not only the
+    occupants. Each engaged fighter of g is hit with
+    probability clash_lethality E_h / (E_g + E_h) (Lanchester-like, after RebelGroup); g wins
+    with probability E_g / (E_g + E_h) and takes the cell; the loser's engaged survivors are
+    routed (they leave their cell at the next move).
+
+    Incidents, for pairs in truce: P(incident in c) = 1 - exp(-incident_rate (eta_gc + eta_hc) / 2
+    d_gh min(n_g, n_h)), eta_gc the mean hostility of g's fighters in c and d_gh the doctrinal
+    distance (infighting rises with ideological distance, Gade, Hafez & Gabbay 2019): a fight between the
+    occupants only, with the same casualty rule, no change of ground. Each incident raises both
+    partners' truce tension by tension_per_incident (1 + fighters lost). Propaganda reaches the
+    truce only through the hostility of the fighters it shapes.
+
+    Fighters engaged gain hostility: eta += revenge (1 - eta). Every clash and incident is an
+    event with its size.
     """
     p, F, rng = m.p, m.fighters, m.rng
     if len(F) == 0:
         return
-    G, C = m.n_groups, m.n_cells
+    _evolve_units(m)
+    G = m.n_groups
     n = m.presence()
-    clash_cells: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    front = None
+    dist = m.doctrinal_distance()
+    flat = F.group.astype(np.int64) * m.n_cells + F.cell
+    eta_sum = np.bincount(flat, weights=F.hostility, minlength=G * m.n_cells).reshape(G, -1)
+    fights: list[tuple[int, int, np.ndarray, int]] = []
     for a in range(G):
         for b in range(a + 1, G):
             rel = m.relation[a, b]
-            if rel in (Relation.TRUCE, Relation.ENDED):
+            if rel == Relation.ENDED:
                 continue
-            both = np.flatnonzero((n[a] > 0) & (n[b] > 0))
+            if rel == Relation.WAR:  # at war, groups attack across the front line
+                if front is None:
+                    front = m.in_sight(n, 1)
+                na_all, nb_all = front[a], front[b]
+                both = np.flatnonzero((na_all > 0) & (nb_all > 0) & ((n[a] > 0) | (n[b] > 0)))
+                na, nb = na_all[both], nb_all[both]
+            else:
+                both = np.flatnonzero((n[a] > 0) & (n[b] > 0))
+                na, nb = n[a, both], n[b, both]
             if len(both) == 0:
                 continue
-            na, nb = n[a, both], n[b, both]
-            w = p.war_clash_factor if rel == Relation.WAR else 1.0
-            prob = 1.0 - np.exp(-p.clash_kappa * m.hostility[a, b] * np.minimum(na, nb) * w)
+            if rel == Relation.TRUCE:
+                eta = 0.5 * (eta_sum[a, both] / na + eta_sum[b, both] / nb)
+                prob = 1.0 - np.exp(-p.incident_rate * eta * dist[a, b] * np.minimum(na, nb))
+            else:
+                w = p.war_clash_factor if rel == Relation.WAR else 1.0
+                prob = 1.0 - np.exp(-p.clash_kappa * m.hostility[a, b] * np.minimum(na, nb) * w)
             hit = rng.random(len(both)) < prob
-            if not hit.any():
-                continue
-            cells, na, nb = both[hit], na[hit], nb[hit]
-            winner = np.where(rng.random(len(cells)) < na / (na + nb), a, b)
-            clash_cells.append((a, b, cells, na, nb, winner))
-            m.tally.clashes[a, b] += len(cells)
-            m.tally.clashes[b, a] += len(cells)
-            m.clash_memory[a, b] += len(cells)
-            m.clash_memory[b, a] += len(cells)
-            m.last_clash[a, b] = m.last_clash[b, a] = m.week
-    if not clash_cells:
+            if hit.any():
+                fights.append((a, b, both[hit], int(rel)))
+    if not fights:
         return
-    g, c = F.group, F.cell
+    _fight(m, fights)
+
+
+def _evolve_units(m: MilitantModel) -> None:
+    """Coalescence-fragmentation of fighting units (see ``interact``)."""
+    p, F, rng = m.p, m.fighters, m.rng
+    n = len(F)
+    k = int(rng.binomial(n, p.unit_event_rate)) if p.unit_event_rate > 0 else 0
+    if k == 0:
+        return
+    who = rng.choice(n, size=k, replace=False)
+    frag = rng.random(k) < p.unit_fragment
+    # fragmentation: every member of the unit becomes a unit of one
+    if frag.any():
+        broken = np.isin(F.unit, F.unit[who[frag]])
+        F.unit[broken] = F.fid[broken]
+    who = who[~frag]
+    if len(who) == 0:
+        return
+    # coalescence: with the unit of a random fighter of the same group in the same cell
+    key = F.group.astype(np.int64) * m.n_cells + F.cell
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    lo = np.searchsorted(sorted_key, key[who], "left")
+    hi = np.searchsorted(sorted_key, key[who], "right")
+    other = order[lo + (rng.random(len(who)) * (hi - lo)).astype(np.int64)]
+    src, dst = F.unit[who], F.unit[other]
+    keep = src != dst
+    if not keep.any():
+        return
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    labels, inv = np.unique(np.concatenate([src[keep], dst[keep]]), return_inverse=True)
+    e = keep.sum()
+    graph = coo_matrix((np.ones(e), (inv[:e], inv[e:])), shape=(len(labels), len(labels)))
+    _, comp = connected_components(graph, directed=False)
+    # each merged component takes the smallest of its labels (a fighter id in the unit)
+    new_label = np.full(comp.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(new_label, comp, labels)
+    pos = np.searchsorted(labels, F.unit)
+    pos = np.minimum(pos, len(labels) - 1)
+    hit = labels[pos] == F.unit
+    F.unit[hit] = new_label[comp[pos[hit]]]
+
+
+def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> None:
+    """Resolve this week's clashes and incidents (see ``interact``)."""
+    p, F, rng = m.p, m.fighters, m.rng
+    G, C, W = m.n_groups, m.n_cells, m.width
     n_f = len(F)
+    g, c = F.group, F.cell
+    x, y = c % W, c // W
     dead = np.zeros(n_f, dtype=bool)
-    present = np.zeros(n_f, dtype=bool)
+    engaged_any = np.zeros(n_f, dtype=bool)
     routed = np.zeros(n_f, dtype=bool)
-    share = np.zeros(C)
-    for a, b, cells, na, nb, winner in clash_cells:
-        at = np.zeros(C, dtype=bool)
-        at[cells] = True
-        at_i = at[c]
-        lost = []
-        for me, other, opp_share in ((a, b, nb / (na + nb)), (b, a, na / (na + nb))):
-            share[cells] = opp_share
-            mine = at_i & (g == me)
-            present |= mine
-            # a fighter already killed in another pair's clash cannot die twice
-            kill = mine & ~dead & (_uniform(rng, n_f) < p.clash_lethality * share[c])
-            dead |= kill
-            k = int(kill.sum())
-            m.tally.clash_casualties[me, other] += k
-            m.tally.deaths_clash[me] += k
-            lost.append(np.bincount(c[kill], minlength=C)[cells])
-            loser_cells = np.zeros(C, dtype=bool)
-            loser_cells[cells[winner != me]] = True
-            routed |= mine & loser_cells[c]
-        m.recorder.log_clashes(m.week, a, b, cells, na, nb, lost[0], lost[1], winner)
-        m.tally.violence[cells] += lost[0] + lost[1]
-        gained = m.owner[cells] != winner
-        m.tally.cells_gained += np.bincount(winner[gained], minlength=G)
-        m.tally.clash_wins += np.bincount(winner, minlength=G)
-        m.owner[cells] = winner
-        m.firmness[cells] = p.firm_rate
+    # members of each unit, for calling units in (a CSR over unit labels)
+    ulab, uinv = np.unique(F.unit, return_inverse=True)
+    uorder = np.argsort(uinv, kind="stable")
+    ustart = np.searchsorted(uinv[uorder], np.arange(len(ulab) + 1))
+    here_order = np.argsort(g.astype(np.int64) * C + c, kind="stable")
+    here_key = (g.astype(np.int64) * C + c)[here_order]
+    reach = p.battle_reach
+    rows = []
+    for a, b, cells, rel in fights:
+        incident = rel == Relation.TRUCE
+        for cell in cells.tolist():
+            cx, cy = cell % W, cell // W
+            sides = []
+            around = m.nbr[cell] if rel == Relation.WAR else np.array([cell])
+            around = around[around >= 0]
+            for me in (a, b):
+                keys = me * C + around
+                lo = np.searchsorted(here_key, keys, "left")
+                hi = np.searchsorted(here_key, keys, "right")
+                occ = np.concatenate([here_order[i:j] for i, j in zip(lo, hi)])
+                occ = occ[~dead[occ]]
+                if incident or reach < 0 or len(occ) == 0:
+                    sides.append(occ)
+                    continue
+                units = np.unique(uinv[occ])
+                members = np.concatenate([uorder[ustart[u]:ustart[u + 1]] for u in units])
+                near = ((np.abs(x[members] - cx) <= reach) & (np.abs(y[members] - cy) <= reach)
+                        & ~dead[members] & (g[members] == me))
+                sides.append(members[near])
+            ea, eb = sides
+            na, nb = len(ea), len(eb)
+            if na == 0 or nb == 0:
+                continue
+            kill_a = ea[_uniform(rng, na) < p.clash_lethality * nb / (na + nb)]
+            kill_b = eb[_uniform(rng, nb) < p.clash_lethality * na / (na + nb)]
+            dead[kill_a] = True
+            dead[kill_b] = True
+            engaged_any[ea] = True
+            engaged_any[eb] = True
+            da, db = len(kill_a), len(kill_b)
+            m.tally.clash_casualties[a, b] += da
+            m.tally.clash_casualties[b, a] += db
+            m.tally.deaths_clash[a] += da
+            m.tally.deaths_clash[b] += db
+            m.tally.clashes[a, b] += 1
+            m.tally.clashes[b, a] += 1
+            m.tally.violence[cell] += da + db
+            m.clash_memory[a, b] += 1
+            m.clash_memory[b, a] += 1
+            m.last_clash[a, b] = m.last_clash[b, a] = m.week
+            if incident:
+                m.tally.incidents[a, b] += 1
+                m.tally.incidents[b, a] += 1
+                m.tension[a, b] += p.tension_per_incident * (1 + da)
+                m.tension[b, a] += p.tension_per_incident * (1 + db)
+                winner = -1
+            else:
+                winner = a if rng.random() < na / (na + nb) else b
+                loser_side = eb if winner == a else ea
+                routed[loser_side] = True
+                if m.owner[cell] != winner:
+                    m.tally.cells_gained[winner] += 1
+                m.tally.clash_wins[winner] += 1
+                m.owner[cell] = winner
+                m.firmness[cell] = p.firm_rate
+            rows.append((a, b, cell, na, nb, da, db, winner, incident))
+    if rows:
+        r = np.array(rows, dtype=np.int64)
+        m.recorder.log_clashes(m.week, r[:, 0], r[:, 1], r[:, 2], r[:, 3], r[:, 4], r[:, 5],
+                               r[:, 6], r[:, 7], incident=r[:, 8].astype(bool))
     F.routed |= routed & ~dead
-    F.fought |= present
-    F.experience += present
-    F.hostility[present] += p.revenge * (1.0 - F.hostility[present])
+    F.fought |= engaged_any
+    F.experience += engaged_any
+    F.hostility[engaged_any] += p.revenge * (1.0 - F.hostility[engaged_any])
     if dead.any():
         remove_fighters(m, ~dead)
 
@@ -554,6 +731,8 @@ def defect_and_desert(m: MilitantModel) -> None:
             F.commitment[who] = p.commitment0
             F.frustration[who] = 0.0
             F.tenure[who] = 0
+            # a defector leaves its unit: a label no unit of fighter ids can carry
+            F.unit[who] = F.fid[who] + DEFECTOR_UNIT
             defect[who] = True
             truce = m.relation == Relation.TRUCE
             m.tension += truce * p.tension_per_defection * 100.0 * flows / before[:, None]
@@ -575,22 +754,28 @@ def defect_and_desert(m: MilitantModel) -> None:
 # 8. Relations
 # =============================================================================================
 def relations(m: MilitantModel) -> None:
-    """Group hostility, threat, truce formation, tension and breakdown, war cooling, mergers.
+    """Group hostility and threat; truce, war and rivalry; unions.
 
     H_gh -> target (eta_g + eta_h) / 2 + distance_weight d_gh + memory_weight M/(1 + M) at
     group_hostility_rate; clash memory M decays at memory_decay. Threat T_g is a moving average
-    of the share of g's fighters killed by the state and outside forces each week. A rivalry
-    becomes a truce (probability truce_rate a week) when both T_g, T_h > truce_threat and
-    H_gh < truce_hostility. In truce, tension tau_gh (g's grievance) grows with defections
-    lost to h (see defect), with the share of ground they contest, and with h's claim x
-    propaganda; it decays at tension_decay; past g's tolerance g breaks the truce: war. War
-    cools into rivalry after war_cooling weeks without a clash. After merger_weeks of truce a
-    pair may merge: by absorption when h's leadership is in crisis (cohesion below
-    absorption_cohesion) and most of h's fighters are closer to g's doctrine than to h's
-    (absorption_share), or by agreement when the doctrines are close (merger_distance) and
-    both sides accept: probability merger_rate q^2 a week, q = max(0, 1 - merger_claim_cost e)
-    each side's acceptance, e the largest claim of the two: a claim to rule all does not share
-    power.
+    of the share of g's fighters killed by the state and outside forces each week.
+
+    Transitions, each a weekly hazard, so their timing varies from run to run:
+
+    * rivalry or war -> truce (probability truce_rate) when both face a common threat
+      (T_g, T_h > truce_threat) and H_gh < truce_hostility;
+    * rivalry -> war when a side's escalation X_gh = (H_gh + M/(1 + M)) / 2 exceeds
+      war_threshold x tolerance_g: hazard war_rate (X / (war_threshold tolerance_g) - 1);
+    * war -> rivalry after war_cooling weeks without a clash;
+    * truce -> war when a side's tension tau_gh exceeds what it tolerates,
+      tol_g = truce_tolerance tolerance_g (1 + tolerance_power (2 s_h - 1)), s_h the partner's
+      share of the pair's fighters (a weak side tolerates more, a strong one less): hazard
+      break_rate (tau_gh / tol_g - 1). Tension grows from what the partner does (fighters
+      poached, ``defect_and_desert``; incidents, ``interact``; cells taken,
+      ``control_and_governance``) and decays at tension_decay.
+
+    After merger_weeks of truce the partners negotiate a union with probability merger_rate a
+    week (see ``_negotiate_union``).
     """
     p, F, rng = m.p, m.fighters, m.rng
     G = m.n_groups
@@ -611,47 +796,123 @@ def relations(m: MilitantModel) -> None:
         return
     eta_bar = np.bincount(F.group, weights=F.hostility, minlength=G) / np.maximum(1, counts)
     dist = m.doctrinal_distance()
+    memory = m.clash_memory / (1.0 + m.clash_memory)
     target = np.clip(0.5 * (eta_bar[:, None] + eta_bar[None, :]) + p.distance_weight * dist
-                     + p.memory_weight * m.clash_memory / (1.0 + m.clash_memory), 0, 1)
+                     + p.memory_weight * memory, 0, 1)
     m.hostility += p.group_hostility_rate * (target - m.hostility)
     np.fill_diagonal(m.hostility, 0.0)
     m.clash_memory *= 1.0 - p.memory_decay
+    m.tension *= 1.0 - p.tension_decay
 
-    presence = m.presence() > 0
-    pull = m.claim * m.propaganda
     for a in range(G):
         for b in range(a + 1, G):
             rel = m.relation[a, b]
             if rel == Relation.ENDED:
                 continue
-            if rel == Relation.RIVALRY:
-                if (min(m.threat[a], m.threat[b]) > p.truce_threat
-                        and m.hostility[a, b] < p.truce_hostility and rng.random() < p.truce_rate):
-                    _set_relation(m, a, b, Relation.TRUCE)
-                    m.tension[a, b] = m.tension[b, a] = 0.0
-                    m.log_event(EventKind.TRUCE_START, a, b)
+            if rel == Relation.TRUCE:
+                _truce_week(m, a, b, counts)
+                continue
+            if (min(m.threat[a], m.threat[b]) > p.truce_threat
+                    and m.hostility[a, b] < p.truce_hostility and rng.random() < p.truce_rate):
+                _set_relation(m, a, b, Relation.TRUCE)
+                m.tension[a, b] = m.tension[b, a] = 0.0
+                m.log_event(EventKind.TRUCE_START, a, b)
             elif rel == Relation.WAR:
                 if m.week - m.last_clash[a, b] >= p.war_cooling:
                     _set_relation(m, a, b, Relation.RIVALRY)
                     m.log_event(EventKind.WAR_COOLED, a, b)
-            else:  # truce
-                union = (presence[a] | presence[b]).sum()
-                contested = (presence[a] & presence[b]).sum() / max(1, union)
+            else:  # rivalry
+                esc = 0.5 * (m.hostility[a, b] + memory[a, b])
                 for me, other in ((a, b), (b, a)):
-                    m.tension[me, other] += (p.tension_contest * contested
-                                             + p.tension_propaganda * pull[other])
-                    m.tension[me, other] *= 1.0 - p.tension_decay
-                breaker = [x for x, y in ((a, b), (b, a))
-                           if m.tension[x, y] > p.truce_tolerance * m.tolerance[x]]
-                if breaker:
-                    started = m.relation_since[a, b]
-                    _set_relation(m, a, b, Relation.WAR)
-                    m.last_clash[a, b] = m.last_clash[b, a] = m.week
-                    m.log_event(EventKind.TRUCE_BROKEN, breaker[0],
-                                b if breaker[0] == a else a, size=m.week - started,
-                                detail="broken by " + m.group_names[breaker[0]])
-                elif m.week - m.relation_since[a, b] >= p.merger_weeks:
-                    _try_merger(m, a, b, dist[a, b])
+                    thr = p.war_threshold * m.tolerance[me]
+                    if esc > thr and rng.random() < 1.0 - np.exp(-p.war_rate * (esc / thr - 1)):
+                        _set_relation(m, a, b, Relation.WAR)
+                        m.last_clash[a, b] = m.last_clash[b, a] = m.week
+                        m.log_event(EventKind.WAR_DECLARED, me, other,
+                                    detail="declared by " + m.group_names[me])
+                        break
+
+
+def truce_tolerance(m: MilitantModel, g: int, h: int, counts: np.ndarray) -> float:
+    """What g tolerates from its partner h: truce_tolerance tolerance_g (1 + tolerance_power
+    (2 s_h - 1)), s_h = h's share of the pair's fighters."""
+    p = m.p
+    share_h = counts[h] / max(1, counts[g] + counts[h])
+    return p.truce_tolerance * m.tolerance[g] * (1.0 + p.tolerance_power * (2.0 * share_h - 1.0))
+
+
+def _truce_week(m: MilitantModel, a: int, b: int, counts: np.ndarray) -> None:
+    p, rng = m.p, m.rng
+    for me, other in ((a, b), (b, a)):
+        tol = truce_tolerance(m, me, other, counts)
+        excess = m.tension[me, other] / tol - 1.0
+        if excess > 0 and rng.random() < 1.0 - np.exp(-p.break_rate * excess):
+            started = m.relation_since[a, b]
+            _set_relation(m, a, b, Relation.WAR)
+            m.last_clash[a, b] = m.last_clash[b, a] = m.week
+            m.log_event(EventKind.TRUCE_BROKEN, me, other, size=m.week - started,
+                        detail="broken by " + m.group_names[me])
+            return
+    if m.week - m.relation_since[a, b] >= p.merger_weeks and rng.random() < p.merger_rate:
+        _negotiate_union(m, a, b, counts)
+
+
+def union_terms(m: MilitantModel, a: int, b: int, counts: np.ndarray):
+    """The terms of a union of a and b: (leader, follower, leader's share, follower's share).
+
+    Each side x demands d_x = s_x + e_x (1 - s_x) of the united leadership, s_x its share of the
+    pair's fighters and e_x its claim (a claim to rule all demands everything). The side with the
+    larger demand leads and keeps d_L; the other keeps 1 - d_L. Without claims that is a merger
+    of equals in proportion to strength; facing a full claim it is a pledge (a share of 0).
+    """
+    s_a = counts[a] / max(1, counts[a] + counts[b])
+    d_a = s_a + m.claim[a] * (1.0 - s_a)
+    d_b = (1.0 - s_a) + m.claim[b] * s_a
+    if (d_a, counts[a]) >= (d_b, counts[b]):
+        return a, b, d_a, 1.0 - d_a
+    return b, a, d_b, 1.0 - d_b
+
+
+def union_utility(m: MilitantModel, x: int, y: int, kept: float, counts: np.ndarray) -> float:
+    """How much x's leadership wants a union with y in which it keeps ``kept`` of the leadership.
+
+    U_x = w_power (2 s_y - 1) + w_affinity (A_xy - A_xx) + w_momentum (mu_y - mu_x)
+          + w_threat T_x / (T_x + truce_threat) - w_cohesion (cohesion_x - 1/2)
+          + w_share (kept - s_x),
+    A_xy the mean affinity of x's fighters to y's doctrine (Christia 2012: relative power,
+    momentum and the fighters' leanings, not identity, decide who joins whom).
+    """
+    p, F = m.p, m.fighters
+    s_x = counts[x] / max(1, counts[x] + counts[y])
+    mine = F.group == x
+    if mine.any():
+        aff = affinity(F.ideology()[mine], m.doctrine[[x, y]]).mean(0)
+        lean = aff[1] - aff[0]
+    else:
+        lean = 0.0
+    threat = m.threat[x] / (m.threat[x] + p.truce_threat) if p.truce_threat > 0 else 1.0
+    return float(p.pledge_w_power * (1.0 - 2.0 * s_x) + p.pledge_w_affinity * lean
+                 + p.pledge_w_momentum * (m.momentum[y] - m.momentum[x])
+                 + p.pledge_w_threat * threat - p.pledge_w_cohesion * (m.cohesion[x] - 0.5)
+                 + p.pledge_w_share * (kept - s_x))
+
+
+def _negotiate_union(m: MilitantModel, a: int, b: int, counts: np.ndarray) -> None:
+    """Partners weigh a union on the terms of ``union_terms``; each side accepts with
+    probability sigmoid(pledge_slope U_x). A follower that keeps (almost) nothing pledges: its
+    leadership dissolves into the leader's, whose doctrine stands (event ``pledge``); otherwise
+    the two merge, doctrines weighted by the shares (event ``merger``)."""
+    p, rng = m.p, m.rng
+    leader, follower, k_l, k_f = union_terms(m, a, b, counts)
+    for x, y, kept in ((leader, follower, k_l), (follower, leader, k_f)):
+        u = union_utility(m, x, y, kept, counts)
+        if rng.random() >= 1.0 / (1.0 + np.exp(-p.pledge_slope * u)):
+            return
+    if k_f < 0.05:
+        _merge(m, leader, follower, EventKind.PLEDGE)
+        return
+    m.doctrine[leader] = k_l * m.doctrine[leader] + k_f * m.doctrine[follower]
+    _merge(m, leader, follower, EventKind.MERGER)
 
 
 def _set_relation(m: MilitantModel, a: int, b: int, rel: Relation) -> None:
@@ -663,27 +924,6 @@ def _end_relations(m: MilitantModel, g: int) -> None:
     for h in range(m.n_groups):
         if h != g and m.relation[g, h] != Relation.ENDED:
             _set_relation(m, g, h, Relation.ENDED)
-
-
-def _try_merger(m: MilitantModel, a: int, b: int, distance: float) -> None:
-    p, F = m.p, m.fighters
-    aff = affinity(F.ideology(), m.doctrine[[a, b]])  # (n, 2)
-    for winner, loser, col_w, col_l in ((a, b, 0, 1), (b, a, 1, 0)):
-        mine = F.group == loser
-        if (m.cohesion[loser] < p.absorption_cohesion and mine.any()
-                and (aff[mine, col_w] > aff[mine, col_l]).mean() >= p.absorption_share):
-            _merge(m, winner, loser, EventKind.ABSORPTION)
-            return
-    if distance <= p.merger_distance:
-        e = max(m.claim[a], m.claim[b])
-        q = max(0.0, 1.0 - p.merger_claim_cost * e)  # each side accepts with probability q
-        if m.rng.random() < p.merger_rate * q * q:
-            counts = m.fighter_counts()
-            big, small = (a, b) if counts[a] >= counts[b] else (b, a)
-            w = counts[[big, small]].astype(float)
-            if w.sum() > 0:
-                m.doctrine[big] = (w[0] * m.doctrine[big] + w[1] * m.doctrine[small]) / w.sum()
-            _merge(m, big, small, EventKind.MERGER)
 
 
 def _merge(m: MilitantModel, into: int, gone: int, kind: EventKind) -> None:
@@ -716,6 +956,21 @@ def _strongest(m: MilitantModel) -> np.ndarray:
     return np.where(clear, actor, _CONTESTED)
 
 
+def _cells_taken(m: MilitantModel, before: np.ndarray, after: np.ndarray) -> None:
+    """Count cells taken from one group by another; between truce partners, tension."""
+    G = m.n_groups
+    both = (before >= 0) & (after >= 0)
+    if not both.any():
+        return
+    taken = np.zeros((G, G), np.int64)
+    np.add.at(taken, (before[both], after[both]), 1)
+    m.tally.cells_taken += taken
+    truce = m.relation == Relation.TRUCE
+    if (taken * truce).any():
+        held = np.maximum(1, m.territory())
+        m.tension += truce * m.p.tension_per_cell * 100.0 * taken / held[:, None]
+
+
 def control_and_governance(m: MilitantModel) -> None:
     """Territory, civilian support, hardship and governance; then group momentum.
 
@@ -728,6 +983,11 @@ def control_and_governance(m: MilitantModel) -> None:
     (coercion_g - 1/2), the state's governance fades at group_rule_governance. Violence
     (hits and casualties) erodes governance; state control restores it toward its base;
     a governance programme builds it toward its target where no group rules.
+    A truce partner's challenge erodes control only at erode_rate x claim_expansion x claim
+    of the challenger (non-claimant partners respect each other's ground); a cell one group
+    takes from its truce partner raises the partner's tension by tension_per_cell per 1% of its
+    territory. Ground forces (``ground_forces``) count in the
+    state's strength and leave a garrison of ground_garrison security in the cells they retake.
     Momentum: mu_g += momentum_rate (tanh(success_scale s_g) - mu_g), s_g the hits, recruits,
     cells gained and clash wins of the week per fighter.
     """
@@ -738,14 +998,26 @@ def control_and_governance(m: MilitantModel) -> None:
     same = winner == owner
     m.firmness[same] += p.firm_rate * (1.0 - m.firmness[same])
     challenged = (winner != _CONTESTED) & ~same
-    m.firmness[challenged] -= p.erode_rate
+    # truce partners respect each other's rule, except as far as the challenger claims to rule
+    # all (claim_expansion x claim): its challenge erodes the partner's control at that rate
+    rate = np.full(m.n_cells, p.erode_rate)
+    pair = challenged & (owner >= 0) & (winner >= 0)
+    if pair.any():
+        w, o = winner[pair], owner[pair]
+        partners = m.relation[w, o] == Relation.TRUCE
+        rate[np.flatnonzero(pair)[partners]] *= p.claim_expansion * m.claim[w[partners]]
+    m.firmness[challenged] -= rate[challenged]
     empty = (m.presence().sum(0) == 0) & (m.state_strength() < p.control_min) & ~same
     m.firmness[empty & ~challenged] -= p.firm_rate / 5.0
     flip = challenged & (m.firmness <= 0)
     gained = winner[flip]
     m.tally.cells_gained += np.bincount(gained[gained >= 0], minlength=G)
+    _cells_taken(m, owner[flip], gained)
     owner[flip] = winner[flip]
     m.firmness[flip] = p.firm_rate
+    # ground forces garrison what they retake
+    retaken = flip & (winner == STATE) & (m.ground > 0)
+    m.security[retaken] = np.maximum(m.security[retaken], p.ground_garrison)
     lost = (m.firmness <= 0) & ~flip
     owner[lost] = NO_OWNER
     np.clip(m.firmness, 0.0, 1.0, out=m.firmness)
@@ -778,7 +1050,8 @@ def control_and_governance(m: MilitantModel) -> None:
 # 10. State and outside forces
 # =============================================================================================
 def state_and_outside_forces(m: MilitantModel) -> None:
-    """Security regeneration and redeployment, outside strikes, leader targeting.
+    """Ground offensives (``ground_forces``), security regeneration and redeployment, outside
+    strikes, leader targeting.
 
     Where no group rules, security regenerates toward its capacity K_c (L_c / L0_c) plus any
     programme's security, at security_regen, within the state's budget (total security never
@@ -789,6 +1062,7 @@ def state_and_outside_forces(m: MilitantModel) -> None:
     k_gc the strike strength there. Each week a target group's leader is killed with
     probability leader_kill_rate x its largest strike strength where it has fighters.
     """
+    ground_forces(m)
     p, F, rng = m.p, m.fighters, m.rng
     G, C = m.n_groups, m.n_cells
     # regeneration toward capacity
@@ -834,6 +1108,59 @@ def state_and_outside_forces(m: MilitantModel) -> None:
     m.cohesion += p.cohesion_recovery * (1.0 - m.cohesion)
     m.prev_ops = m.tally.ops.copy()
     m.last_strike_deaths = m.tally.deaths_strike.copy()
+
+
+def ground_forces(m: MilitantModel) -> None:
+    """Ground offensives allied to the state (an army, a militia, a foreign partner).
+
+    Each active ``ground_offensive`` spreads its strength B x intervention_scale
+    (fighter-equivalents) evenly over
+    its front: the cells of the zone held by a target group that touch a cell it does not hold
+    (all its cells in the zone if none do). There, the force counts in the state's strength,
+    so ``control_and_governance`` hands the cell to the state once the force outweighs the
+    defenders by control_margin, and it fights: a target fighter in a front cell dies with
+    probability 1 - exp(-ground_lethality f / (f + n)), f the force there and n the defenders.
+    Strikes kill; ground forces take ground.
+    """
+    p, F, rng = m.p, m.fighters, m.rng
+    m.ground[:] = 0.0
+    offensives = [e for e in m.active_effects if e.kind == "ground_offensive"]
+    if not offensives:
+        return
+    G, C = m.n_groups, m.n_cells
+    for e in offensives:
+        targets = np.zeros(G + 3, dtype=bool)  # indexed by owner + 3 (owners run from -3)
+        for name in e.args["targets"]:
+            targets[m.group_names.index(name) + 3] = True
+        held = targets[m.owner + 3] & m.zones[e.args["zone"]]
+        if not held.any():
+            continue
+        nb = m.nbr[held]  # (k, 9), -1 off the map
+        outside = (nb >= 0) & ~targets[np.where(nb >= 0, m.owner[np.maximum(nb, 0)], -3) + 3]
+        cells = np.flatnonzero(held)
+        front = cells[outside.any(1)]
+        if len(front) == 0:
+            front = cells
+        m.ground[front] += e.args["strength"] * p.intervention_scale / len(front)
+    if len(F) == 0 or not m.ground.any():
+        return
+    g, c = F.group, F.cell
+    target_g = np.zeros(G, dtype=bool)
+    for e in offensives:
+        for name in e.args["targets"]:
+            target_g[m.group_names.index(name)] = True
+    exposed = target_g[g] & (m.ground[c] > 0)
+    if not exposed.any():
+        return
+    defenders = np.bincount(c[exposed], minlength=C).astype(np.float64)
+    f = m.ground[c[exposed]]
+    hazard = p.ground_lethality * f / (f + defenders[c[exposed]])
+    dead = np.zeros(len(F), dtype=bool)
+    dead[exposed] = _uniform(rng, int(exposed.sum())) < 1.0 - np.exp(-hazard)
+    if dead.any():
+        m.tally.deaths_ground += np.bincount(g[dead], minlength=G)
+        erode_governance(m, np.bincount(c[dead], minlength=C).astype(np.float64))
+        remove_fighters(m, ~dead)
 
 
 def erode_governance(m: MilitantModel, violence: np.ndarray) -> None:

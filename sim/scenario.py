@@ -13,6 +13,7 @@ given and what is allowed.
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
 import math
@@ -138,22 +139,65 @@ EVENT_KINDS: dict[str, dict[str, Field]] = {
         "security": Field("float", False, 5.0, 0.0, 1e5, "security capacity added per cell"),
         "until": Field("int", False, None, 0, 1_000_000, "week it ends (default: never)"),
     },
+    "ground_offensive": {
+        "zone": Field("zone", meaning="where ground forces allied to the state advance"),
+        "targets": Field("groups", meaning="groups whose cells they contest"),
+        "strength": Field("float", False, 200.0, 0.0, 1e6,
+                          "fighter-equivalents committed (spread over the front)"),
+        "until": Field("int", False, None, 0, 1_000_000, "week it ends (default: never)"),
+    },
     "set_group": {
         "group": Field("group", meaning="the group to change"),
         "field": Field("field", meaning="one of claim, propaganda, takfir, coercion, "
-                       "foreign_inflow"),
+                       "foreign_inflow, momentum"),
         "value": Field("float", True, None, 0.0, 10_000.0, "the new value (range of the field)"),
     },
 }
-SETTABLE_GROUP_FIELDS = ("claim", "propaganda", "takfir", "coercion", "foreign_inflow")
+SETTABLE_GROUP_FIELDS = ("claim", "propaganda", "takfir", "coercion", "foreign_inflow",
+                         "momentum")
 
 RELATION_NAMES = ("rivalry", "truce", "war")
 
 _TOP_KEYS = {"name", "description", "base", "sources", "seed", "params", "map", "zones",
-             "groups", "relations", "timeline"}
+             "groups", "relations", "timeline", "scale", "patterns"}
+_SCALE_KEYS = {"fighters_per_agent", "km2_per_cell", "week0"}
+#: weeks in a calendar year and in a month (for figures in real units)
+WEEKS_PER_CALENDAR_YEAR = 365.25 / 7.0
+WEEKS_PER_MONTH = 4.35
 _MAP_KEYS = {"width", "height", "default", "procedural"}
 _PROCEDURAL_KEYS = {"capital", "radius", "falloff"} | set(CELL_FIELDS)
 _ZONE_KEYS = {"rect", "disc", "raster", "description"} | set(CELL_FIELDS)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What the model's units stand for (``[scale]``): real fighters per agent, km2 per cell,
+    and the calendar date of week 0 (``None``: the scenario has no calendar)."""
+
+    fighters_per_agent: float = 1.0
+    km2_per_cell: float = 1.0
+    week0: datetime.date | None = None
+
+    def date(self, week: float) -> datetime.date | None:
+        """The calendar date of a (whole) week, or None without ``week0`` or for a week that is
+        not finite."""
+        if self.week0 is None or week is None or not math.isfinite(float(week)):
+            return None
+        return self.week0 + datetime.timedelta(days=7 * int(round(float(week))))
+
+    def iso(self, week: float) -> str | None:
+        d = self.date(week)
+        return d.isoformat() if d is not None else None
+
+    def week_of(self, day: datetime.date) -> int:
+        """The week a calendar date falls in (rounded to the nearest week); needs ``week0``."""
+        if self.week0 is None:
+            raise ValueError("this scenario has no [scale] week0")
+        return int(round((day - self.week0).days / 7.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fighters_per_agent": self.fighters_per_agent, "km2_per_cell": self.km2_per_cell,
+                "week0": self.week0.isoformat() if self.week0 else None}
 
 
 @dataclass
@@ -205,6 +249,9 @@ class Scenario:
     timeline: list[Event]
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
+    scale: Scale = field(default_factory=Scale)
+    #: the record the scenario should reproduce (``sim.patterns.Pattern``, ``[[patterns]]``)
+    patterns: list[Any] = field(default_factory=list)
 
     @property
     def n_cells(self) -> int:
@@ -219,8 +266,10 @@ class Scenario:
         return json.loads(json.dumps(self.raw, default=jsonable))
 
     def digest(self) -> str:
-        """A short hash of the resolved scenario."""
-        blob = json.dumps(self.raw, sort_keys=True, default=jsonable).encode()
+        """A short hash of the resolved scenario (without its ``patterns``, which change no run,
+        so that editing a target does not make a sweep folder refuse to resume)."""
+        raw = {k: v for k, v in self.raw.items() if k != "patterns"}
+        blob = json.dumps(raw, sort_keys=True, default=jsonable).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -257,6 +306,19 @@ def _merge(base: dict, child: dict) -> dict:
     for k, v in child.items():
         if k == "timeline":
             out[k] = list(out.get(k, [])) + list(v)
+        elif k == "patterns" and isinstance(v, list):
+            # merged by id (a child's entry changes or adds one); `patterns = []` drops them all
+            if not v:
+                out[k] = []
+                continue
+            pats = {p.get("id", i) if isinstance(p, dict) else i: p
+                    for i, p in enumerate(out.get(k, []))}
+            for i, p in enumerate(v):
+                key = p.get("id", f"#{i}") if isinstance(p, dict) else f"#{i}"
+                old = pats.get(key)
+                pats[key] = {**old, **p} if isinstance(old, dict) and isinstance(p, dict) \
+                    else copy.deepcopy(p)
+            out[k] = list(pats.values())
         elif k == "relations":
             rel = {tuple(sorted(r.get("groups", []))): r for r in out.get(k, [])
                    if isinstance(r, dict)}
@@ -324,6 +386,17 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
             raw.setdefault("params", {})[key] = value
             continue
         node = raw
+        if parts[0] == "patterns" and len(parts) == 3:
+            pats = [e for e in raw.get("patterns", []) if isinstance(e, dict)
+                    and e.get("id") == parts[1]]
+            if not pats:
+                ids = [e.get("id") for e in raw.get("patterns", []) if isinstance(e, dict)]
+                raise ScenarioError(file, key, "no pattern has this id", parts[1],
+                                    ", ".join(map(str, ids)) or "(this scenario declares no "
+                                    "pattern)")
+            for e in pats:
+                e[parts[2]] = value
+            continue
         if parts[0] == "timeline" and len(parts) == 3:
             events = [e for e in raw.get("timeline", []) if isinstance(e, dict)
                       and e.get("id") == parts[1]]
@@ -338,7 +411,8 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
         for i, p in enumerate(parts[:-1]):
             nxt = node.get(p)
             prefix = ".".join(parts[: i + 1])
-            if nxt is None and prefix in ("params", "map", "map.default", "map.procedural"):
+            if nxt is None and prefix in ("params", "map", "map.default", "map.procedural",
+                                          "scale"):
                 nxt = node[p] = {}  # a known table the scenario leaves at its defaults
             if not isinstance(nxt, dict):
                 where = ".".join(parts[: i + 1])
@@ -660,6 +734,12 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         timeline.append(Event(week, kind, args))
     timeline.sort(key=lambda ev: ev.week)
 
+    # -- scale and patterns (sim.patterns holds the measures) ----------------------------------
+    scale = _scale(file, raw.get("scale"))
+    from .patterns import parse_patterns
+
+    patterns = parse_patterns(file, raw.get("patterns", []), names, scale)
+
     desc = raw.get("description", "")
     if not isinstance(desc, str):
         raise ScenarioError(file, "description", "must be a string", desc)
@@ -669,7 +749,42 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         resolved["base"] = base_info
     return Scenario(name=str(raw.get("name", Path(file).stem)), description=desc, file=str(file),
                     params=params, width=W, height=H, cells=cells, zones=zones, groups=groups,
-                    relations=relations, timeline=timeline, seed=seed, raw=resolved)
+                    relations=relations, timeline=timeline, seed=seed, raw=resolved,
+                    scale=scale, patterns=patterns)
+
+
+def parse_date(file, key: str, value: Any) -> datetime.date:
+    """A calendar date: a TOML date (``2013-04-01``) or an ISO string (``"2013-04-01"``)."""
+    if isinstance(value, datetime.datetime):
+        raise ScenarioError(file, key, "must be a date without a time", value.isoformat(),
+                            "a date such as 2013-04-01")
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ScenarioError(file, key, "not a calendar date", value,
+                        "a date such as 2013-04-01 (TOML date or \"YYYY-MM-DD\")",
+                        has_value=True)
+
+
+def _scale(file, value) -> Scale:
+    """Validate ``[scale]``: every key optional (fighters_per_agent 1, km2_per_cell 1, no week0)."""
+    sc = _table(file, "scale", value)
+    _unknown(file, "scale.", sc, _SCALE_KEYS)
+    nums = {}
+    for k, meaning in (("fighters_per_agent", "real fighters one agent stands for"),
+                       ("km2_per_cell", "square kilometres one cell stands for")):
+        v = sc.get(k, 1.0)
+        if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                or not 0 < v <= 1e7):
+            raise ScenarioError(file, f"scale.{k}", "must be a positive number", v,
+                                f"a number in (0, 1e7]: {meaning}", has_value=True)
+        nums[k] = float(v)
+    week0 = parse_date(file, "scale.week0", sc["week0"]) if "week0" in sc else None
+    return Scale(week0=week0, **nums)
 
 
 def _read_raster(file, key, value, W, H, base_dir: Path | None) -> np.ndarray:

@@ -446,6 +446,8 @@ class Store:
         rows = []
         for p in exp.points:
             row = {"point_id": p.point_id, "point_key": p.key, **p.values}
+            if exp.ablation_points:  # which points an ablation added ("" for the design's)
+                row["ablation"] = p.ablation or ""
             if p.raw:
                 row.update({f"sample:{k}": v for k, v in p.raw.items()})
             rows.append(row)
@@ -1215,8 +1217,12 @@ def _print_dry_run(exp: Experiment, args) -> int:
         size += f" ({d['kind']}, samples {d['samples']})"
     else:
         size += f" ({d['kind']})"
+    if exp.ablation_points:
+        size += f" incl. {len(exp.ablation_points)} for ablations"
     print(f"{exp.name}: scenario {exp.scenario}, {size} x {exp.replicates} replicates = "
           f"{est['runs']} runs of {exp.steps} weeks")
+    for line in exp.size_notes():
+        print(line)
     print(f"folder {est['out']}: {est['done']} done, {est['failed']} failed"
           + ("" if not est["failed"] else " (redone with --retry-failed)")
           + f", {est['todo']} to run")

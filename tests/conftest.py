@@ -41,20 +41,21 @@ QUIET: dict[str, Any] = {
     # mobilise
     "candidate_rate": 0.0,
     # socialise
-    "ideology_rate": 0.0, "hostility_rate": 0.0, "commitment_rate": 0.0,
+    "ideology_rate": 0.0, "hostility_rate": 0.0, "hostility_relax": 0.0, "contact_rate": 0.0,
+    "commitment_rate": 0.0,
     "frustration_rate": 0.0, "frustration_decay": 0.0, "frustration_relax": 0.0,
     # move
     "move_rate": 0.0,
     # operate
     "op_rate": 0.0, "state_lethality": 0.0,
     # interact
-    "clash_kappa": 0.0, "revenge": 0.0,
+    "clash_kappa": 0.0, "incident_rate": 0.0, "revenge": 0.0, "unit_event_rate": 0.0,
     # defect and desert
     "defect_epsilon": 0.0, "desert_rate": 0.0,
     # relations
     "group_hostility_rate": 0.0, "memory_decay": 0.0, "threat_rate": 0.0, "truce_rate": 0.0,
-    "tension_per_defection": 0.0, "tension_contest": 0.0, "tension_propaganda": 0.0,
-    "tension_decay": 0.0, "merger_rate": 0.0,
+    "tension_per_defection": 0.0, "tension_per_cell": 0.0, "tension_per_incident": 0.0,
+    "tension_decay": 0.0, "merger_rate": 0.0, "war_rate": 0.0,
     # control and governance
     "firm_rate": 0.0, "erode_rate": 0.0, "support_rate": 0.0, "support_decay": 0.0,
     "hardship_rate": 0.0, "governance_erosion": 0.0, "governance_recovery": 0.0,

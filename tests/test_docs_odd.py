@@ -3,8 +3,11 @@
 The ODD's tables of parameters, scenario fields and timeline events are generated from
 ``sim.params`` and ``sim.scenario`` (``scripts/params_table.py``); these tests fail when the
 document and the code disagree, when the schedule in ODD section 3 is not ``MilitantModel.step()``,
-when a submodel, parameter, scenario field, event kind or output is not documented, or when a
-fixed constant listed in the ODD is no longer in the code.
+when a submodel, parameter, scenario field, event kind or output is not documented, when a
+section of 7 lists a parameter the code no longer has, when a hypothesis has no subsection in
+ODD section 11 (its chain, ablations and how it could fail) or its ablations differ from those
+its experiment file declares, or when a fixed constant listed in the ODD is no longer in the
+code.
 
 Each check is a function returning the list of problems it found, so that the tests can also
 show that each check fails on a broken document.
@@ -99,13 +102,32 @@ def _model_methods() -> dict[str, ast.FunctionDef]:
     return {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
 
 
+#: public functions of sim.rules that are documented in a section of their own: a rule that
+#: calls one of them does not have to name its parameters (kill_leader is called by the timeline,
+#: erode_governance by the state's forces, hostility_equilibrium at mobilisation)
+DOCUMENTED_IN = {"kill_leader": "state_and_outside_forces",
+                 "erode_governance": "control_and_governance",
+                 "hostility_equilibrium": "socialise"}
+
+
 def params_used_by(func_name: str) -> set[str]:
     """Global parameters (``p.NAME``, ``m.p.NAME``, ``self.p.NAME``) read by a rule, including
-    the private helpers of sim.rules and the model methods it calls (public rules called from
-    another rule, such as ``kill_leader``, are documented in their own section)."""
+    the helpers of sim.rules it calls (private ones, and public ones such as
+    ``truce_tolerance``, ``union_utility`` or ``ground_forces``) and the model methods it calls.
+    Not followed: the submodels of the schedule and the functions of ``DOCUMENTED_IN``, which
+    are documented in their own section, and ``model.in_sight`` called with an explicit radius
+    (it reads ``vision`` only by default)."""
     funcs, methods = _function_defs(sim.rules), _model_methods()
+    schedule = set(schedule_from_code())
     used: set[str] = set()
     seen: set[str] = set()
+
+    def follow(name: str) -> bool:
+        if name == func_name:
+            return True
+        if name in schedule:
+            return False
+        return DOCUMENTED_IN.get(name, func_name) == func_name
 
     def visit(node: ast.AST, key: str) -> None:
         if key in seen:
@@ -119,11 +141,13 @@ def params_used_by(func_name: str) -> set[str]:
                     used.add(n.attr)
             if isinstance(n, ast.Call):
                 f = n.func
-                if isinstance(f, ast.Name) and f.id in funcs and (
-                        f.id.startswith("_") or f.id == func_name):
+                if isinstance(f, ast.Name) and f.id in funcs and follow(f.id):
                     visit(funcs[f.id], "rules." + f.id)
                 elif (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
                       and f.value.id in ("m", "self") and f.attr in methods):
+                    if f.attr == "in_sight" and (len(n.args) > 1 or any(
+                            k.arg == "radius" for k in n.keywords)):
+                        continue
                     visit(methods[f.attr], "model." + f.attr)
 
     visit(funcs[func_name], "rules." + func_name)
@@ -264,6 +288,119 @@ def check_constants(text: str) -> list[str]:
     return problems
 
 
+def check_parameter_rows(text: str) -> list[str]:
+    """Every parameter of PARAMS has exactly one row in the table of 7.11, and no row names a
+    parameter the code does not have."""
+    block = params_table.extract(text, "params")
+    if block is None:
+        return ["the parameter table (<!-- params:start -->) is missing"]
+    rows = re.findall(r"^\| `(\w+)` \|", block, re.M)
+    problems = [f"parameter `{n}` has {rows.count(n)} rows in the table of 7.11, not one"
+                for n in PARAMS if rows.count(n) != 1]
+    problems += [f"the table of 7.11 has a row for `{n}`, which is not in sim.params.PARAMS"
+                 for n in dict.fromkeys(rows) if n not in PARAMS]
+    return problems
+
+
+def check_event_kinds(text: str) -> list[str]:
+    """Every EventKind has a row in the kinds table of section 8.2, and no row names a kind the
+    code does not log."""
+    out = section(text, "8.2")
+    rows = re.findall(r"^\| `(\w+)` \|", out, re.M)
+    kinds = [k.name.lower() for k in EventKind]
+    problems = [f"event kind `{k}` has no row in the table of section 8.2" for k in kinds
+                if k not in rows]
+    problems += [f"section 8.2 has a row for the event kind `{k}`, which sim.enums.EventKind "
+                 "does not have" for k in rows if k not in kinds]
+    return problems
+
+
+def check_parameter_lists(text: str) -> list[str]:
+    """The 'Parameters:' paragraph of each section 7.N names only parameters and scenario
+    fields that exist (a parameter removed from the code must leave the prose too)."""
+    known = set(PARAMS) | set(GROUP_FIELDS) | set(CELL_FIELDS)
+    problems = []
+    for f, body in submodel_sections(text).items():
+        for para in re.findall(r"^Parameters:(.*?)(?:\n\n|\Z)", body, re.M | re.S):
+            for name in re.findall(r"`(\w+)`", para):
+                if name not in known:
+                    problems.append(f"section of rules.{f} lists `{name}` among its parameters, "
+                                    "but it is neither a parameter nor a scenario field")
+    return problems
+
+
+def hypothesis_ids(text: str) -> list[str]:
+    """The hypothesis ids of the table of section 1."""
+    return re.findall(r"^\| (H\d+) \|", section(text, "1"), re.M)
+
+
+def hypothesis_sections(text: str) -> dict[str, str]:
+    """{hypothesis id: its subsection of section 11} for the '### 11.N HK: ...' headings."""
+    out = {}
+    for m in re.finditer(r"^### 11\.\d+ (H\d+)\b.*$", text, re.M):
+        rest = text[m.end():]
+        nxt = re.search(r"^#{2,3} ", rest, re.M)
+        out[m.group(1)] = text[m.start(): m.end() + (nxt.start() if nxt else len(rest))]
+    return out
+
+
+def experiment_ablations() -> dict[str, list[dict]]:
+    """{hypothesis id: the ablations its experiment file declares} over experiments/*.toml (on
+    the ``[hypothesis]`` table and its ``[[hypothesis.also]]`` entries)."""
+    import tomllib
+
+    out: dict[str, list[dict]] = {}
+    for path in sorted((ROOT / "experiments").glob("*.toml")):
+        h = tomllib.loads(path.read_text(encoding="utf-8")).get("hypothesis")
+        if not isinstance(h, dict) or "id" not in h:
+            continue
+        items = []
+        for entry in [h] + list(h.get("also", [])):
+            abl = entry.get("ablation", [])
+            items += [abl] if isinstance(abl, dict) else list(abl)
+        out.setdefault(str(h["id"]), []).extend(a for a in items if isinstance(a, dict))
+    return out
+
+
+def check_hypotheses(text: str, ablations: dict[str, list[dict]]) -> list[str]:
+    """Section 11 has one subsection per hypothesis of section 1, each naming its chain's
+    ablations as **`name`** and the parameters they set; the ablations of an experiment that
+    declares any are exactly those of its subsection, with the keys they set."""
+    ids = hypothesis_ids(text)
+    subs = hypothesis_sections(text)
+    problems = [] if ids else ["no hypothesis table (| H1 | ...) in section 1"]
+    for hid in ids:
+        body = subs.get(hid)
+        if body is None:
+            problems.append(f"section 11 has no subsection '### 11.N {hid}: ...'")
+            continue
+        names = re.findall(r"\*\*`([A-Za-z0-9_.-]+)`\*\*", body)
+        if not names:
+            problems.append(f"section 11 on {hid} names no ablation (as **`name`**)")
+        for word in ("chain", "could fail"):
+            if word not in body.lower():
+                problems.append(f"section 11 on {hid} does not say {word!r}")
+        shipped = ablations.get(hid, [])
+        if not shipped:
+            continue
+        for a in shipped:
+            if a.get("name") not in names:
+                problems.append(f"ablation `{a.get('name')}` of the {hid} experiment is not "
+                                f"described in section 11 on {hid}")
+            for key in a.get("set", {}):
+                if not _mentioned(key, body):
+                    problems.append(f"ablation `{a.get('name')}` of {hid} sets `{key}`, which "
+                                    f"section 11 on {hid} does not name")
+        for name in names:
+            if name not in [a.get("name") for a in shipped]:
+                problems.append(f"section 11 on {hid} describes the ablation `{name}`, which "
+                                f"the {hid} experiment does not declare")
+    for hid in subs:
+        if hid not in ids:
+            problems.append(f"section 11 has a subsection on {hid}, which section 1 does not list")
+    return problems
+
+
 #: source labels of sim.params that are not literature, and how ODD explains them
 _SOURCE_ALIASES = ("design", "seed article", "article")
 
@@ -324,6 +461,22 @@ def test_fixed_constants_listed_are_in_the_code(odd):
     assert check_constants(odd) == [], HOW_TO_FIX
 
 
+def test_every_parameter_has_a_row_in_the_table(odd):
+    assert check_parameter_rows(odd) == [], HOW_TO_FIX
+
+
+def test_every_event_kind_is_in_section_8(odd):
+    assert check_event_kinds(odd) == [], HOW_TO_FIX
+
+
+def test_parameter_lists_name_only_existing_parameters(odd):
+    assert check_parameter_lists(odd) == [], HOW_TO_FIX
+
+
+def test_every_hypothesis_has_its_chain_and_ablations(odd):
+    assert check_hypotheses(odd, experiment_ablations()) == [], HOW_TO_FIX
+
+
 def test_every_cited_source_is_in_the_references(odd):
     assert check_sources(odd) == [], HOW_TO_FIX
 
@@ -373,8 +526,21 @@ def test_a_missing_submodel_section_or_parameter_is_detected(odd):
 
 def test_the_parameter_analysis_sees_helpers_and_model_methods():
     assert "state_governance_weight" in params_used_by("move")   # via m.state_strength()
-    assert "merger_claim_cost" in params_used_by("relations")    # via _try_merger
+    assert "claim_expansion" in params_used_by("move")           # via _move_field
     assert "vision" in params_used_by("mobilise")                # via m.in_sight()
+    assert "unit_fragment" in params_used_by("interact")         # via _evolve_units
+    assert "tension_per_incident" in params_used_by("interact")  # via _fight
+    # the relation functions: _truce_week -> truce_tolerance, _negotiate_union -> union_utility
+    relations = params_used_by("relations")
+    assert {"tolerance_power", "break_rate", "war_threshold", "war_rate", "merger_rate",
+            "pledge_slope"} <= relations
+    assert {n for n in PARAMS if n.startswith("pledge_w_")} <= relations
+    assert "tension_per_cell" in params_used_by("control_and_governance")  # via _cells_taken
+    assert "ground_lethality" in params_used_by("state_and_outside_forces")  # ground_forces
+    # not followed: a helper documented in its own section, a radius given explicitly
+    assert "cohesion_shock" not in params_used_by("timeline")    # kill_leader: section 7.10
+    assert "hostility_relax" not in params_used_by("mobilise")   # hostility_equilibrium: 7.3
+    assert "vision" not in params_used_by("interact")            # m.in_sight(n, 1)
 
 
 def test_an_undocumented_event_kind_or_field_is_detected(odd):
@@ -392,6 +558,48 @@ def test_an_undocumented_field_or_output_is_detected(odd):
     assert any("foreign_inflow" in x for x in check_scenario_fields(broken))
     summary = {"groups": {"A": {}}, "provenance": {}, "a_new_summary_key": 1}
     assert any("a_new_summary_key" in x for x in check_outputs(odd, summary, {}))
+
+
+def test_a_missing_or_extra_parameter_row_is_detected(odd):
+    row = next(r for r in odd.splitlines() if r.startswith("| `clash_kappa` |"))
+    assert any("clash_kappa" in x for x in check_parameter_rows(odd.replace(row + "\n", "")))
+    extra = odd.replace(row, row + "\n" + row.replace("`clash_kappa`", "`old_param`"))
+    assert any("old_param" in x for x in check_parameter_rows(extra))
+
+
+def test_a_missing_or_stale_event_kind_is_detected(odd):
+    row = next(r for r in section(odd, "8.2").splitlines() if r.startswith("| `pledge` |"))
+    assert any("pledge" in x for x in check_event_kinds(odd.replace(row, "")))
+    stale = odd.replace(row, row + "\n" + row.replace("`pledge`", "`absorption`"))
+    assert any("absorption" in x for x in check_event_kinds(stale))
+
+
+def test_a_removed_parameter_in_a_parameter_list_is_detected(odd):
+    body = submodel_sections(odd)["relations"]
+    broken = odd.replace(body, re.sub(r"^Parameters: ", "Parameters: `merger_claim_cost`, ", body,
+                                      count=1, flags=re.M))
+    assert broken != odd
+    assert any("merger_claim_cost" in x for x in check_parameter_lists(broken))
+
+
+def test_a_missing_or_undeclared_hypothesis_ablation_is_detected(odd):
+    subs = hypothesis_sections(odd)
+    assert set(subs) == set(hypothesis_ids(odd)) == {f"H{k}" for k in range(1, 7)}
+    h1 = subs["H1"]
+    names = re.findall(r"\*\*`([A-Za-z0-9_.-]+)`\*\*", h1)
+    assert {"no_claimant_conduct", "terms_do_not_matter"} <= set(names)
+    # the subsection of a hypothesis is missing
+    assert any("H3" in x for x in check_hypotheses(odd.replace(subs["H3"], ""), {}))
+    # an experiment declares an ablation the ODD does not describe, or sets a key it does not name
+    shipped = {"H1": [{"name": n, "set": {"claim_expansion": 0.0}} for n in names]}
+    assert check_hypotheses(odd, shipped) == []
+    shipped["H1"].append({"name": "no_incidents", "set": {"incident_rate": 0.0}})
+    problems = check_hypotheses(odd, shipped)
+    assert any("no_incidents" in x for x in problems)
+    assert any("incident_rate" in x and "does not name" in x for x in problems)
+    # the ODD describes an ablation the experiment does not declare
+    assert any("terms_do_not_matter" in x
+               for x in check_hypotheses(odd, {"H1": [{"name": "no_claimant_conduct"}]}))
 
 
 def test_a_stale_constant_is_detected(odd):

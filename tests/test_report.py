@@ -98,19 +98,39 @@ def test_animate_command(run_dir, tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------
 # synthetic sweeps
 # ---------------------------------------------------------------------------------------------
-def make_sweep(path, *, replicates=8, effect=12.0, seed=7, hypothesis=True, frames=True):
+#: the ablations of H9 in make_sweep(ablations=True): the first removes the effect, the second
+#: leaves it (a bug the report must flag)
+ABLATIONS = [("no_drive", {"defect_epsilon": 0.0}, "defection drives it", 0.0),
+             ("no_tension", {"tension_decay": 0.0}, "tension carries it", 1.0)]
+
+
+def make_sweep(path, *, replicates=8, effect=12.0, seed=7, hypothesis=True, frames=True,
+               ablations=False, min_effect=5.0):
     """A grid sweep over the claim (3 values) and clash_kappa (2 values) in which the first
-    outcome rises with the claim by ``effect`` (from claim 0 to 1) and the second does not."""
+    outcome rises with the claim by ``effect`` (from claim 0 to 1) and the second does not.
+
+    With ``ablations``, H9 has the two ABLATIONS: points 6 to 13 are the control and treatment
+    points again with each ablation's set applied; under the first the effect is gone, under
+    the second it is as large as without the ablation."""
     rng = np.random.default_rng(seed)
     claims, kappas = [0.0, 0.5, 1.0], [0.01, 0.05]
-    points = [(c, k) for c in claims for k in kappas]
+    points = [(c, k, None, 1.0) for c in claims for k in kappas]
+    abl_points, abl_ids = [], {}
+    if ablations:
+        for name, _, _, keep in ABLATIONS:
+            for side, cv in (("control", 0.0), ("treatment", 1.0)):
+                for k in kappas:
+                    abl_ids.setdefault((name, side), []).append(len(points))
+                    abl_points.append({"point_id": len(points), "ablation": f"H9:{name}",
+                                       "base_point": points.index((cv, k, None, 1.0))})
+                    points.append((cv, k, name, keep))
     rows, series, truces, clashes = [], [], [], []
-    for pid, (c, k) in enumerate(points):
+    for pid, (c, k, abl, keep) in enumerate(points):
         for r in range(replicates):
             rid = f"{pid:016x}-r{r:03d}"
             rows.append({"run_id": rid, "point_id": pid, "replicate": r, "seed": 1000 + r,
                          CLAIM: c, KAPPA: k,
-                         OUT_EFFECT: effect * c + rng.normal(0, 2.0),
+                         OUT_EFFECT: keep * effect * c + rng.normal(0, 2.0),
                          OUT_NULL: 0.3 + rng.normal(0, 0.05),
                          "status": "ok", "wall_seconds": 1.0})
             weeks = np.arange(0, 105, 4)
@@ -136,8 +156,15 @@ def make_sweep(path, *, replicates=8, effect=12.0, seed=7, hypothesis=True, fram
         hyp = {"id": "H9", "statement": "The claim drives defections to the claimant.",
                "outcome": OUT_EFFECT, "control": {CLAIM: 0.0}, "treatment": {CLAIM: 1.0},
                "expect": "greater",
-               "control_point_ids": [i for i, p in enumerate(points) if p[0] == 0.0],
-               "treatment_point_ids": [i for i, p in enumerate(points) if p[0] == 1.0],
+               **({"min_effect": min_effect} if min_effect is not None else {}),
+               "control_point_ids": [i for i, p in enumerate(points)
+                                     if p[0] == 0.0 and p[2] is None],
+               "treatment_point_ids": [i for i, p in enumerate(points)
+                                       if p[0] == 1.0 and p[2] is None],
+               "ablation": [{"name": name, "set": st_, "carries": carries,
+                             "control_point_ids": abl_ids[(name, "control")],
+                             "treatment_point_ids": abl_ids[(name, "treatment")]}
+                            for name, st_, carries, _ in ABLATIONS] if ablations else [],
                "also": [{"statement": "The claim does not change truces.",
                          "outcome": OUT_NULL, "control": {CLAIM: 0.0},
                          "treatment": {CLAIM: 1.0}, "expect": "greater",
@@ -150,8 +177,8 @@ def make_sweep(path, *, replicates=8, effect=12.0, seed=7, hypothesis=True, fram
             "replicates": replicates, "seed": seed, "collect_every": 4,
             "outcomes": [OUT_EFFECT, OUT_NULL], "constants": {"defect_epsilon": 0.01},
             "parameters": {CLAIM: {"values": claims}, KAPPA: {"values": kappas}},
-            "design": {"kind": "grid", "points": len(points)}, "problem": None,
-            "points": len(points), "hypothesis": hyp},
+            "design": {"kind": "grid", "points": 6}, "problem": None,
+            "points": len(points), "hypothesis": hyp, "ablation_points": abl_points},
         "provenance": {"versions": {"militant-sim": sim.__version__}, "git": None},
         "failures": [{"run_id": "ffff-r999", "error": "synthetic failure"}],
     }
@@ -185,10 +212,10 @@ def test_sweep_report_finds_the_known_effect(built):
     assert lines[0].startswith("H9: SUPPORTED")
     assert lines[1].startswith("H9.a: NOT SUPPORTED")
     text = (d / "report" / "report.html").read_text()
-    assert "H9: SUPPORTED" in text
+    assert 'H9: <span class="verdict-supported">SUPPORTED</span>' in text
     assert 'class="verdict-not-supported">NOT SUPPORTED' in text  # the verdict table
     charts_in = embedded_charts(text)
-    assert {"hypothesis_H9", "hypothesis_H9_a", "truce_survival", "clash_sizes_ccdf",
+    assert {"hypothesis_H9", "hypothesis_H9_a", "truce_endings", "clash_sizes_ccdf",
             "series_fighters", "series_relation"} <= charts_in
     assert any(c.startswith("heatmap_") for c in charts_in)
     assert any(c.startswith("outcome_") for c in charts_in)
@@ -220,11 +247,13 @@ def test_verdicts_are_reproducible(tmp_path):
     assert a == b
 
 
-def test_no_effect_is_not_found(tmp_path):
+def test_no_effect_is_refuted(tmp_path):
+    # 60 runs per condition, SD 2, min_effect 5: the rule can say "not supported" (the old
+    # rule could only say "not supported or inconclusive" here)
     sw = rp.load_sweep(make_sweep(tmp_path / "sw", effect=0.0, replicates=30))
     verdicts = {v.id: v for v, _, _ in rp.evaluate(sw, n_boot=2000)}
-    assert verdicts["H9"].verdict in (st.NOT_SUPPORTED, st.INCONCLUSIVE)
-    assert verdicts["H9"].verdict != st.SUPPORTED
+    assert verdicts["H9"].verdict == st.NOT_SUPPORTED
+    assert verdicts["H9"].p_refute_adjusted < 0.05 <= verdicts["H9"].p_adjusted
 
 
 def test_too_few_replicates_is_inconclusive(tmp_path):
@@ -278,3 +307,80 @@ def test_sobol_sweep_gets_sensitivity_charts(tmp_path):
     row = next(l for l in md.splitlines() if l.startswith("| clash_rate | clash_kappa"))
     s1 = float(row.split("|")[3])
     assert s1 == pytest.approx(0.8, abs=0.15)
+
+
+# ---------------------------------------------------------------------------------------------
+# ablations, multiple comparisons, constant outcomes, print layout
+# ---------------------------------------------------------------------------------------------
+def test_ablations_attribute_the_mechanism_and_flag_a_surviving_effect(tmp_path, capsys):
+    d = make_sweep(tmp_path / "sw", ablations=True, replicates=10)
+    sw = rp.load_sweep(d)
+    assert set(sw.ablation_points) == set(range(6, 14))
+    assert sw.runs["point_id"].max() == 5  # the design's runs; ablation runs kept apart
+    v = {x.id: x for x, _, _ in rp.evaluate(sw, n_boot=500)}["H9"]
+    assert v.verdict == st.SUPPORTED
+    ab = {a.ablation: a for a in v.ablations}
+    assert ab["no_drive"].verdict == st.NOT_SUPPORTED
+    assert ab["no_drive"].attribution == "removes"
+    assert "ablation removes it" in ab["no_drive"].attribution_text
+    assert ab["no_tension"].verdict == st.SUPPORTED
+    assert ab["no_tension"].attribution == "survives"
+    assert "bug in the model or the experiment" in ab["no_tension"].attribution_text
+    # the ablated contrasts use only the ablation points
+    assert ab["no_drive"].n_control == ab["no_drive"].n_treatment == 20
+    assert main(["report", str(d), "--format", "png", "--quiet", "--gof", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "ablation no_drive: the effect disappears when 'no_drive'" in " ".join(out.split())
+    assert all(len(line) <= 100 for line in out.splitlines()), "verdict lines wrap"
+    text = (d / "report" / "report.html").read_text()
+    assert '<li class="warn">' in text and "survives ablation" in text
+    # ablation points appear in the per-point table, marked
+    md = (d / "report" / "report.md").read_text()
+    assert "**H9:no_drive**" in md and "**H9:no_tension**" in md
+    assert "H9 ablation **no_tension**" in md
+
+
+def test_holm_correction_across_the_hypotheses_of_a_sweep(tmp_path):
+    sw = rp.load_sweep(make_sweep(tmp_path / "sw"))
+    raw = {v.id: v for v, _, _ in rp.evaluate(sw, n_boot=0, adjust="none")}
+    holm = {v.id: v for v, _, _ in rp.evaluate(sw, n_boot=0)}
+    ps = sorted((raw[k].p_value, k) for k in raw)
+    # Holm on two p-values: the smaller is doubled, the larger kept (but not below the first)
+    (p1, k1), (p2, k2) = ps
+    assert holm[k1].p_adjusted == pytest.approx(min(1, 2 * p1))
+    assert holm[k2].p_adjusted == pytest.approx(max(min(1, 2 * p1), p2))
+    assert all(v.family_size == 2 and v.adjust_method == "holm" for v in holm.values())
+    assert "Holm p" in holm["H9"].line()
+
+
+def test_constant_outcomes_are_set_by_the_rules_not_supported(tmp_path):
+    d = make_sweep(tmp_path / "sw")
+    runs = pd.read_parquet(d / "runs.parquet")
+    runs[OUT_EFFECT] = np.where(runs[CLAIM] == 1.0, 1.0, 0.0)   # decided by the rules
+    runs.to_parquet(d / "runs.parquet", index=False)
+    v = rp.evaluate(rp.load_sweep(d), n_boot=0)[0][0]
+    assert v.verdict == st.SET_BY_RULES and v.effect == 1.0
+    assert "not a statistical result" in v.reason and not np.isfinite(v.p_value)
+    assert v.family_size == 1  # no test, so not part of the family
+
+
+def test_missing_min_effect_is_named(tmp_path):
+    d = make_sweep(tmp_path / "sw", min_effect=None)
+    v = rp.evaluate(rp.load_sweep(d), n_boot=0)[0][0]
+    assert v.verdict == st.INCONCLUSIVE and "min_effect is required" in v.reason
+
+
+def test_report_prints_on_a4(built):
+    d, _ = built
+    text = (d / "report" / "report.html").read_text()
+    assert "@media print" in text and "size:A4" in text
+    assert 'class="verdict"' in text and "pre-wrap" in text
+
+
+def test_clash_fit_states_decades_and_a_verdict(built):
+    d, _ = built
+    md = (d / "report" / "report.md").read_text()
+    header = next(ln for ln in md.splitlines() if ln.startswith("| sample |"))
+    assert "| decades |" in header and "| R vs lognormal |" in header
+    assert "Clash sizes (all runs):" in md
+    assert "goodness-of-fit p" in md

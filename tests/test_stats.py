@@ -50,37 +50,43 @@ def verdict(control, treatment, **kw):
 
 
 def test_a_known_effect_is_supported():
-    v = verdict(rng(1).normal(10, 2, 20), rng(2).normal(14, 2, 20), expect="greater")
+    v = verdict(rng(1).normal(10, 2, 20), rng(2).normal(14, 2, 20), expect="greater",
+                min_effect=2.0)
     assert v.verdict == st.SUPPORTED
     assert v.effect == pytest.approx(4, abs=1.0)
     assert v.ci_low > 0 and v.p_value < 0.05 and v.replicates_suffice
+    assert np.isfinite(v.bca_low) and v.bca_low < v.effect < v.bca_high
     assert v.line().startswith("H: SUPPORTED")
-    assert "Welch" in v.line() and "one-sided" in v.line()
+    assert "Welch" in v.line() and "no effect: p" in v.line() and "power" in v.line()
 
 
 def test_the_same_effect_in_the_other_direction_is_not_supported():
-    v = verdict(rng(1).normal(14, 2, 20), rng(2).normal(10, 2, 20), expect="greater")
-    assert v.verdict == st.NOT_SUPPORTED
-    v = verdict(rng(1).normal(14, 2, 20), rng(2).normal(10, 2, 20), expect="less")
+    v = verdict(rng(1).normal(14, 2, 20), rng(2).normal(10, 2, 20), expect="greater",
+                min_effect=2.0)
+    assert v.verdict == st.NOT_SUPPORTED and "other way" in v.reason
+    v = verdict(rng(1).normal(14, 2, 20), rng(2).normal(10, 2, 20), expect="less",
+                min_effect=2.0)
     assert v.verdict == st.SUPPORTED
 
 
 def test_no_effect_with_many_replicates_is_not_supported():
-    v = verdict(rng(3).normal(5, 1, 80), rng(4).normal(5, 1, 80), expect="greater")
+    v = verdict(rng(3).normal(5, 1, 80), rng(4).normal(5, 1, 80), expect="greater",
+                min_effect=0.5)
     assert v.verdict == st.NOT_SUPPORTED
-    assert v.ci_high < v.smallest_effect
-    assert v.smallest_effect == pytest.approx(st.DEFAULT_STANDARDISED_EFFECT * v.sd_pooled)
+    assert v.ci_high < v.min_effect and v.p_refute < 0.05
+    assert v.smallest_effect == v.min_effect == 0.5
 
 
 def test_no_effect_with_few_replicates_is_inconclusive():
-    v = verdict(rng(5).normal(5, 1, 6), rng(6).normal(5, 1, 6), expect="greater")
+    v = verdict(rng(5).normal(5, 1, 6), rng(6).normal(5, 1, 6), expect="greater",
+                min_effect=0.5)
     assert v.verdict == st.INCONCLUSIVE
-    assert not v.replicates_suffice
-    assert v.replicates_needed and v.replicates_needed > 6
+    assert not v.replicates_suffice and v.power < 0.5
+    assert v.replicates_needed and v.replicates_needed > 30
 
 
 def test_too_few_replicates_is_inconclusive_whatever_the_values():
-    v = verdict([1.0, 1.1], [9.0, 9.2], expect="greater")
+    v = verdict([1.0, 1.1], [9.0, 9.2], expect="greater", min_effect=1.0)
     assert v.verdict == st.INCONCLUSIVE
     assert "too few replicates" in v.reason
 
@@ -88,7 +94,7 @@ def test_too_few_replicates_is_inconclusive_whatever_the_values():
 def test_undefined_outcomes_are_left_out_and_counted():
     c = np.r_[rng(1).normal(0, 1, 20), np.nan, np.nan]
     t = rng(2).normal(3, 1, 20)
-    v = verdict(c, t, expect="greater")
+    v = verdict(c, t, expect="greater", min_effect=1.0)
     assert (v.n_control, v.n_treatment, v.dropped) == (20, 20, 2)
     assert v.verdict == st.SUPPORTED
 
@@ -97,37 +103,61 @@ def test_a_real_effect_below_min_effect_is_not_supported():
     v = verdict(rng(1).normal(0, 1, 60), rng(2).normal(1, 1, 60), expect="greater",
                 min_effect=3.0)
     assert v.verdict == st.NOT_SUPPORTED
+    assert v.p_value < 0.05  # a real effect, but smaller than the smallest of interest
+    assert "smaller than the smallest of interest" in v.reason
     v = verdict(rng(1).normal(0, 1, 60), rng(2).normal(1, 1, 60), expect="greater",
                 min_effect=0.5)
     assert v.verdict == st.SUPPORTED
 
 
 def test_different_is_two_sided():
-    v = verdict(rng(1).normal(0, 1, 30), rng(2).normal(-2, 1, 30), expect="different")
+    v = verdict(rng(1).normal(0, 1, 30), rng(2).normal(-2, 1, 30), expect="different",
+                min_effect=1.0)
     assert v.verdict == st.SUPPORTED and v.alternative == "two-sided"
+    v = verdict(rng(1).normal(0, 1, 80), rng(2).normal(0, 1, 80), expect="different",
+                min_effect=1.0)
+    assert v.verdict == st.NOT_SUPPORTED  # shown within +-1 (TOST)
 
 
 def test_equivalence_within_a_margin():
     same = verdict(rng(1).normal(0, 1, 60), rng(2).normal(0, 1, 60), expect="equivalent",
                    min_effect=1.0)
     assert same.verdict == st.SUPPORTED
+    assert -1 < same.ci_low and same.ci_high < 1
     apart = verdict(rng(1).normal(0, 1, 60), rng(2).normal(3, 1, 60), expect="equivalent",
                     min_effect=1.0)
     assert apart.verdict == st.NOT_SUPPORTED
-    with pytest.raises(ValueError):
+    # a small real change is still within the margin: equivalence, not refutation
+    near = verdict(rng(1).normal(0, 0.3, 80), rng(2).normal(0.3, 0.3, 80), expect="equivalent",
+                   min_effect=1.0)
+    assert near.verdict == st.SUPPORTED
+    with pytest.raises(ValueError, match="min_effect"):
         verdict([1, 2, 3], [1, 2, 3], expect="equivalent")
 
 
-def test_constant_outcomes():
-    v = verdict(np.zeros(5), np.zeros(5), expect="greater")
-    assert v.verdict == st.NOT_SUPPORTED and v.effect == 0
-    v = verdict(np.zeros(5), np.ones(5), expect="greater")
-    assert v.verdict == st.SUPPORTED
+def test_constant_outcomes_are_set_by_the_rules():
+    # the old rule called 0 vs 0 "not supported" and 0 vs 1 "supported" with p = 0: neither is
+    # a statistical result
+    for c, t in ((np.zeros(5), np.zeros(5)), (np.zeros(5), np.ones(5))):
+        v = verdict(c, t, expect="greater", min_effect=0.5)
+        assert v.verdict == st.SET_BY_RULES and v.set_by_rules
+        assert not np.isfinite(v.p_value) and "not a statistical result" in v.reason
+    assert v.effect == 1.0
+    # variation on one side only is data: a test is made
+    v = verdict(np.zeros(10), rng(1).normal(3, 1, 10), expect="greater", min_effect=0.5)
+    assert v.verdict == st.SUPPORTED and np.isfinite(v.p_value)
+    assert st.welch_test(np.zeros(5), np.ones(5)) != (math.inf, 0.0)
+
+
+@pytest.mark.parametrize("bad", [None, 0, 0.0, -1.0, math.nan, math.inf, True, "1"])
+def test_min_effect_is_required_finite_and_positive(bad):
+    with pytest.raises(ValueError, match="min_effect"):
+        verdict([1.0, 2.0, 3.0], [2.0, 3.0, 4.0], expect="greater", min_effect=bad)
 
 
 def test_bad_expect_is_rejected():
     with pytest.raises(ValueError, match="allowed"):
-        verdict([1, 2, 3], [1, 2, 3], expect="bigger")
+        verdict([1, 2, 3], [1, 2, 3], expect="bigger", min_effect=1.0)
 
 
 # ---------------------------------------------------------------------------------------------

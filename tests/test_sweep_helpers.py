@@ -31,7 +31,7 @@ BASE: dict[str, Any] = {
         "id": "T1", "statement": "a test", "outcome": "clash_rate",
         "control": {"groups.Caliphate.claim": 0.0},
         "treatment": {"groups.Caliphate.claim": 1.0},
-        "expect": "greater",
+        "expect": "greater", "min_effect": 1.0,
     },
 }
 
