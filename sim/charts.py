@@ -32,6 +32,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .enums import Relation
+from .files import atomic_write
 from .scenario import PALETTE, STATE_COLOUR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,10 +99,9 @@ def save(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = ("png",)
     out = []
     for fmt in formats:
         target = base.with_name(f"{base.name}.{fmt}")
-        tmp = target.with_name(f".{target.name}.tmp")
-        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight",
-                    metadata=_metadata(fmt))
-        os.replace(tmp, target)
+        atomic_write(target, lambda tmp, fmt=fmt: fig.savefig(
+            tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt)),
+            durable=False)
         out.append(target)
     return out
 
@@ -744,10 +744,9 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
         return fig
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    fig.savefig(tmp, format=out.suffix.lstrip(".") or "png", dpi=dpi,
-                metadata=_metadata(out.suffix.lstrip(".") or "png"))
-    os.replace(tmp, out)
+    fmt = out.suffix.lstrip(".") or "png"
+    atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt)),
+                 durable=False)
     return out
 
 
@@ -1279,8 +1278,8 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
             title.set_text(f"{s.get('scenario', 'run')}: {when}")
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
-        try:
+
+        def write(tmp: Path) -> None:
             if fmt == "gif":
                 overlay = [c for c in ax.collections if isinstance(c, LineCollection)]
                 overlay += list(ax.texts)
@@ -1293,9 +1292,8 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
                     for i in frames:
                         update(i)
                         writer.grab_frame()
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+
+        atomic_write(out, write, durable=False)
     return out
 
 

@@ -17,7 +17,6 @@ import functools
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .enums import EventKind, Relation
+from .files import atomic_write
 from .scenario import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -390,11 +390,11 @@ class RunResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").unlink(missing_ok=True)
-        _atomic(out / "steps.parquet", lambda p: self.steps.to_parquet(p, index=False))
-        _atomic(out / "events.parquet", lambda p: self.events.to_parquet(p, index=False))
-        _atomic(out / "maps.npz", lambda p: _save_npz(p, self.maps))
-        _atomic(out / "summary.json",
-                lambda p: Path(p).write_text(json.dumps(self.summary, indent=2, default=jsonable)))
+        atomic_write(out / "steps.parquet", lambda p: self.steps.to_parquet(p, index=False))
+        atomic_write(out / "events.parquet", lambda p: self.events.to_parquet(p, index=False))
+        atomic_write(out / "maps.npz", lambda p: _save_npz(p, self.maps))
+        atomic_write(out / "summary.json", lambda p: Path(p).write_text(
+            json.dumps(self.summary, indent=2, default=jsonable), encoding="utf-8"))
         return out
 
     @classmethod
@@ -416,13 +416,3 @@ def _save_npz(path, maps):
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **maps)
 
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

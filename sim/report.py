@@ -245,9 +245,9 @@ def _slug(text: str) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from .files import atomic_text
+
+    atomic_text(path, text, durable=False)
 
 
 # =============================================================================================
@@ -934,8 +934,8 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     sub = f"From {d.resolve()}; written {_now()}."
     h = doc.write_html(o / "report.html", title, sub)
     m = doc.write_markdown(o / "report.md", title, sub)
-    (o / "verdicts.json").write_text(json.dumps([v.as_dict() for v, _, _ in verdicts], indent=2,
-                                                default=jsonable))
+    _atomic_text(o / "verdicts.json", json.dumps([v.as_dict() for v, _, _ in verdicts],
+                                                 indent=2, default=jsonable))
     return Report("sweep", d, o, h, m, doc.figures, [v for v, _, _ in verdicts])
 
 

@@ -35,7 +35,6 @@ import shlex
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -52,6 +51,8 @@ import numpy as np
 import pandas as pd
 
 from .experiment import Experiment, ExperimentError, RunSpec, load_experiment
+from .files import atomic_json as atomic_json_file
+from .files import atomic_write, remove_temporary
 
 FORMAT = "militant-sim sweep 1"
 #: frames a run may keep beside its JSON file
@@ -155,40 +156,8 @@ def _failed_record(task: dict[str, Any], error: str, tb: str = "") -> dict[str, 
 # =============================================================================================
 # Atomic files
 # =============================================================================================
-def atomic_write(path: Path, write) -> None:
-    """Write a file under a temporary name in the same folder, flush it to disk, rename it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_json(path: Path, data: Any) -> None:
-    text = json.dumps(data, indent=1, default=_json_default, allow_nan=False)
-    atomic_write(path, lambda p: Path(p).write_text(text))
+    atomic_json_file(path, data, default=_json_default)
 
 
 def _json_default(x):
@@ -293,15 +262,9 @@ class Store:
             self._lock_fh = None
 
     def clean_temporary(self) -> int:
-        """Remove temporary files left by a sweep that was killed while writing."""
-        n = 0
-        for d in (self.out, self.runs_dir):
-            if d.is_dir():
-                for p in d.glob(".*.tmp"):
-                    with contextlib.suppress(OSError):
-                        p.unlink()
-                        n += 1
-        return n
+        """Remove temporary files left by a sweep that was killed while writing (only the
+        project's own, named with sim.files.TEMP_PREFIX)."""
+        return sum(remove_temporary(d) for d in (self.out, self.runs_dir))
 
     # -- one run -------------------------------------------------------------------------------
     def save(self, rec: dict[str, Any]) -> None:
