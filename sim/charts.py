@@ -622,6 +622,10 @@ def _summary_text(result: RunResult) -> str:
     s = result.summary
     lines = [f"scenario: {s.get('scenario', '?')}   seed: {s.get('seed', '?')}",
              f"weeks: {s.get('weeks', '?')}"]
+    sets = run_overrides(result)
+    if sets:
+        lines.append("overrides (--set):")
+        lines += [f"  {k}={v}"[:60] for k, v in sets.items()]
     lines.append("")
     lines.append("final fighters (peak territory, week)")
     for name, g in s.get("groups", {}).items():
@@ -653,6 +657,14 @@ def _summary_text(result: RunResult) -> str:
         for i, (wk, label) in enumerate(marks, 1):
             lines.append(f" {i} wk {wk}: {label}"[:60])
     return "\n".join(lines)
+
+
+def run_overrides(result: RunResult) -> dict[str, str]:
+    """The ``--set`` overrides of a run, as text, from its provenance (empty if none)."""
+    sets = ((result.summary.get("provenance") or {}).get("overrides")) or {}
+    if not isinstance(sets, dict):
+        return {}
+    return {str(k): (f"{v:g}" if isinstance(v, float) else str(v)) for k, v in sets.items()}
 
 
 def _finish_panel(ax, title: str, pad: float, marks, ta, numbers: bool = False) -> None:
@@ -739,6 +751,10 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
         title = f"{s.get('scenario', 'run')}: {n_weeks} weeks"
         if n_weeks >= 104:
             title += f" ({n_weeks / WEEKS_PER_YEAR:.1f} years)"
+        sets = run_overrides(result)
+        if sets:
+            text = ", ".join(f"{k}={v}" for k, v in sets.items())
+            title += "  ·  " + (text if len(text) <= 90 else text[:89] + "…")
         fig.suptitle(title, x=0.05, ha="left", fontsize=14, fontweight="bold")
     if path is None:
         return fig

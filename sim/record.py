@@ -323,7 +323,10 @@ def provenance(m: MilitantModel, wall_seconds: float) -> dict[str, Any]:
             "numpy": np.__version__, "git_commit": git_commit(),
             "seed": m.seed, "scenario": m.spec.name, "scenario_file": m.spec.file,
             "scenario_digest": m.spec.digest(), "weeks": m.week,
-            "wall_seconds": round(wall_seconds, 3), "params": dict(m.spec.params),
+            "wall_seconds": round(wall_seconds, 3),
+            "overrides": json.loads(json.dumps(getattr(m.spec, "overrides", {}) or {},
+                                               default=jsonable)),
+            "params": dict(m.spec.params),
             "resolved_scenario": m.spec.to_dict()}
 
 
