@@ -41,9 +41,19 @@ MODEL_VARS = ["week", "year", "fighters", "recruits", "latent", "deaths", "deser
               "defections", "clashes", "clash_casualties", "hits", "ungoverned",
               "governance_mean", "security_total", "state_cells", "free_cells",
               "militant_cells", "population"]
+#: variables that count what happened during the week (flows); every other column is the
+#: state at the end of the week (a stock). Kept series sum flows over each collection period.
+FLOW_VARS = {"recruits", "latent", "deaths", "deaths_state", "deaths_clash", "deaths_strike",
+             "desertions", "defections", "defect_in", "defect_out", "clashes",
+             "clash_casualties", "hits", "ops", "defect"}
 EVENT_COLUMNS = ["week", "kind", "group", "other", "x", "y", "fighters_group", "fighters_other",
                  "casualties_group", "casualties_other", "winner", "size", "detail"]
 WEEKS_PER_YEAR = 52.0
+
+
+def is_flow(column: str) -> bool:
+    """Whether a ``steps`` column is a flow (a count of the week) rather than a stock."""
+    return column.split(".", 1)[0] in FLOW_VARS
 
 
 def pairs(G: int) -> list[tuple[int, int]]:

@@ -116,6 +116,8 @@ def run_frames(result, series: list[str], collect_every: int) -> dict[str, pd.Da
     """The per-run tables a sweep keeps: time series, truce spells and clash events."""
     import fnmatch
 
+    from .record import is_flow
+
     out: dict[str, pd.DataFrame] = {}
     steps = result.steps
     if collect_every > 0 and series:
@@ -124,7 +126,16 @@ def run_frames(result, series: list[str], collect_every: int) -> dict[str, pd.Da
         weeks = steps["week"].to_numpy()
         keep = (weeks % collect_every == 0)
         keep[-1] = True
-        out["series"] = steps.loc[keep, ["week"] + cols].reset_index(drop=True)
+        kept = steps.loc[keep, ["week"] + cols].reset_index(drop=True)
+        # stocks are sampled at the kept weeks; flows are summed over the weeks since the
+        # previous kept row (week 0 keeps its own), so their totals are those of the run
+        flows = [c for c in cols if is_flow(c)]
+        if flows:
+            period = np.cumsum(keep) - keep  # rows up to and including a kept row share its id
+            sums = steps[flows].groupby(period).sum()
+            for c in flows:
+                kept[c] = sums[c].to_numpy().astype(steps[c].dtype)
+        out["series"] = kept
     tr = pd.DataFrame(result.summary.get("truces", []),
                       columns=["pair", "start", "end", "duration", "censored", "ended_by"])
     out["truces"] = pd.DataFrame({
