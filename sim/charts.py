@@ -1309,7 +1309,7 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
                         update(i)
                         writer.grab_frame()
 
-        atomic_write(out, write, durable=False)
+        atomic_write(out, write, durable=False, keep_suffix=True)
     return out
 
 

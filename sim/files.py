@@ -41,25 +41,28 @@ def current_umask() -> int:
     return mask
 
 
-def temp_path(path: str | os.PathLike) -> Path:
-    """A fresh temporary file beside ``path`` (created empty), ending like ``path`` so that
-    writers that pick a format from the suffix still do."""
+def temp_path(path: str | os.PathLike, keep_suffix: bool = False) -> Path:
+    """A fresh temporary file beside ``path`` (created empty), named
+    ``.militant-sim-tmp-XXXX-NAME.tmp``, or ending in ``NAME`` itself with ``keep_suffix``
+    (for writers that pick a format from the suffix)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=f"-{path.name}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX,
+                               suffix=f"-{path.name}" + ("" if keep_suffix else ".tmp"),
+                               dir=path.parent)
     os.close(fd)
     return Path(tmp)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any], *,
-                 durable: bool = True) -> Path:
+                 durable: bool = True, keep_suffix: bool = False) -> Path:
     """Write ``path`` by calling ``write(tmp)`` on a temporary file in the same folder, then
     give it the umask's permissions, flush it to disk (``durable``) and rename it into place.
 
     If ``write`` raises (or the process is interrupted), the temporary file is removed and
-    ``path`` is left as it was.
+    ``path`` is left as it was. ``keep_suffix``: the temporary name ends with ``path``'s name.
     """
     path = Path(path)
-    tmp = temp_path(path)
+    tmp = temp_path(path, keep_suffix)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())

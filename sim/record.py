@@ -417,12 +417,28 @@ class RunResult:
         if not (d / "summary.json").is_file():
             raise FileNotFoundError(f"{d}: no summary.json; not a finished run directory")
         maps: dict[str, Any] = {}
-        if (d / "maps.npz").is_file():
-            with np.load(d / "maps.npz") as z:
-                maps = {k: (z[k] if z[k].ndim else z[k].item()) for k in z.files}
-        return cls(steps=pd.read_parquet(d / "steps.parquet"),
-                   events=pd.read_parquet(d / "events.parquet"),
-                   summary=json.loads((d / "summary.json").read_text()), maps=maps)
+        f = d / "summary.json"
+        try:  # a missing, unreadable or damaged file is one clear error naming it
+            summary = json.loads(f.read_text(encoding="utf-8"))
+            if not isinstance(summary, dict):
+                raise ValueError("not a run summary (a JSON object was expected)")
+            if (d / "maps.npz").is_file():
+                f = d / "maps.npz"
+                with np.load(f) as z:
+                    maps = {k: (z[k] if z[k].ndim else z[k].item()) for k in z.files}
+            f = d / "steps.parquet"
+            steps = pd.read_parquet(f)
+            f = d / "events.parquet"
+            events = pd.read_parquet(f)
+        except Exception as exc:  # noqa: BLE001 - pyarrow, zipfile, json, OS errors alike
+            why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise RunFolderError(f"{f}: cannot read this run file ({why}); run the scenario "
+                                 "again to remake the folder") from None
+        return cls(steps=steps, events=events, summary=summary, maps=maps)
+
+
+class RunFolderError(ValueError):
+    """A run folder's file is missing, unreadable or damaged (the message names it)."""
 
 
 def _save_npz(path, maps):

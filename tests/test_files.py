@@ -66,7 +66,10 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_temporary_files_keep_the_suffix_and_only_ours_are_removed(tmp_path):
     seen = []
     atomic_write(tmp_path / "chart.png", lambda p: (seen.append(p), Path(p).write_bytes(b"x")))
-    assert seen[0].name.startswith(TEMP_PREFIX) and seen[0].name.endswith("chart.png")
+    atomic_write(tmp_path / "a.mp4", lambda p: (seen.append(p), Path(p).write_bytes(b"x")),
+                 keep_suffix=True)
+    assert seen[0].name.startswith(TEMP_PREFIX) and seen[0].name.endswith("chart.png.tmp")
+    assert seen[1].name.startswith(TEMP_PREFIX) and seen[1].name.endswith("a.mp4")
     mine = tmp_path / f"{TEMP_PREFIX}abc-runs.parquet"
     mine.write_text("left by a killed writer")
     users = [tmp_path / "notes.tmp", tmp_path / ".draft.tmp", tmp_path / ".x.json.abc.tmp"]
