@@ -118,6 +118,10 @@ class ScenarioError(ValueError):
         super().__init__(msg)
 
 
+class LimitError(ScenarioError):
+    """A run went beyond a bound of the model (``max_fighters``) and was stopped."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Timeline event kinds and their fields: (type, required, default, low, high, meaning)
 # ---------------------------------------------------------------------------------------------
