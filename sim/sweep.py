@@ -1001,6 +1001,8 @@ def plan(exp: Experiment, out: str | os.PathLike | None = None) -> dict[str, Any
     """How many runs the sweep has, how many are already in ``out``, and how many remain."""
     out = Path(out) if out else default_out(exp)
     store = Store(out)
+    store.check_folder()  # the same checks as a real sweep: a dry run tells of a bad --out
+    store.manifest()
     done, failed = store.status() if out.is_dir() else (set(), set())
     ids = [s.run_id for s in exp.runs()]
     n_done = sum(1 for r in ids if r in done)
