@@ -999,6 +999,7 @@ def read_tables(out: str | os.PathLike,
 
 def plan(exp: Experiment, out: str | os.PathLike | None = None) -> dict[str, Any]:
     """How many runs the sweep has, how many are already in ``out``, and how many remain."""
+    check_finite(exp)
     out = Path(out) if out else default_out(exp)
     store = Store(out)
     store.check_folder()  # the same checks as a real sweep: a dry run tells of a bad --out
@@ -1010,6 +1011,20 @@ def plan(exp: Experiment, out: str | os.PathLike | None = None) -> dict[str, Any
     return {"out": str(out), "points": len(exp.points), "replicates": exp.replicates,
             "runs": len(ids), "done": n_done, "failed": n_failed,
             "todo": len(ids) - n_done - n_failed, "outside_design": len(done - set(ids))}
+
+
+def check_finite(exp: Experiment) -> None:
+    """Refuse an experiment holding NaN or infinity anywhere in what the manifest records
+    (a ``hypothesis.min_effect = nan``, say): it could not be written, and means nothing."""
+    stack: list[tuple[Any, str]] = [(exp.resolved(), "")]
+    while stack:
+        node, key = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            raise SweepError(exp.file, key or None, "must be a finite number", node)
+        if isinstance(node, dict):
+            stack.extend((v, f"{key}.{k}" if key else str(k)) for k, v in node.items())
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, f"{key}[{i}]") for i, v in enumerate(node))
 
 
 def default_out(exp: Experiment) -> Path:
@@ -1116,6 +1131,7 @@ def run_sweep(experiment: str | os.PathLike | Experiment | dict, workers: int | 
         raise SweepError("--workers", None, "must be at least 1", workers)
     if dask_local:
         dask = "local"
+    check_finite(exp)
     out = Path(out) if out else default_out(exp)
     store = Store(out)
     store.check_folder()

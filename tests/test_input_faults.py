@@ -500,3 +500,13 @@ def test_max_fighters_stops_a_run_with_a_clear_message(in_tmp, capsys, tiny):
               "groups.Caliphate.foreign_inflow=50", "--out", "o",
               names=("max_fighters", "stopped at week", "exceed"))
     assert not (in_tmp / "o" / "summary.json").exists()
+
+
+def test_nan_min_effect_is_refused_by_the_dry_run_and_writes_nothing(in_tmp, capsys):
+    """The hypothesis' own checks are in sim.experiment; the sweep refuses any non-finite
+    number before it runs or writes anything (it used to pass --dry-run, then crash)."""
+    f = write_experiment(in_tmp / "e.toml", experiment(hypothesis__min_effect=float("nan")))
+    one_error(capsys, "sweep", f, "--dry-run", names=("e.toml", "hypothesis.min_effect"))
+    one_error(capsys, "sweep", f, "--workers", 1, "--out", "o",
+              names=("hypothesis.min_effect", "finite"))
+    assert files_under(in_tmp) == {"e.toml"}
