@@ -300,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         # tools do, without a traceback when Python flushes stdout at exit
         _silence_stdout()
         return 141
+    except OSError as exc:  # a file or folder that cannot be read or written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"militant-sim: error: cannot read or write{where}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("militant-sim: interrupted", file=sys.stderr)
         return 130

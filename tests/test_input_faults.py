@@ -510,3 +510,13 @@ def test_nan_min_effect_is_refused_by_the_dry_run_and_writes_nothing(in_tmp, cap
     one_error(capsys, "sweep", f, "--workers", 1, "--out", "o",
               names=("hypothesis.min_effect", "finite"))
     assert files_under(in_tmp) == {"e.toml"}
+
+
+def test_report_or_animate_into_a_file_is_one_message(in_tmp, capsys):
+    assert cli.main(["run", "classroom", "--steps", "2", "--out", "r", "--quiet",
+                     "--no-dashboard"]) == 0
+    capsys.readouterr()
+    (in_tmp / "afile").write_text("mine")
+    one_error(capsys, "report", "r", "--out", "afile", names=("afile",))
+    one_error(capsys, "animate", "r", "--out", "afile/x.gif", names=("afile",))
+    assert (in_tmp / "afile").read_text() == "mine"
