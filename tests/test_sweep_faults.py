@@ -100,6 +100,7 @@ def test_workers_that_cannot_start_are_one_error_and_poison_nothing(tmp_path, mo
 # ---------------------------------------------------------------------------------------------
 # SIGKILL of the main process
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_sigkill_of_the_main_process_leaves_no_worker_and_loses_nothing(tmp_path):
     f = write(tmp_path / "slow.toml", _slow_experiment())
