@@ -767,6 +767,9 @@ def _worker_init(parent: int, start: str | None) -> None:
     """In each worker process: exit as soon as the sweep's main process is gone (killed with
     SIGKILL, say), instead of waiting forever for runs that will never come. With the
     workers gone, the forkserver and the resource tracker exit too."""
+    if os.name == "nt":  # pragma: no cover - os.kill(pid, 0) would end the parent there
+        return
+
     def watch():
         while True:
             time.sleep(WATCH_SECONDS)
