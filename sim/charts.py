@@ -32,6 +32,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .enums import Relation
+from .files import atomic_write
 from .scenario import PALETTE, STATE_COLOUR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,10 +99,9 @@ def save(fig: Figure, path: str | os.PathLike, formats: Sequence[str] = ("png",)
     out = []
     for fmt in formats:
         target = base.with_name(f"{base.name}.{fmt}")
-        tmp = target.with_name(f".{target.name}.tmp")
-        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight",
-                    metadata=_metadata(fmt))
-        os.replace(tmp, target)
+        atomic_write(target, lambda tmp, fmt=fmt: fig.savefig(
+            tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt)),
+            durable=False)
         out.append(target)
     return out
 
@@ -622,6 +622,10 @@ def _summary_text(result: RunResult) -> str:
     s = result.summary
     lines = [f"scenario: {s.get('scenario', '?')}   seed: {s.get('seed', '?')}",
              f"weeks: {s.get('weeks', '?')}"]
+    sets = run_overrides(result)
+    if sets:
+        lines.append("overrides (--set):")
+        lines += [f"  {k}={v}"[:60] for k, v in sets.items()]
     lines.append("")
     lines.append("final fighters (peak territory, week)")
     for name, g in s.get("groups", {}).items():
@@ -653,6 +657,14 @@ def _summary_text(result: RunResult) -> str:
         for i, (wk, label) in enumerate(marks, 1):
             lines.append(f" {i} wk {wk}: {label}"[:60])
     return "\n".join(lines)
+
+
+def run_overrides(result: RunResult) -> dict[str, str]:
+    """The ``--set`` overrides of a run, as text, from its provenance (empty if none)."""
+    sets = ((result.summary.get("provenance") or {}).get("overrides")) or {}
+    if not isinstance(sets, dict):
+        return {}
+    return {str(k): (f"{v:g}" if isinstance(v, float) else str(v)) for k, v in sets.items()}
 
 
 def _finish_panel(ax, title: str, pad: float, marks, ta, numbers: bool = False) -> None:
@@ -739,15 +751,18 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
         title = f"{s.get('scenario', 'run')}: {n_weeks} weeks"
         if n_weeks >= 104:
             title += f" ({n_weeks / WEEKS_PER_YEAR:.1f} years)"
+        sets = run_overrides(result)
+        if sets:
+            text = ", ".join(f"{k}={v}" for k, v in sets.items())
+            title += "  ·  " + (text if len(text) <= 90 else text[:89] + "…")
         fig.suptitle(title, x=0.05, ha="left", fontsize=14, fontweight="bold")
     if path is None:
         return fig
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    fig.savefig(tmp, format=out.suffix.lstrip(".") or "png", dpi=dpi,
-                metadata=_metadata(out.suffix.lstrip(".") or "png"))
-    os.replace(tmp, out)
+    fmt = out.suffix.lstrip(".") or "png"
+    atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt)),
+                 durable=False)
     return out
 
 
@@ -1279,8 +1294,8 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
             title.set_text(f"{s.get('scenario', 'run')}: {when}")
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
-        try:
+
+        def write(tmp: Path) -> None:
             if fmt == "gif":
                 overlay = [c for c in ax.collections if isinstance(c, LineCollection)]
                 overlay += list(ax.texts)
@@ -1293,9 +1308,8 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
                     for i in frames:
                         update(i)
                         writer.grab_frame()
-            os.replace(tmp, out)
-        finally:
-            tmp.unlink(missing_ok=True)
+
+        atomic_write(out, write, durable=False, keep_suffix=True)
     return out
 
 

@@ -32,7 +32,6 @@ import json
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,8 +40,9 @@ import numpy as np
 
 from . import outcomes as _outcomes
 from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS
-from .scenario import (EVENT_KINDS, ScenarioError, find_scenario_file, find_toml,
-                       load_scenario, toml_names)
+from .scenario import (EVENT_KINDS, NAME_ALLOWED, ScenarioError, check_depth,
+                       find_scenario_file, find_toml, load_scenario, toml_names, toml_text,
+                       valid_name)
 from . import stats as _stats
 from .stats import EXPECTS as EXPECT  # the comparisons the report can test
 
@@ -319,6 +319,7 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
     run length (a quick check of the pipeline).
     """
     if isinstance(source, dict):
+        check_depth("<experiment>", source, ExperimentError)
         file, text, raw = "<experiment>", json.dumps(source, sort_keys=True, default=str), \
             copy.deepcopy(source)
     else:
@@ -329,10 +330,8 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         except OSError as exc:
             raise ExperimentError(file, None, f"cannot read the file: {exc.strerror}") from None
         text = data.decode("utf-8", errors="replace")
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ExperimentError(file, None, f"not valid TOML: {exc}") from None
+        raw = toml_text(file, data, ExperimentError)
+        check_depth(file, raw, ExperimentError)
     sha = hashlib.sha256(text.encode()).hexdigest()
     _unknown(file, "", raw, _TOP_KEYS)
 
@@ -344,9 +343,9 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
     _unknown(file, "experiment.", ex, _EXPERIMENT_KEYS)
     stem = Path(file).stem if file != "<experiment>" else "experiment"
     name = ex.get("name", stem)
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+    if not valid_name(name):
         raise ExperimentError(file, "experiment.name", "must be a short name", name,
-                              "letters, digits, '_', '-' and '.'")
+                              NAME_ALLOWED)
     desc = ex.get("description", "")
     if not isinstance(desc, str):
         raise ExperimentError(file, "experiment.description", "must be a string", desc)
@@ -384,15 +383,16 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         raise ExperimentError(file, "experiment.seed", "must be a whole number >= 0", seed,
                               "an integer >= 0 (the master seed)")
     n_steps = ex.get("steps", base.params["steps"])
-    n_steps = _int(file, "experiment.steps", n_steps, 1, "an integer >= 1 (weeks)")
+    n_steps = _int(file, "experiment.steps", n_steps, 1, f"1 to {MAX_STEPS} (weeks)", MAX_STEPS)
     if steps is not None:
-        n_steps = _int(file, "--steps", steps, 1, "an integer >= 1 (weeks)")
+        n_steps = _int(file, "--steps", steps, 1, f"1 to {MAX_STEPS} (weeks)", MAX_STEPS)
     reps_raw = ex.get("replicates", AUTO_REPLICATES if raw.get("hypothesis") is not None
                       else 1)
     auto = reps_raw == AUTO_REPLICATES
     reps = 1 if auto else _int(file, "experiment.replicates", reps_raw, 1,
-                               f"an integer >= 1, or \"{AUTO_REPLICATES}\" (sized by the power "
-                               "of the hypotheses' tests; the default with a [hypothesis])")
+                               f"1 to {MAX_RUNS:,}, or \"{AUTO_REPLICATES}\" (sized by the power "
+                               "of the hypotheses' tests; the default with a [hypothesis])",
+                               MAX_RUNS)
     target = ex.get("power", _stats.TARGET_POWER)
     if isinstance(target, bool) or not isinstance(target, (int, float)) or not (
             0 < target < 1):
@@ -447,7 +447,7 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
                                            "N x (2D + 2) with second_order)",
                                            "morris": "the number of trajectories (N x (D + 1) "
                                            "points)"}[kind])
-        n = _int(file, "design.samples", design["samples"], 1, "an integer >= 1")
+        n = _int(file, "design.samples", design["samples"], 1, f"1 to {MAX_RUNS:,}", MAX_RUNS)
         if kind == "sobol" and n & (n - 1):
             raise ExperimentError(file, "design.samples", "must be a power of two for Sobol",
                                   n, "2, 4, 8, 16, 32, 64, ...")
@@ -526,12 +526,13 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
                     raise ExperimentError(file, f"{where}.num", "a range in a grid needs num",
                                           allowed="num = number of evenly spaced values (>= 2),"
                                           " or a list of values")
-                num = _int(file, f"{where}.num", spec["num"], 2, "an integer >= 2")
+                num = _int(file, f"{where}.num", spec["num"], 2, f"2 to {MAX_RUNS:,}", MAX_RUNS)
                 vals = np.linspace(lo, hi, num)
                 values = (sorted({int(round(v)) for v in vals}) if integer
                           else [float(v) for v in vals])
                 values = [_normalise(file, where, v, ptype) for v in values]
-                for v in values:
+                # the values lie between the first and the last: checking those suffices
+                for v in (values if len(values) <= 100 else [values[0], values[-1]]):
                     checker.check(key, v, where)
                 params[key] = Parameter(key, values=values)
             else:
@@ -569,7 +570,7 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
             else:
                 d["samples"] = max(2, math.ceil(n - 1e-9))
     if replicates is not None:
-        reps = _int(file, "--replicates", replicates, 1, "an integer >= 1")
+        reps = _int(file, "--replicates", replicates, 1, f"1 to {MAX_RUNS:,}", MAX_RUNS)
         applied["replicates"] = reps
     if steps is not None:
         applied["steps"] = n_steps
@@ -582,6 +583,7 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         hypothesis=None, scale=scale, overrides_applied=applied, power=float(target),
         replicates_rule="--replicates" if replicates is not None else
         ("power" if auto else "file"))
+    check_size(exp)
     exp.points = expand(exp)
     exp.hypothesis = _hypothesis(file, raw.get("hypothesis"), exp, checker, base.raw)
     exp.size_plan = size_plan(exp)
@@ -985,11 +987,47 @@ def _normalise(file, where, v, ptype):
     return v
 
 
-def _int(file, key, v, low, allowed):
+def _int(file, key, v, low, allowed, high=None):
     if isinstance(v, bool) or not isinstance(v, (int, float)) or (
             isinstance(v, float) and not v.is_integer()) or v < low:
         raise ExperimentError(file, key, "must be a whole number" + (f" >= {low}"), v, allowed)
+    if high is not None and v > high:
+        raise ExperimentError(file, key, "too large", v, allowed)
     return int(v)
+
+
+#: the most runs (points x replicates) one sweep may have, and the longest run: checked before
+#: the design is expanded, so that a mistyped size fails at once instead of exhausting memory
+MAX_RUNS = 250_000
+MAX_STEPS = int(PARAMS["steps"].high)
+
+
+def design_points(exp: Experiment) -> int:
+    """The number of points the design will have, computed without expanding it."""
+    kind, params = exp.design["kind"], exp.parameters
+    if not params:
+        return 1
+    if kind == "grid":
+        return math.prod(len(p.values) for p in params.values())
+    if kind == "explicit":
+        return len(next(iter(params.values())).values)
+    n, k = exp.design["samples"], len(params)
+    if kind == "sobol":
+        return n * (2 * k + 2 if exp.design.get("second_order") else k + 2)
+    if kind == "morris":
+        return n * (k + 1)
+    return n
+
+
+def check_size(exp: Experiment) -> None:
+    """Refuse a design of more than MAX_RUNS runs (before anything is allocated)."""
+    points = design_points(exp)
+    if points * exp.replicates > MAX_RUNS:
+        raise ExperimentError(exp.file, "design" if points > MAX_RUNS else "experiment.replicates",
+                              "too many runs", f"{points:,} points x {exp.replicates:,} "
+                              f"replicates = {points * exp.replicates:,} runs",
+                              f"at most {MAX_RUNS:,} runs in one sweep (split a larger study "
+                              "into several experiments)")
 
 
 def _table(file, key, value) -> dict:

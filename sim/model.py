@@ -163,6 +163,14 @@ class MilitantModel(mesa.Model):
         rules.state_and_outside_forces(self)
         self.recorder.collect(self)
         self.datacollector.collect(self)
+        if len(self.fighters) > self.p.max_fighters:
+            from .scenario import LimitError
+
+            raise LimitError(self.spec.file, "max_fighters", f"the run was stopped at week "
+                             f"{self.week}: {len(self.fighters):,} fighters exceed the bound",
+                             self.p.max_fighters, "raise it with --set max_fighters=N if the "
+                             "machine has the memory (about 0.5 GB per million fighters), or "
+                             "check the parameters that make the groups grow")
 
     def run(self, steps: int | None = None, progress: bool | None = None) -> RunResult:
         """Run ``steps`` weeks (default: the scenario's ``steps``) and return the results.

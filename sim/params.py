@@ -59,6 +59,9 @@ def _p(name, default, meaning, unit="-", low=None, high=None, source="guess", ki
 _PARAM_LIST: list[Param] = [
     # -- run ----------------------------------------------------------------------------------
     _p("steps", 520, "default run length", "weeks", 1, 100_000, "design: one step a week, ten years", int),
+    _p("max_fighters", 1_000_000, "a run stops with an error when its fighters exceed this (a "
+       "bound on memory and time, not a mechanism)", "fighters", 1, 100_000_000,
+       "design: about 0.5 GB of memory per million fighters", int),
     # -- mobilise (Epstein 2002, made local) ---------------------------------------------------
     _p("candidate_rate", 2e-5, "share of a cell's civilians who consider joining each week",
        "1/week", 0.0, 0.05),

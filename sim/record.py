@@ -17,7 +17,6 @@ import functools
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .enums import EventKind, Relation
+from .files import atomic_write
 from .scenario import WEEKS_PER_CALENDAR_YEAR, jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,9 +41,19 @@ MODEL_VARS = ["week", "year", "fighters", "recruits", "latent", "deaths", "deser
               "defections", "clashes", "clash_casualties", "hits", "ungoverned",
               "governance_mean", "security_total", "state_cells", "free_cells",
               "militant_cells", "population"]
+#: variables that count what happened during the week (flows); every other column is the
+#: state at the end of the week (a stock). Kept series sum flows over each collection period.
+FLOW_VARS = {"recruits", "latent", "deaths", "deaths_state", "deaths_clash", "deaths_strike",
+             "desertions", "defections", "defect_in", "defect_out", "clashes",
+             "clash_casualties", "hits", "ops", "defect"}
 EVENT_COLUMNS = ["week", "kind", "group", "other", "x", "y", "fighters_group", "fighters_other",
                  "casualties_group", "casualties_other", "winner", "size", "detail"]
 WEEKS_PER_YEAR = 52.0
+
+
+def is_flow(column: str) -> bool:
+    """Whether a ``steps`` column is a flow (a count of the week) rather than a stock."""
+    return column.split(".", 1)[0] in FLOW_VARS
 
 
 def pairs(G: int) -> list[tuple[int, int]]:
@@ -359,7 +369,10 @@ def provenance(m: MilitantModel, wall_seconds: float) -> dict[str, Any]:
             "numpy": np.__version__, "git_commit": git_commit(),
             "seed": m.seed, "scenario": m.spec.name, "scenario_file": m.spec.file,
             "scenario_digest": m.spec.digest(), "weeks": m.week,
-            "wall_seconds": round(wall_seconds, 3), "params": dict(m.spec.params),
+            "wall_seconds": round(wall_seconds, 3),
+            "overrides": json.loads(json.dumps(getattr(m.spec, "overrides", {}) or {},
+                                               default=jsonable)),
+            "params": dict(m.spec.params),
             "resolved_scenario": m.spec.to_dict()}
 
 
@@ -426,11 +439,11 @@ class RunResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").unlink(missing_ok=True)
-        _atomic(out / "steps.parquet", lambda p: self.steps.to_parquet(p, index=False))
-        _atomic(out / "events.parquet", lambda p: self.events.to_parquet(p, index=False))
-        _atomic(out / "maps.npz", lambda p: _save_npz(p, self.maps))
-        _atomic(out / "summary.json",
-                lambda p: Path(p).write_text(json.dumps(self.summary, indent=2, default=jsonable)))
+        atomic_write(out / "steps.parquet", lambda p: self.steps.to_parquet(p, index=False))
+        atomic_write(out / "events.parquet", lambda p: self.events.to_parquet(p, index=False))
+        atomic_write(out / "maps.npz", lambda p: _save_npz(p, self.maps))
+        atomic_write(out / "summary.json", lambda p: Path(p).write_text(
+            json.dumps(self.summary, indent=2, default=jsonable), encoding="utf-8"))
         return out
 
     @classmethod
@@ -440,25 +453,31 @@ class RunResult:
         if not (d / "summary.json").is_file():
             raise FileNotFoundError(f"{d}: no summary.json; not a finished run directory")
         maps: dict[str, Any] = {}
-        if (d / "maps.npz").is_file():
-            with np.load(d / "maps.npz") as z:
-                maps = {k: (z[k] if z[k].ndim else z[k].item()) for k in z.files}
-        return cls(steps=pd.read_parquet(d / "steps.parquet"),
-                   events=pd.read_parquet(d / "events.parquet"),
-                   summary=json.loads((d / "summary.json").read_text()), maps=maps)
+        f = d / "summary.json"
+        try:  # a missing, unreadable or damaged file is one clear error naming it
+            summary = json.loads(f.read_text(encoding="utf-8"))
+            if not isinstance(summary, dict):
+                raise ValueError("not a run summary (a JSON object was expected)")
+            if (d / "maps.npz").is_file():
+                f = d / "maps.npz"
+                with np.load(f) as z:
+                    maps = {k: (z[k] if z[k].ndim else z[k].item()) for k in z.files}
+            f = d / "steps.parquet"
+            steps = pd.read_parquet(f)
+            f = d / "events.parquet"
+            events = pd.read_parquet(f)
+        except Exception as exc:  # noqa: BLE001 - pyarrow, zipfile, json, OS errors alike
+            why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise RunFolderError(f"{f}: cannot read this run file ({why}); run the scenario "
+                                 "again to remake the folder") from None
+        return cls(steps=steps, events=events, summary=summary, maps=maps)
+
+
+class RunFolderError(ValueError):
+    """A run folder's file is missing, unreadable or damaged (the message names it)."""
 
 
 def _save_npz(path, maps):
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **maps)
 
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -88,6 +88,7 @@ class Report:
     markdown: Path
     figures: list[FigureRef]
     verdicts: list[st.Verdict] = field(default_factory=list)
+    note: str = ""                #: e.g. how many runs an unfinished sweep has
 
 
 class _Doc:
@@ -276,9 +277,9 @@ def _slug(text: str) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from .files import atomic_text
+
+    atomic_text(path, text, durable=False)
 
 
 # =============================================================================================
@@ -350,7 +351,7 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
     d = Path(directory)
     try:
         result = RunResult.load(d)
-    except FileNotFoundError as exc:
+    except (OSError, ValueError) as exc:  # missing, unreadable or damaged files
         raise ReportError(str(exc)) from None
     o = _out_dir(d, out)
     s = result.summary
@@ -675,15 +676,24 @@ def load_sweep(directory: str | os.PathLike) -> Sweep:
         raise ReportError(f"{d}: no manifest.json; not a sweep folder")
     try:
         manifest = json.loads(mf.read_text())
-    except json.JSONDecodeError as exc:
+    except (OSError, ValueError) as exc:
         raise ReportError(f"{mf}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ReportError(f"{mf}: not a sweep manifest (a JSON object was expected, not "
+                          f"{type(manifest).__name__})")
     exp = manifest.get("experiment") if isinstance(manifest.get("experiment"), dict) else None
     exp = exp or manifest.get("resolved") or manifest
-    rp = d / "runs.parquet"
-    if not rp.is_file():
+    from .sweep import SweepError, read_tables
+
+    try:  # the runs on disk now: tables older than the run files are rebuilt (in memory)
+        tables, counts = read_tables(d, manifest)
+    except SweepError as exc:
+        raise ReportError(str(exc)) from None
+    manifest = {**manifest, "runs_on_disk": counts}
+    runs = tables.get("runs")
+    if runs is None:
         raise ReportError(f"{d}: no runs.parquet yet; the sweep has not finished (resume it "
                           "with 'militant-sim sweep' on the same folder)")
-    runs = pd.read_parquet(rp)
     status = runs["status"] if "status" in runs else pd.Series("ok", index=runs.index)
     all_ok = runs[status == "ok"].reset_index(drop=True)
     failed = runs[status != "ok"].reset_index(drop=True)
@@ -698,10 +708,9 @@ def load_sweep(directory: str | os.PathLike) -> Sweep:
     outcomes = [o for o in outcomes if o in runs.columns]
 
     def opt(name: str) -> pd.DataFrame | None:
-        f = d / name
-        if not f.is_file():
+        df = tables.get(name.removesuffix(".parquet"))
+        if df is None:
             return None
-        df = pd.read_parquet(f)
         if "run_id" in df and len(ok):
             df = df[df["run_id"].isin(ok["run_id"])]
         return df.reset_index(drop=True)
@@ -710,6 +719,16 @@ def load_sweep(directory: str | os.PathLike) -> Sweep:
                  params=params, outcomes=outcomes, series=opt("series.parquet"),
                  truces=opt("truces.parquet"), clashes=opt("clashes.parquet"),
                  all_runs=all_ok, ablation_points=abl)
+
+
+def incomplete_note(manifest: dict[str, Any]) -> str:
+    """How many of the design's runs an unfinished sweep has on disk."""
+    c = manifest.get("runs_on_disk") or manifest.get("runs") or {}
+    if not c.get("total"):
+        return "some runs have not finished"
+    made = (c.get("ok") or 0) + (c.get("failed") or 0)
+    return (f"{made:,} of {c['total']:,} runs have finished ({c.get('failed') or 0:,} failed), "
+            "read from its runs/ folder")
 
 
 def _outcome_unit(name: str) -> tuple[str, str]:
@@ -920,8 +939,8 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
              "treatment with a mechanism switched off)"
              if sweep.ablation_points and sweep.all_runs is not None else "") + ".")
     if sweep.manifest.get("complete") is False:
-        doc.p("**This sweep is not complete**: some runs have not finished; the numbers below "
-              "use the runs that have.")
+        doc.p("**This sweep is not complete**: " + incomplete_note(sweep.manifest)
+              + "; the numbers below use the runs that have.")
     prov = sweep.manifest.get("provenance") or {}
     if prov:
         doc.p(f"Made with {_provenance_text(prov)}." if _provenance_text(prov) else "")
@@ -1071,9 +1090,11 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     sub = f"From {d.resolve()}; written {_now()}."
     h = doc.write_html(o / "report.html", title, sub)
     m = doc.write_markdown(o / "report.md", title, sub)
-    (o / "verdicts.json").write_text(json.dumps([v.as_dict() for v, _, _ in verdicts], indent=2,
-                                                default=jsonable))
-    return Report("sweep", d, o, h, m, doc.figures, [v for v, _, _ in verdicts])
+    _atomic_text(o / "verdicts.json", json.dumps([v.as_dict() for v, _, _ in verdicts],
+                                                 indent=2, default=jsonable))
+    note = ("the sweep is not complete: " + incomplete_note(sweep.manifest)
+            if sweep.manifest.get("complete") is False else "")
+    return Report("sweep", d, o, h, m, doc.figures, [v for v, _, _ in verdicts], note)
 
 
 def _hypotheses_section(doc: _Doc, sweep: Sweep, verdicts, adjust: str) -> None:
@@ -1379,6 +1400,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise _usage(str(exc)) from None
     for v in rep.verdicts:
         print(v.text())
+    if rep.kind == "sweep" and rep.note:
+        print(f"militant-sim: note: {rep.note}", file=sys.stderr)
     if not args.quiet:
         print(f"{rep.kind} report: {rep.html} ({len(rep.figures)} charts; also report.md, PNG "
               f"and SVG files in {rep.out}/)")

@@ -951,7 +951,8 @@ def _strongest(m: MilitantModel) -> np.ndarray:
     top_val = strength[top, cols]
     strength[top, cols] = -np.inf
     second = np.maximum(strength.max(0), 0.0)
-    clear = (top_val >= p.control_min) & (top_val >= p.control_margin * second)
+    # an actor with no strength in a cell never takes it, even with control_min = 0
+    clear = (top_val > 0) & (top_val >= p.control_min) & (top_val >= p.control_margin * second)
     actor = np.where(top == m.n_groups, STATE, top)
     return np.where(clear, actor, _CONTESTED)
 

@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,21 @@ PALETTE = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F
 #: colour of the state in every chart
 STATE_COLOUR = "#9a9a9a"
 MAX_GROUPS = len(PALETTE)
+
+#: the one pattern for every name used in file paths, column names and --set keys: scenario
+#: and experiment names, group and zone names, timeline ids (docs/ODD.md, section 6.1)
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,31}$"
+NAME_RE = re.compile(NAME_PATTERN)
+NAME_ALLOWED = ("a letter, then up to 31 letters, digits, '_' or '-' (pattern "
+                + NAME_PATTERN + ")")
+#: deepest nesting of arrays and tables accepted in a scenario (a guard against files that
+#: would exhaust the stack, not a limit any real scenario reaches)
+MAX_DEPTH = 32
+
+
+def valid_name(name: Any) -> bool:
+    """Whether ``name`` matches :data:`NAME_PATTERN`."""
+    return isinstance(name, str) and NAME_RE.fullmatch(name) is not None
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -101,6 +117,10 @@ class ScenarioError(ValueError):
         if allowed:
             msg += f"; allowed: {allowed}"
         super().__init__(msg)
+
+
+class LimitError(ScenarioError):
+    """A run went beyond a bound of the model (``max_fighters``) and was stopped."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +272,8 @@ class Scenario:
     scale: Scale = field(default_factory=Scale)
     #: the record the scenario should reproduce (``sim.patterns.Pattern``, ``[[patterns]]``)
     patterns: list[Any] = field(default_factory=list)
+    #: the ``--set`` overrides applied to the scenario file (shown in outputs)
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_cells(self) -> int:
@@ -292,19 +314,54 @@ def find_scenario_file(name: str | os.PathLike) -> Path:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, None, f"not valid TOML: {exc}") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(path, None, f"cannot read the file: {exc.strerror}") from None
+    raw = toml_text(path, data, ScenarioError)
+    check_depth(path, raw, ScenarioError)
+    return raw
+
+
+def toml_text(file, data: bytes, error: type[ScenarioError] = ScenarioError) -> dict[str, Any]:
+    """Parse the bytes of a TOML file, as UTF-8; every problem is one ``error``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error(file, None, f"not UTF-8 text (byte {data[exc.start]:#04x} on line {line})",
+                    allowed="a TOML file saved as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(file, None, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise error(file, None, "not valid TOML: arrays or tables nested too deeply",
+                    allowed=f"at most {MAX_DEPTH} levels") from None
+
+
+def check_depth(file, raw: Any, error: type[ScenarioError] = ScenarioError,
+                limit: int = MAX_DEPTH) -> None:
+    """Refuse arrays and tables nested deeper than ``limit`` (checked without recursion)."""
+    stack: list[tuple[Any, str, int]] = [(raw, "", 0)]
+    while stack:
+        node, key, depth = stack.pop()
+        if depth > limit:
+            raise error(file, key or None, "nested too deeply", allowed=f"at most {limit} "
+                        "levels of arrays and tables")
+        if isinstance(node, dict):
+            stack.extend((v, f"{key}.{k}" if key else str(k), depth + 1) for k, v in node.items())
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, f"{key}[{i}]", depth + 1) for i, v in enumerate(node))
 
 
 def _merge(base: dict, child: dict) -> dict:
     """Deep-merge child into a copy of base (tables by key, timeline appended)."""
     out = copy.deepcopy(base)
     for k, v in child.items():
-        if k == "timeline":
+        if k in ("timeline", "relations") and not (
+                isinstance(v, list) and isinstance(out.get(k, []), list)):
+            out[k] = copy.deepcopy(v)  # not an array: validate() says so
+        elif k == "timeline":
             out[k] = list(out.get(k, [])) + list(v)
         elif k == "patterns" and isinstance(v, list):
             # merged by id (a child's entry changes or adds one); `patterns = []` drops them all
@@ -320,10 +377,9 @@ def _merge(base: dict, child: dict) -> dict:
                     else copy.deepcopy(p)
             out[k] = list(pats.values())
         elif k == "relations":
-            rel = {tuple(sorted(r.get("groups", []))): r for r in out.get(k, [])
-                   if isinstance(r, dict)}
+            rel = {_pair_key(r): r for r in out.get(k, []) if isinstance(r, dict)}
             for r in v:
-                key = tuple(sorted(r.get("groups", []))) if isinstance(r, dict) else id(r)
+                key = _pair_key(r) if isinstance(r, dict) else id(r)
                 rel[key] = {**rel.get(key, {}), **r} if isinstance(r, dict) else r
             out[k] = list(rel.values())
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
@@ -333,17 +389,30 @@ def _merge(base: dict, child: dict) -> dict:
     return out
 
 
+def _pair_key(r: dict) -> Any:
+    """The key under which a relation's pair is merged (its two names, in either order)."""
+    g = r.get("groups")
+    if isinstance(g, list) and all(isinstance(x, str) for x in g):
+        return tuple(sorted(g))
+    return id(r)  # not a pair of names: kept apart, validate() says so
+
+
 def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     raw = _read_toml(path)
     if not isinstance(raw, dict):
         raise ScenarioError(path, None, "a scenario file must be a TOML table")
     base = raw.get("base")
     if base is not None:
-        if not isinstance(base, str):
-            raise ScenarioError(path, "base", "must be the name of another scenario", base)
+        if not isinstance(base, str) or not base:
+            raise ScenarioError(path, "base", "must be the name of another scenario", base,
+                                "a scenario name or a .toml file next to this one")
         base_path = path.parent / f"{base}.toml" if not base.endswith(".toml") else path.parent / base
         if not base_path.is_file():
-            base_path = find_scenario_file(base)
+            try:
+                base_path = find_scenario_file(base)
+            except ScenarioError as exc:
+                raise ScenarioError(path, "base", "unknown scenario", base,
+                                    exc.allowed) from None
         if base_path.resolve() in seen:
             raise ScenarioError(path, "base", "scenarios inherit from each other in a loop", base)
         parent = _load_raw(base_path, seen + (path.resolve(),))
@@ -360,7 +429,7 @@ def parse_value(text: str) -> Any:
     """Parse the value of a ``--set key=value`` as TOML (numbers, booleans, strings, lists)."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
 
 
@@ -376,6 +445,7 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
         return raw
     raw = copy.deepcopy(raw)
     for key, value in overrides.items():
+        check_depth(file, value, ScenarioError)
         parts = str(key).split(".")
         if len(parts) == 1:
             if key not in PARAMS:
@@ -404,7 +474,8 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
                 ids = [e.get("id") for e in raw.get("timeline", []) if isinstance(e, dict)
                        and e.get("id")]
                 raise ScenarioError(file, key, "no timeline event has this id", parts[1],
-                                    ", ".join(ids) or "(this scenario names no timeline event)")
+                                    ", ".join(map(str, ids))
+                                    or "(this scenario names no timeline event)")
             for e in events:
                 e[parts[2]] = value
             continue
@@ -442,22 +513,31 @@ def load_scenario(name: str | os.PathLike | Scenario = DEFAULT_SCENARIO,
         if not overrides:
             return name
         raw = apply_overrides(name.raw, overrides)
-        return validate(raw, name.file)
+        sc = validate(raw, name.file)
+        sc.overrides = {**name.overrides, **overrides}
+        return sc
     path = find_scenario_file(name)
     raw = _load_raw(path)
     raw.setdefault("name", path.stem)
     raw = apply_overrides(raw, overrides)
-    return validate(raw, str(path), base_dir=path.parent)
+    sc = validate(raw, str(path), base_dir=path.parent)
+    sc.overrides = dict(overrides or {})
+    return sc
 
 
 def scenario_from_dict(raw: dict[str, Any], overrides: dict[str, Any] | None = None,
                        file: str = "<dict>") -> Scenario:
     """Build a scenario from a dict with the same layout as a scenario file."""
+    check_depth(file, raw, ScenarioError)
     raw = copy.deepcopy(raw)
     if "base" in raw:
-        base = find_scenario_file(raw.pop("base"))
-        raw = _merge(_load_raw(base), raw)
-    return validate(apply_overrides(raw, overrides), file)
+        base = raw.pop("base")
+        if not isinstance(base, str) or not base:
+            raise ScenarioError(file, "base", "must be the name of another scenario", base)
+        raw = _merge(_load_raw(find_scenario_file(base)), raw)
+    sc = validate(apply_overrides(raw, overrides), file)
+    sc.overrides = dict(overrides or {})
+    return sc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,7 +573,7 @@ def _check_value(file, key, value, spec: Param):
 def _unknown(file, where, given, allowed):
     for k in given:
         if k not in allowed:
-            hint = _close_matches(k, allowed)
+            hint = _close_matches(str(k), allowed)
             raise ScenarioError(file, f"{where}{k}", "unknown key",
                                 allowed=(hint + " " if hint else "") + "one of: "
                                 + ", ".join(sorted(allowed)))
@@ -511,6 +591,9 @@ def _pair(file, key, value, lo, hi, kind=int):
     if (not isinstance(value, list) or len(value) != 2
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
         raise ScenarioError(file, key, "must be a pair of numbers", value, "[a, b]")
+    if not all(math.isfinite(v) for v in value):
+        raise ScenarioError(file, key, "must be finite numbers", value,
+                            f"[a, b] with values in [{lo}, {hi}]")
     if kind is int and not all(float(v).is_integer() for v in value):
         raise ScenarioError(file, key, "must be whole numbers", value, "[a, b]")
     out = [kind(v) for v in value]
@@ -522,9 +605,16 @@ def _pair(file, key, value, lo, hi, kind=int):
 
 def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Check every key and value of a raw scenario dict and build a :class:`Scenario`."""
+    check_depth(file, raw, ScenarioError)
     raw = copy.deepcopy(raw)
     base_info = raw.pop("_base", None)
     _unknown(file, "", raw, _TOP_KEYS)
+    sname = raw.get("name", Path(file).stem)
+    # a name taken from the file's own name is always accepted; one written in the file
+    # must match NAME_PATTERN (it names output folders)
+    if sname != Path(file).stem and not valid_name(sname):
+        raise ScenarioError(file, "name", "not a valid scenario name" if isinstance(sname, str)
+                            else "must be a string", sname, NAME_ALLOWED)
 
     # -- params ------------------------------------------------------------------------------
     params = {n: p.default for n, p in PARAMS.items()}
@@ -536,8 +626,9 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         params[k] = _check_value(file, f"params.{k}", v, PARAMS[k])
 
     seed = raw.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ScenarioError(file, "seed", "must be a non-negative integer", seed, "an integer >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
+        raise ScenarioError(file, "seed", "must be a non-negative integer", seed,
+                            "an integer in [0, 2**63)")
 
     # -- map ---------------------------------------------------------------------------------
     mp = _table(file, "map", raw.get("map"))
@@ -568,7 +659,8 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         radius = proc.get("radius", max(1.0, min(W, H) / 8))
         radius = _check_value(file, "map.procedural.radius", radius,
                               Param("radius", 1.0, "", low=0.0, high=1e4))
-        falloff = _check_value(file, "map.procedural.falloff", proc.get("falloff", radius),
+        falloff = _check_value(file, "map.procedural.falloff",
+                               proc.get("falloff", radius if radius > 0 else 1.0),
                                Param("falloff", 1.0, "", low=1e-3, high=1e4))
         d = np.hypot(xs - cx, ys - cy)
         t = 1.0 - np.exp(-np.maximum(0.0, d - radius) / falloff)  # 0 in the capital, -> 1 far
@@ -581,6 +673,8 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
 
     for zname, z in _table(file, "zones", raw.get("zones")).items():
         zkey = f"zones.{zname}"
+        if not valid_name(zname):
+            raise ScenarioError(file, zkey, "not a valid zone name", zname, NAME_ALLOWED)
         z = _table(file, zkey, z)
         _unknown(file, zkey + ".", z, _ZONE_KEYS)
         shapes = [s for s in ("rect", "disc", "raster") if s in z]
@@ -602,7 +696,8 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         elif shape == "disc":
             dsc = z["disc"]
             if (not isinstance(dsc, list) or len(dsc) != 3
-                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in dsc)
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                               and math.isfinite(v) for v in dsc)
                     or dsc[2] < 0):
                 raise ScenarioError(file, f"{zkey}.disc", "must be three numbers", dsc,
                                     "[x, y, radius] with radius >= 0")
@@ -631,12 +726,18 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         gkey = f"groups.{gname}"
         if gname in ("state", "none", "all"):
             raise ScenarioError(file, gkey, "reserved name", gname, "any other name")
+        if not valid_name(gname):
+            raise ScenarioError(file, gkey, "not a valid group name", gname, NAME_ALLOWED)
         g = _table(file, gkey, g)
         _unknown(file, gkey + ".", g, GROUP_FIELDS)
         vals = {n: _check_value(file, f"{gkey}.{n}", g.get(n, s.default), s)
                 for n, s in GROUP_FIELDS.items()}
         if not vals["colour"]:
             vals["colour"] = PALETTE[i]
+        elif not _is_colour(vals["colour"]):
+            raise ScenarioError(file, f"{gkey}.colour", "not a colour", vals["colour"],
+                                "a colour name or hex code matplotlib knows, e.g. \"#E69F00\" "
+                                "or \"darkred\"")
         if vals["zone"] and vals["zone"] not in zones:
             raise ScenarioError(file, f"{gkey}.zone", "unknown zone", vals["zone"],
                                 ", ".join(zones))
@@ -655,7 +756,8 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         r = _table(file, rkey, r)
         _unknown(file, rkey + ".", r, {"groups", "state", "hostility", "since"})
         pair = r.get("groups")
-        if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
+        if (not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]
+                or not all(isinstance(x, str) for x in pair)):
             raise ScenarioError(file, f"{rkey}.groups", "must name two different groups", pair,
                                 "[A, B] with A and B in " + ", ".join(names))
         for gname in pair:
@@ -663,7 +765,7 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
                 raise ScenarioError(file, f"{rkey}.groups", "unknown group", gname,
                                     ", ".join(names))
         state = r.get("state", "rivalry")
-        if state not in RELATION_NAMES:
+        if not isinstance(state, str) or state not in RELATION_NAMES:
             raise ScenarioError(file, f"{rkey}.state", "unknown relation state", state,
                                 ", ".join(RELATION_NAMES))
         entry: dict[str, Any] = {"state": state}
@@ -686,11 +788,14 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         ekey = f"timeline[{k}]"
         e = _table(file, ekey, e)
         kind = e.get("event")
-        if kind not in EVENT_KINDS:
+        if not isinstance(kind, str) or kind not in EVENT_KINDS:
             raise ScenarioError(file, f"{ekey}.event", "unknown event", kind,
                                 ", ".join(EVENT_KINDS))
         spec = EVENT_KINDS[kind]
         _unknown(file, ekey + ".", e, set(spec) | {"week", "event", "note", "id"})
+        if "id" in e and not valid_name(e["id"]):
+            raise ScenarioError(file, f"{ekey}.id", "not a valid timeline id", e["id"],
+                                NAME_ALLOWED)
         week = e.get("week")
         if isinstance(week, bool) or not isinstance(week, int) or week < 0:
             raise ScenarioError(file, f"{ekey}.week", "must be a whole week >= 0", week,
@@ -706,19 +811,22 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
                 continue
             v = e[fname]
             if f.kind == "zone":
-                if v not in zones:
-                    raise ScenarioError(file, fk, "unknown zone", v, ", ".join(zones))
+                if not isinstance(v, str) or v not in zones:
+                    raise ScenarioError(file, fk, "unknown zone" if isinstance(v, str)
+                                        else "must be the name of a zone", v, ", ".join(zones))
             elif f.kind == "group":
-                if v not in index:
-                    raise ScenarioError(file, fk, "unknown group", v, ", ".join(names))
+                if not isinstance(v, str) or v not in index:
+                    raise ScenarioError(file, fk, "unknown group" if isinstance(v, str)
+                                        else "must be the name of a group", v, ", ".join(names))
             elif f.kind == "groups":
                 if isinstance(v, str):
                     v = [v]
-                if not isinstance(v, list) or not v or any(x not in index for x in v):
+                if (not isinstance(v, list) or not v
+                        or any(not isinstance(x, str) or x not in index for x in v)):
                     raise ScenarioError(file, fk, "must list known groups", v,
                                         "a list of: " + ", ".join(names))
             elif f.kind == "field":
-                if v not in SETTABLE_GROUP_FIELDS:
+                if not isinstance(v, str) or v not in SETTABLE_GROUP_FIELDS:
                     raise ScenarioError(file, fk, "cannot be set by an event", v,
                                         ", ".join(SETTABLE_GROUP_FIELDS))
             else:
@@ -747,7 +855,7 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
     resolved["params"] = params
     if base_info:
         resolved["base"] = base_info
-    return Scenario(name=str(raw.get("name", Path(file).stem)), description=desc, file=str(file),
+    return Scenario(name=str(sname), description=desc, file=str(file),
                     params=params, width=W, height=H, cells=cells, zones=zones, groups=groups,
                     relations=relations, timeline=timeline, seed=seed, raw=resolved,
                     scale=scale, patterns=patterns)
@@ -799,10 +907,31 @@ def _read_raster(file, key, value, W, H, base_dir: Path | None) -> np.ndarray:
         p = base_dir / p
     if not p.is_file():
         raise ScenarioError(file, key, "raster file not found", str(p))
-    lines = [ln.rstrip("\n") for ln in p.read_text().splitlines() if ln.strip()]
+    try:
+        if p.stat().st_size > 4 * (W + 2) * H + 4096:
+            raise ScenarioError(file, key, f"raster file {p} is far larger than the map",
+                                allowed=f"{H} lines of {W} characters")
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(file, key, f"raster file {p} is not UTF-8 text (byte "
+                            f"{exc.object[exc.start]:#04x})",
+                            allowed=f"{H} lines of {W} characters") from None
+    except OSError as exc:
+        raise ScenarioError(file, key, f"cannot read raster file {p}: {exc.strerror}") from None
+    lines = [ln.rstrip("\n") for ln in text.splitlines() if ln.strip()]
     if len(lines) != H or any(len(ln) != W for ln in lines):
         raise ScenarioError(file, key, "raster size does not match the map",
                             f"{len(lines)} lines of {sorted({len(ln) for ln in lines})} chars",
                             f"{H} lines of {W} characters")
     grid = np.array([[ch not in ".0" for ch in ln] for ln in lines])[::-1]  # row 0 = y 0
     return grid.reshape(-1)
+
+
+def _is_colour(value: str) -> bool:
+    """Whether matplotlib can draw with this colour (checked at load, not after the run)."""
+    from matplotlib.colors import is_color_like
+
+    try:
+        return bool(is_color_like(value))
+    except Exception:  # noqa: BLE001 - anything matplotlib cannot parse is not a colour
+        return False

@@ -52,6 +52,8 @@ import numpy as np
 import pandas as pd
 
 from .experiment import Experiment, ExperimentError, RunSpec, load_experiment
+from .files import atomic_json as atomic_json_file
+from .files import atomic_write, remove_temporary
 
 FORMAT = "militant-sim sweep 1"
 #: frames a run may keep beside its JSON file
@@ -115,6 +117,8 @@ def run_frames(result, series: list[str], collect_every: int) -> dict[str, pd.Da
     """The per-run tables a sweep keeps: time series, truce spells and clash events."""
     import fnmatch
 
+    from .record import is_flow
+
     out: dict[str, pd.DataFrame] = {}
     steps = result.steps
     if collect_every > 0 and series:
@@ -123,7 +127,16 @@ def run_frames(result, series: list[str], collect_every: int) -> dict[str, pd.Da
         weeks = steps["week"].to_numpy()
         keep = (weeks % collect_every == 0)
         keep[-1] = True
-        out["series"] = steps.loc[keep, ["week"] + cols].reset_index(drop=True)
+        kept = steps.loc[keep, ["week"] + cols].reset_index(drop=True)
+        # stocks are sampled at the kept weeks; flows are summed over the weeks since the
+        # previous kept row (week 0 keeps its own), so their totals are those of the run
+        flows = [c for c in cols if is_flow(c)]
+        if flows:
+            period = np.cumsum(keep) - keep  # rows up to and including a kept row share its id
+            sums = steps[flows].groupby(period).sum()
+            for c in flows:
+                kept[c] = sums[c].to_numpy().astype(steps[c].dtype)
+        out["series"] = kept
     tr = pd.DataFrame(result.summary.get("truces", []),
                       columns=["pair", "start", "end", "duration", "censored", "ended_by"])
     out["truces"] = pd.DataFrame({
@@ -155,40 +168,8 @@ def _failed_record(task: dict[str, Any], error: str, tb: str = "") -> dict[str, 
 # =============================================================================================
 # Atomic files
 # =============================================================================================
-def atomic_write(path: Path, write) -> None:
-    """Write a file under a temporary name in the same folder, flush it to disk, rename it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_json(path: Path, data: Any) -> None:
-    text = json.dumps(data, indent=1, default=_json_default, allow_nan=False)
-    atomic_write(path, lambda p: Path(p).write_text(text))
+    atomic_json_file(path, data, default=_json_default)
 
 
 def _json_default(x):
@@ -229,26 +210,78 @@ class Store:
         if not self.manifest_path.is_file():
             return None
         try:
-            return json.loads(self.manifest_path.read_text())
+            m = json.loads(self.manifest_path.read_text())
         except (OSError, ValueError) as exc:
             raise SweepError(self.manifest_path, None, f"cannot read the manifest: {exc}") from None
+        if not isinstance(m, dict):
+            raise SweepError(self.manifest_path, None, "not a sweep manifest (a JSON object "
+                             "was expected)", type(m).__name__,
+                             "the manifest.json written by 'militant-sim sweep'; use another "
+                             "--out")
+        return m
 
     def status(self) -> tuple[set[str], set[str]]:
-        """Run ids finished (a JSON file) and failed (a .failed.json file and no JSON file)."""
+        """Run ids finished (a JSON file whose tables are all there and match their
+        checksums) and failed (a readable .failed.json file and no good JSON file). A run whose
+        files are damaged or missing is neither: it is made again (see :meth:`damaged`)."""
         done, failed = set(), set()
+        self._damaged = {}
         if not self.runs_dir.is_dir():
             return done, failed
         for name in os.listdir(self.runs_dir):
             if name.startswith("."):
                 continue
             if name.endswith(".failed.json"):
-                failed.add(name[: -len(".failed.json")])
+                rid = name[: -len(".failed.json")]
+                why = self._check(rid, failed=True)
+                if why is None:
+                    failed.add(rid)
+                else:
+                    self._damaged[rid] = why
             elif name.endswith(".json"):
-                done.add(name[: -len(".json")])
+                rid = name[: -len(".json")]
+                why = self._check(rid)
+                if why is None:
+                    done.add(rid)
+                else:
+                    self._damaged[rid] = why
+        for rid in done:
+            self._damaged.pop(rid, None)
         return done, failed - done
+
+    def damaged(self) -> dict[str, str]:
+        """Runs found damaged by the last :meth:`status`: ``{run_id: what is wrong}``."""
+        if not hasattr(self, "_damaged"):
+            self.status()
+        return dict(self._damaged)
+
+    def _check(self, rid: str, failed: bool = False) -> str | None:
+        """What is wrong with a run's files (None: nothing). Cached while they do not change."""
+        main = self.runs_dir / (f"{rid}.failed.json" if failed else f"{rid}.json")
+        cache = self.__dict__.setdefault("_checked", {})
+        try:
+            st = main.stat()
+        except OSError:
+            return "its record vanished"
+        sig = (failed, st.st_mtime_ns, st.st_size)
+        hit = cache.get(rid)
+        if hit is not None and hit[0] == sig:
+            return hit[1]
+        why = _check_record(self.runs_dir, rid, main, failed)
+        cache[rid] = (sig, why)
+        return why
 
     def check_folder(self) -> None:
         """Refuse a folder that exists and holds something other than a sweep."""
+        parent = self.out
+        while not parent.exists() and parent.parent != parent:
+            parent = parent.parent
+        if parent != self.out and not parent.is_dir():
+            raise SweepError(self.out, "--out", f"{parent} is a file, not a folder", str(self.out),
+                             "a folder")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise SweepError(self.out, "--out", f"cannot write into {parent} (read-only or no "
+                             "permission)", str(self.out), "a folder you can write to")
         if not self.out.exists():
             return
         if not self.out.is_dir():
@@ -293,15 +326,9 @@ class Store:
             self._lock_fh = None
 
     def clean_temporary(self) -> int:
-        """Remove temporary files left by a sweep that was killed while writing."""
-        n = 0
-        for d in (self.out, self.runs_dir):
-            if d.is_dir():
-                for p in d.glob(".*.tmp"):
-                    with contextlib.suppress(OSError):
-                        p.unlink()
-                        n += 1
-        return n
+        """Remove temporary files left by a sweep that was killed while writing (only the
+        project's own, named with sim.files.TEMP_PREFIX)."""
+        return sum(remove_temporary(d) for d in (self.out, self.runs_dir))
 
     # -- one run -------------------------------------------------------------------------------
     def save(self, rec: dict[str, Any]) -> None:
@@ -311,7 +338,7 @@ class Store:
         if rec["status"] != "ok":
             atomic_json(self.runs_dir / f"{rid}.failed.json", _clean_nan(rec))
             return
-        files = []
+        files, sums = [], {}
         for name in FRAMES:
             path = self.runs_dir / f"{rid}.{name}.parquet"
             df = frames.get(name)
@@ -320,7 +347,9 @@ class Store:
                 continue
             atomic_write(path, lambda p, df=df: df.to_parquet(p, index=False))
             files.append(name)
+            sums[name] = _sha256(path)
         rec["files"] = files
+        rec["checksums"] = sums  # checked on resume: a damaged table makes the run again
         atomic_json(self.runs_dir / f"{rid}.json", _clean_nan(rec))
         (self.runs_dir / f"{rid}.failed.json").unlink(missing_ok=True)
 
@@ -335,18 +364,24 @@ class Store:
         return None
 
     # -- consolidated tables -------------------------------------------------------------------
-    def consolidate(self, exp: Experiment, complete: bool = False) -> dict[str, Any]:
-        """Rebuild runs.parquet, series.parquet, truces.parquet and clashes.parquet from runs/.
+    def consolidate(self, exp: Experiment, complete: bool = False,
+                    into: Path | None = None) -> dict[str, Any]:
+        """Rebuild runs.parquet, series.parquet, truces.parquet and clashes.parquet from runs/
+        (into the sweep folder, or the folder ``into``).
 
         Returns the counts, the run-time summary and the failures (for the manifest).
         """
+        into = Path(into) if into is not None else self.out
         import pyarrow as pa
 
         specs = exp.runs()
         keys = list(exp.parameters)
         rows, failures, times = [], [], []
         ok_frames: list[tuple[RunSpec, list[str]]] = []
+        done, failed = self.status()
         for s in specs:
+            if s.run_id not in done and s.run_id not in failed:
+                continue  # not made yet, or damaged (made again)
             rec = self.record(s.run_id)
             if rec is None:
                 continue
@@ -380,20 +415,20 @@ class Store:
         counts = {"total": len(specs), "ok": n_ok, "failed": len(df) - n_ok,
                   "missing": len(specs) - len(df)}
         meta = {"complete": bool(complete), **counts, "experiment": exp.name}
-        self._write_table(self.out / "runs.parquet", pa.Table.from_pandas(df, preserve_index=False),
+        self._write_table(into / "runs.parquet", pa.Table.from_pandas(df, preserve_index=False),
                           meta)
 
         # frames, streamed run by run (never all in memory)
         for name in FRAMES:
-            self._stream_frames(name, ok_frames, exp, meta)
+            self._stream_frames(name, ok_frames, exp, meta, into)
         timings = _timing_summary(times)
         return {"counts": counts, "timings": timings, "failures": failures}
 
-    def _stream_frames(self, name, ok_frames, exp: Experiment, meta) -> None:
+    def _stream_frames(self, name, ok_frames, exp: Experiment, meta, into: Path) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        target = self.out / f"{name}.parquet"
+        target = into / f"{name}.parquet"
         if name == "series" and exp.collect_every == 0:
             target.unlink(missing_ok=True)
             return
@@ -409,7 +444,10 @@ class Store:
             for s, files in ok_frames:
                 if name not in files:
                     continue
-                t = pq.read_table(self.runs_dir / f"{s.run_id}.{name}.parquet")
+                try:
+                    t = pq.read_table(self.runs_dir / f"{s.run_id}.{name}.parquet")
+                except (OSError, pa.ArrowException):  # damaged since it was checked
+                    continue
                 t = t.replace_schema_metadata(None)
                 n = t.num_rows
                 t = t.add_column(0, "replicate", pa.array(np.full(n, s.replicate, np.int64)))
@@ -455,6 +493,49 @@ class Store:
         df["point_id"] = df["point_id"].astype(np.int64)
         self._write_table(self.out / "points.parquet", pa.Table.from_pandas(df, preserve_index=False),
                           {"experiment": exp.name, "points": len(exp.points)})
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_record(runs_dir: Path, rid: str, main: Path, failed: bool) -> str | None:
+    """What is wrong with a run's record and its tables, or None."""
+    try:
+        rec = json.loads(main.read_text())
+    except (OSError, ValueError):
+        return f"{main.name} is not readable JSON"
+    if not isinstance(rec, dict) or rec.get("run_id") not in (None, rid):
+        return f"{main.name} is not a run record"
+    if failed:
+        return None
+    if rec.get("status") != "ok" or not isinstance(rec.get("outcomes"), dict):
+        return f"{main.name} is not a finished run"
+    sums = rec.get("checksums")
+    for name in rec.get("files") or []:
+        path = runs_dir / f"{rid}.{name}.parquet"
+        if not path.is_file():
+            return f"{path.name} is missing"
+        if isinstance(sums, dict) and name in sums:
+            try:
+                if _sha256(path) != sums[name]:
+                    return f"{path.name} does not match its checksum"
+            except OSError:
+                return f"{path.name} is not readable"
+        else:  # a run made before checksums were kept: its table must at least be whole
+            import pyarrow.parquet as pq
+
+            try:
+                pq.read_metadata(path)
+            except Exception:  # noqa: BLE001 - any error reading it means it is damaged
+                return f"{path.name} is not a whole Parquet file"
+    return None
 
 
 def _unify_schema(schema):
@@ -554,7 +635,18 @@ class _PoolEngine:
         if self.method == "forkserver":
             # workers fork from a server that has already imported the model
             ctx.set_forkserver_preload(["sim.sweep", "sim.model"])
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_WorkerContext(ctx),
+                                        initializer=_worker_init,
+                                        initargs=(os.getpid(), _start_time(os.getpid())))
+        # one trivial task: a pool whose workers cannot start is an error of the sweep, found
+        # before any run is sent (not a failure recorded for every run)
+        try:
+            self.pool.submit(os.getpid).result(timeout=PROBE_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - BrokenProcessPool, a timeout
+            self.close(kill=True)
+            raise SweepError("--workers", None, "the worker processes could not start "
+                             f"({type(exc).__name__}: {exc})", allowed="--workers 1 runs in "
+                             "this process; see the messages above for the cause") from None
 
     def restart(self) -> None:
         self.close(kill=True)
@@ -578,6 +670,115 @@ class _PoolEngine:
                     p.kill()
         else:
             self.pool.shutdown(wait=True)
+
+
+class _WorkerContext:
+    """A multiprocessing context whose worker processes do not import the parent's
+    ``__main__``: the runs need only :func:`execute`, and a script that calls
+    :func:`run_sweep` at its top level (without ``if __name__ == "__main__":``) must not be run
+    again in every worker."""
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
+
+    def Process(self, *args, **kwargs):  # noqa: N802 - the multiprocessing name
+        cls = _WORKER_PROCESS.get(self._ctx.get_start_method())
+        return cls(*args, **kwargs) if cls is not None else self._ctx.Process(*args, **kwargs)
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_not_inherited():
+    """Start a process without telling it to import the parent's __main__ module."""
+    from multiprocessing import spawn
+
+    with _MAIN_LOCK:
+        real = spawn.get_preparation_data
+
+        def prep(name):
+            d = real(name)
+            d.pop("init_main_from_path", None)
+            d.pop("init_main_from_name", None)
+            return d
+
+        spawn.get_preparation_data = prep
+        try:
+            yield
+        finally:
+            spawn.get_preparation_data = real
+
+
+from multiprocessing.context import SpawnProcess as _SpawnProcess  # noqa: E402
+
+
+class _SpawnWorker(_SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):  # noqa: N802 - the multiprocessing name
+        with _main_not_inherited():
+            return _SpawnProcess._Popen(process_obj)
+
+
+_WORKER_PROCESS: dict[str, type] = {"spawn": _SpawnWorker}
+try:
+    from multiprocessing.context import ForkServerProcess as _ForkServerProcess
+
+    class _ForkServerWorker(_ForkServerProcess):
+        @staticmethod
+        def _Popen(process_obj):  # noqa: N802 - the multiprocessing name
+            with _main_not_inherited():
+                return _ForkServerProcess._Popen(process_obj)
+
+    _WORKER_PROCESS["forkserver"] = _ForkServerWorker
+except ImportError:  # pragma: no cover - Windows has no forkserver
+    pass
+
+#: seconds a worker waits between checks that the sweep's main process is still alive
+WATCH_SECONDS = 0.5
+#: seconds allowed for the first worker process to start
+PROBE_SECONDS = 300
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (Linux: field 22 of /proc/PID/stat), to tell it from a later
+    process that reuses its id; None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the id now belongs to another user's process
+        return False
+    except OSError:  # pragma: no cover - no way to tell: assume alive
+        return True
+    return start is None or _start_time(pid) in (None, start)
+
+
+def _worker_init(parent: int, start: str | None) -> None:
+    """In each worker process: exit as soon as the sweep's main process is gone (killed with
+    SIGKILL, say), instead of waiting forever for runs that will never come. With the
+    workers gone, the forkserver and the resource tracker exit too."""
+    if os.name == "nt":  # pragma: no cover - os.kill(pid, 0) would end the parent there
+        return
+
+    def watch():
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if not _alive(parent, start):
+                os._exit(70)
+
+    threading.Thread(target=watch, name="militant-sim-watchdog", daemon=True).start()
 
 
 def _import_distributed():
@@ -613,7 +814,7 @@ class _DaskEngine:
         else:
             try:
                 self.client = distributed.Client(str(dask), timeout="20s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
                 raise SweepError("--dask", None, f"cannot reach a Dask scheduler: {exc}",
                                  str(dask), "the address of a running scheduler, e.g. "
                                  "tcp://10.0.0.1:8786") from None
@@ -668,7 +869,7 @@ class SweepResult:
     @property
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
-            self._manifest = json.loads((self.out / "manifest.json").read_text())
+            self._manifest = Store(self.out).manifest()
         return self._manifest
 
     @property
@@ -709,10 +910,105 @@ class SweepResult:
         return pts.join(g, how="left").reset_index()
 
 
+class _DesignView:
+    """The design of a sweep folder as recorded in its manifest and points.parquet: enough
+    for :meth:`Store.consolidate` (runs, parameters, outcomes, collect_every, name)."""
+
+    def __init__(self, out: Path, manifest: dict[str, Any]):
+        e = manifest.get("experiment")
+        if not isinstance(e, dict):
+            raise SweepError(out / "manifest.json", "experiment", "missing from the manifest")
+        self.name = str(e.get("name") or out.name)
+        self.outcomes = list(e.get("outcomes") or [])
+        self.parameters = dict.fromkeys(e.get("parameters") or {})
+        self.collect_every = int(e.get("collect_every") or 0)
+        self.replicates = int(e.get("replicates") or 1)
+        self.seed = int(e.get("seed") or 0)
+        try:
+            self.points = pd.read_parquet(out / "points.parquet")
+        except (OSError, ValueError) as exc:
+            raise SweepError(out / "points.parquet", None, f"cannot read the design: {exc}") \
+                from None
+
+    def runs(self) -> list[RunSpec]:
+        from .experiment import run_id, run_seed
+
+        keys = list(self.parameters)
+        out = []
+        for row in self.points.sort_values("point_id").to_dict("records"):
+            params = {k: (v.item() if isinstance(v, np.generic) else v)
+                      for k, v in row.items() if k in keys}
+            key = str(row["point_key"])
+            for r in range(self.replicates):
+                out.append(RunSpec(run_id(key, r), int(row["point_id"]), r, key,
+                                   run_seed(self.seed, key, r), params))
+        return out
+
+
+def read_tables(out: str | os.PathLike,
+                manifest: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A sweep folder's tables as they are on disk now: ``({"runs", "series", "truces",
+    "clashes": DataFrame or None}, counts)``.
+
+    When the folder's tables are older than its run files (an unfinished or killed sweep, or
+    one still running), they are rebuilt from ``runs/`` in a temporary folder (the sweep
+    folder itself is not changed), so a table is never older than the runs it sums up.
+    ``counts`` = ``{"total", "ok", "failed", "missing", "rebuilt"}``.
+    """
+    import shutil
+
+    out = Path(out)
+    store = Store(out)
+    manifest = manifest if manifest is not None else store.manifest()
+    if manifest is None:
+        raise SweepError(out, None, "not a sweep folder (no manifest.json)")
+    runs_table = out / "runs.parquet"
+    newest = 0
+    if store.runs_dir.is_dir():
+        with os.scandir(store.runs_dir) as it:
+            for entry in it:
+                if not entry.name.startswith("."):
+                    with contextlib.suppress(OSError):
+                        newest = max(newest, entry.stat().st_mtime_ns)
+    fresh = runs_table.is_file() and runs_table.stat().st_mtime_ns >= newest
+    src, tmp = out, None
+    counts = None
+    if fresh:
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_schema(runs_table).metadata or {}
+            counts = json.loads(meta.get(b"militant_sim", b"{}"))
+        except Exception:  # noqa: BLE001 - unreadable: rebuilt below
+            fresh = False
+    if not fresh and (out / "points.parquet").is_file():
+        view = _DesignView(out, manifest)
+        tmp = Path(tempfile.mkdtemp(prefix="militant-sim-report-"))
+        counts = Store(out).consolidate(view, complete=False, into=tmp)["counts"]
+        src = tmp
+    try:
+        tables: dict[str, Any] = {}
+        for name in ("runs",) + FRAMES:
+            f = src / f"{name}.parquet"
+            try:
+                tables[name] = pd.read_parquet(f) if f.is_file() else None
+            except (OSError, ValueError) as exc:
+                raise SweepError(f, None, f"cannot read the table: {exc}") from None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    counts = {k: counts.get(k) for k in ("total", "ok", "failed", "missing")} if counts else {}
+    counts["rebuilt"] = tmp is not None
+    return tables, counts
+
+
 def plan(exp: Experiment, out: str | os.PathLike | None = None) -> dict[str, Any]:
     """How many runs the sweep has, how many are already in ``out``, and how many remain."""
+    check_finite(exp)
     out = Path(out) if out else default_out(exp)
     store = Store(out)
+    store.check_folder()  # the same checks as a real sweep: a dry run tells of a bad --out
+    store.manifest()
     done, failed = store.status() if out.is_dir() else (set(), set())
     ids = [s.run_id for s in exp.runs()]
     n_done = sum(1 for r in ids if r in done)
@@ -722,7 +1018,27 @@ def plan(exp: Experiment, out: str | os.PathLike | None = None) -> dict[str, Any
             "todo": len(ids) - n_done - n_failed, "outside_design": len(done - set(ids))}
 
 
+def check_finite(exp: Experiment) -> None:
+    """Refuse an experiment holding NaN or infinity anywhere in what the manifest records
+    (a ``hypothesis.min_effect = nan``, say): it could not be written, and means nothing."""
+    stack: list[tuple[Any, str]] = [(exp.resolved(), "")]
+    while stack:
+        node, key = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            raise SweepError(exp.file, key or None, "must be a finite number", node)
+        if isinstance(node, dict):
+            stack.extend((v, f"{key}.{k}" if key else str(k)) for k, v in node.items())
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, f"{key}[{i}]") for i, v in enumerate(node))
+
+
 def default_out(exp: Experiment) -> Path:
+    """``sweeps/NAME``; a name that would point elsewhere (``..``, a path) is refused."""
+    from .scenario import NAME_ALLOWED, valid_name
+
+    if not valid_name(exp.name):
+        raise SweepError(exp.file, "experiment.name", "cannot name the sweep folder", exp.name,
+                         NAME_ALLOWED + ", or give --out")
     return Path("sweeps") / exp.name
 
 
@@ -805,6 +1121,13 @@ def run_sweep(experiment: str | os.PathLike | Experiment | dict, workers: int | 
     ``spawn``; from a script, put the call under ``if __name__ == "__main__":``).
     """
     t_start = time.perf_counter()
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise SweepError("run_sweep", None, "called while a worker process was starting (it "
+                         "imported the main script, which calls run_sweep at its top level)",
+                         allowed='put the call under if __name__ == "__main__":')
+    if scale is not None and not (isinstance(scale, (int, float)) and not isinstance(scale, bool)
+                                  and math.isfinite(scale) and scale > 0):
+        raise SweepError("--scale", None, "must be a finite number > 0", scale)
     if isinstance(experiment, Experiment):
         exp = experiment
     else:
@@ -813,6 +1136,7 @@ def run_sweep(experiment: str | os.PathLike | Experiment | dict, workers: int | 
         raise SweepError("--workers", None, "must be at least 1", workers)
     if dask_local:
         dask = "local"
+    check_finite(exp)
     out = Path(out) if out else default_out(exp)
     store = Store(out)
     store.check_folder()
@@ -860,13 +1184,28 @@ def _run_locked(exp, store: Store, old, engine, retry_failed, progress, cmd,
     store.clean_temporary()
     specs = exp.runs()
     done, failed = store.status()
+    damaged = store.damaged()
+    if damaged:
+        import warnings
+
+        listed = "; ".join(f"{rid}: {why}" for rid, why in sorted(damaged.items())[:5])
+        more = f"; and {len(damaged) - 5} more" if len(damaged) > 5 else ""
+        warnings.warn(f"{store.out}: {len(damaged)} finished run(s) have damaged or missing "
+                      f"files and are made again ({listed}{more})", SweepWarning, stacklevel=3)
+        for rid in damaged:  # their records go; the runs are made again below
+            for suffix in (".json", ".failed.json"):
+                with contextlib.suppress(OSError):
+                    os.unlink(store.runs_dir / f"{rid}{suffix}")
+        done, failed = store.status()
     todo = _todo(exp, store, retry_failed)
     n_skip_ok = sum(1 for s in specs if s.run_id in done)
     n_skip_failed = sum(1 for s in specs if s.run_id in failed and not retry_failed)
 
     session = {"started": _now(), "command": cmd, "host": socket.gethostname(),
                "pid": os.getpid(), "git": _git(), "code_digest": code_digest(),
-               "runs_to_do": len(todo), "retry_failed": bool(retry_failed)}
+               "runs_to_do": len(todo), "retry_failed": bool(retry_failed),
+               "damaged_runs": [{"run_id": rid, "problem": why}
+                                for rid, why in sorted(damaged.items())]}
     before = [x.get("code_digest") for x in (old or {}).get("sessions", [])
               if x.get("code_digest")]
     if before and before[-1] != session["code_digest"] and (done or failed):
@@ -1177,8 +1516,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
     if args.replicates is not None and args.replicates < 1:
         raise UsageError(f"--replicates {args.replicates}: must be at least 1")
-    if args.scale is not None and not args.scale > 0:
-        raise UsageError(f"--scale {args.scale}: must be a number > 0")
+    if args.scale is not None and not (math.isfinite(args.scale) and args.scale > 0):
+        raise UsageError(f"--scale {args.scale}: must be a finite number > 0")
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps {args.steps}: must be at least 1")
     exp = load_experiment(args.experiment, replicates=args.replicates, scale=args.scale,

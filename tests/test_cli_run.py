@@ -122,7 +122,7 @@ def test_rerun_failing_midway_does_not_leave_a_new_looking_summary(tmp_path, mon
     _fail_at_week(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         cli.main(["run", "classroom", "--steps", "10", "--seed", "9", "--out", str(out),
-                  "--no-dashboard", "--quiet"])
+                  "--no-dashboard", "--quiet", "--force"])
     # either no summary, or the earlier complete run untouched: never the failed run's
     summary = out / "summary.json"
     assert not summary.exists() or summary.read_text() == old
