@@ -1,7 +1,7 @@
 """The README's table of hypothesis verdicts, generated from the shipped experiments.
 
-    .venv/bin/python scripts/verdicts_table.py --run sweeps --write   # sweep, report, update
-    .venv/bin/python scripts/verdicts_table.py sweeps --check          # compare, exit 1 if not
+    .venv/bin/python scripts/verdicts_table.py --run sweeps/study --keep --write  # the study
+    .venv/bin/python scripts/verdicts_table.py studies/verdicts --check         # compare only
 
 It reads (with --run: first runs or resumes) the sweeps of experiments/h1..h6 in the given
 folder, evaluates their hypotheses with the same code as ``militant-sim report``, corrects the
@@ -9,8 +9,10 @@ p-values across all of them as one study (Holm's correction; ablations as a seco
 and writes the table between the README's ``<!-- verdicts:start -->`` and
 ``<!-- verdicts:end -->`` markers: verdict, effect with its 95% Welch interval, the smallest
 effect of interest, raw and Holm-adjusted p, the power for min_effect at the observed SDs and
-what each ablation says about the mechanism. ``tests/test_verdicts.py`` reruns the experiments
-and checks the README against them.
+what each ablation says about the mechanism. ``--keep`` copies the tables the verdicts read
+into ``studies/verdicts/`` (kept in the repository); ``tests/test_verdicts.py`` checks the
+README against them and remakes one run of each experiment to check the kept study is what the
+model gives now.
 """
 
 from __future__ import annotations
@@ -63,6 +65,23 @@ def _ablations(v) -> str:
                      for a in v.ablations)
 
 
+#: the tables of a sweep folder that the verdicts read, kept in studies/verdicts/NAME/
+KEPT = ("manifest.json", "points.parquet", "runs.parquet", "truces.parquet")
+STUDY = ROOT / "studies" / "verdicts"
+
+
+def keep(folder: Path, into: Path = STUDY) -> None:
+    """Copy the tables the verdicts read from each sweep of ``folder`` into ``into`` (the study
+    kept in the repository; its run files and series stay behind)."""
+    import shutil
+
+    for name in EXPERIMENTS:
+        (into / name).mkdir(parents=True, exist_ok=True)
+        for f in KEPT:
+            if (folder / name / f).is_file():
+                shutil.copy2(folder / name / f, into / name / f)
+
+
 def verdicts(folder: Path, adjust: str = "holm") -> list:
     """Every hypothesis of the six sweeps, corrected as one study: Holm's correction (or
     ``adjust``) across all of them, and across all their ablations."""
@@ -104,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the folder holding one sweep folder per experiment")
     ap.add_argument("--run", action="store_true", help="run (or resume) the sweeps first")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--keep", action="store_true",
+                    help=f"copy the sweeps' tables into {STUDY.relative_to(ROOT)}/ and read "
+                    "the verdicts from there")
     what = ap.add_mutually_exclusive_group()
     what.add_argument("--write", action="store_true", help="rewrite the README's table")
     what.add_argument("--check", action="store_true", help="exit 1 if the README differs")
@@ -111,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.folder)
     if args.run:
         run_sweeps(folder, args.workers)
+    if args.keep:
+        keep(folder)
+        folder = STUDY
     new = table(folder)
     if args.write:
         text = README.read_text()
