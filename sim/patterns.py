@@ -41,6 +41,7 @@ import datetime
 import json
 import math
 import multiprocessing
+import os
 import re
 import sys
 import time
@@ -812,13 +813,18 @@ def _pool(workers: int):
     if _POOL is None or _POOL_WORKERS != workers:
         from concurrent.futures import ProcessPoolExecutor
 
-        from .sweep import start_method
+        from .sweep import _start_time, _worker_init, start_method
 
         close_pool()
         ctx = multiprocessing.get_context(start_method())
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload(["sim.patterns", "sim.model"])
-        _POOL, _POOL_WORKERS = ProcessPoolExecutor(max_workers=workers, mp_context=ctx), workers
+        # workers exit when this process dies (as a sweep's do), so a killed check or
+        # calibration leaves nothing behind
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                    initializer=_worker_init,
+                                    initargs=(os.getpid(), _start_time(os.getpid())))
+        _POOL_WORKERS = workers
     return _POOL
 
 
