@@ -131,7 +131,7 @@ _PARAM_LIST: list[Param] = [
     _p("clash_lethality", 0.3, "share of a side hit in a clash, at full opponent share", "-",
        0.0, 1.0, "RebelGroup (gnardin): losses follow the opponent's share"),
     _p("revenge", 0.05, "hostility gain of fighters present at a clash (toward 1)", "-", 0.0, 1.0),
-    _p("incident_rate", 0.003, "kappa of incidents under truce: P = 1 - exp(-rate (eta_g + eta_h)"
+    _p("incident_rate", 0.02, "kappa of incidents under truce: P = 1 - exp(-rate (eta_g + eta_h)"
        " / 2 d_gh min(n_g, n_h)), eta the mean hostility of the fighters present, d_gh the "
        "doctrinal distance", "-", 0.0, 10.0, "Gade, Hafez & Gabbay 2019 (distance)"),
     _p("unit_event_rate", 0.05, "weekly share of fighters whose unit merges with another or "
@@ -152,7 +152,7 @@ _PARAM_LIST: list[Param] = [
     _p("defect_lambda", 0.6, "lambda: weight of commitment to one's own group", "-", 0.0, 10.0),
     _p("claim_pull", 0.4, "weight of a group's call for allegiance (claim x propaganda)", "-",
        0.0, 10.0, "article: defection of fighters who 'see the IS jihad as upright'"),
-    _p("defect_epsilon", 0.05, "epsilon: maximum weekly defection probability", "1/week", 0.0, 1.0),
+    _p("defect_epsilon", 0.025, "epsilon: maximum weekly defection probability", "1/week", 0.0, 1.0),
     _p("defect_slope", 6.0, "s: slope of the defection sigmoid", "-", 0.0, 100.0),
     _p("desert_rate", 0.03, "weekly desertion probability at zero commitment and grievance",
        "1/week", 0.0, 1.0, "Nussio & Ugarriza 2021 (order of magnitude)"),
@@ -170,7 +170,7 @@ _PARAM_LIST: list[Param] = [
     _p("truce_hostility", 0.55, "pair hostility below which a truce can form", "-", 0.0, 1.0),
     _p("truce_rate", 0.05, "weekly chance that a truce forms when conditions hold", "1/week",
        0.0, 1.0),
-    _p("tension_per_defection", 0.05, "truce tension per 1% of strength lost to the partner", "-",
+    _p("tension_per_defection", 0.08, "truce tension per 1% of strength lost to the partner", "-",
        0.0, 10.0),
     _p("tension_per_cell", 0.05, "truce tension per 1% of territory taken by the partner", "-",
        0.0, 10.0),
@@ -185,7 +185,7 @@ _PARAM_LIST: list[Param] = [
     _p("tolerance_power", 0.6, "power dependence of tolerance: tol = truce_tolerance tolerance_g "
        "(1 + tolerance_power (2 share_h - 1)), share_h the partner's share of the pair's fighters",
        "-", 0.0, 0.99, "Christia 2012"),
-    _p("break_rate", 0.03, "weekly hazard of breaking a truce per unit of relative excess tension",
+    _p("break_rate", 0.05, "weekly hazard of breaking a truce per unit of relative excess tension",
        "1/week", 0.0, 10.0),
     _p("war_threshold", 0.75, "escalation (pair hostility + clash memory M/(1+M)) / 2 above which a "
        "side may turn a rivalry into war (x its tolerance)", "-", 0.0, 2.0,

@@ -492,9 +492,10 @@ def interact(m: MilitantModel) -> None:
     routed (they leave their cell at the next move).
 
     Incidents, for pairs in truce: P(incident in c) = 1 - exp(-incident_rate (eta_gc + eta_hc) / 2
-    d_gh min(n_g, n_h)), eta_gc the mean hostility of g's fighters in c and d_gh the doctrinal
-    distance (infighting rises with ideological distance, Gade, Hafez & Gabbay 2019): a fight between the
-    occupants only, with the same casualty rule, no change of ground. Each incident raises both
+    d_gh^2 min(n_g, n_h)), eta_gc the mean hostility of g's fighters in c and d_gh the doctrinal
+    distance (infighting rises with ideological distance, Gade, Hafez & Gabbay 2019): a fight
+    between the units of one occupant of each side drawn at random, with the same casualty
+    rule, no change of ground. Each incident raises both
     partners' truce tension by tension_per_incident (1 + fighters lost). Propaganda reaches the
     truce only through the hostility of the fighters it shapes.
 
@@ -530,7 +531,7 @@ def interact(m: MilitantModel) -> None:
                 continue
             if rel == Relation.TRUCE:
                 eta = 0.5 * (eta_sum[a, both] / na + eta_sum[b, both] / nb)
-                prob = 1.0 - np.exp(-p.incident_rate * eta * dist[a, b] * np.minimum(na, nb))
+                prob = 1.0 - np.exp(-p.incident_rate * eta * dist[a, b] ** 2 * np.minimum(na, nb))
             else:
                 w = p.war_clash_factor if rel == Relation.WAR else 1.0
                 prob = 1.0 - np.exp(-p.clash_kappa * m.hostility[a, b] * np.minimum(na, nb) * w)
@@ -616,7 +617,12 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
                 hi = np.searchsorted(here_key, keys, "right")
                 occ = np.concatenate([here_order[i:j] for i, j in zip(lo, hi)])
                 occ = occ[~dead[occ]]
-                if incident or reach < 0 or len(occ) == 0:
+                if incident and len(occ):
+                    # an incident is a fight between two units on the spot, not a battle
+                    pick = occ[int(rng.random() * len(occ))]
+                    sides.append(occ[F.unit[occ] == F.unit[pick]])
+                    continue
+                if reach < 0 or len(occ) == 0:
                     sides.append(occ)
                     continue
                 units = np.unique(uinv[occ])

@@ -215,24 +215,53 @@ def _one_unit_with_a_defector(tiny, defector_is_first):
     return m, a, a[who]
 
 
+def _shares_a_unit(m, fid, others):
+    F = m.fighters
+    return bool(np.isin(F.unit[_rows(m, others)], F.unit[F.row_of[fid]]).any())
+
+
 def test_a_defector_leaves_its_unit(tiny):
     m, a, defector = _one_unit_with_a_defector(tiny, defector_is_first=False)
     F = m.fighters
     r = F.row_of[defector]
-    assert F.group[r] == 1 and F.unit[r] == defector
-    stayed = _rows(m, [f for f in a if f != defector])
-    assert (F.unit[stayed] == a[0]).all() and (F.group[stayed] == 0).all()
+    stayed = [f for f in a if f != defector]
+    assert F.group[r] == 1
+    assert not _shares_a_unit(m, defector, stayed), "the defector still shares its old unit"
+    assert (F.unit[_rows(m, stayed)] == a[0]).all() and (F.group[_rows(m, stayed)] == 0).all()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a defector whose fid labels its unit keeps the "
-                   "label (rules.defect_and_desert sets unit = fid), so it stays in its old unit")
 def test_a_defector_leaves_its_unit_even_when_its_id_labels_the_unit(tiny):
     m, a, defector = _one_unit_with_a_defector(tiny, defector_is_first=True)
     F = m.fighters
-    r = F.row_of[defector]
-    stayed = _rows(m, a[1:])
-    assert F.group[r] == 1
-    assert not np.isin(F.unit[stayed], F.unit[r]).any(), "the defector still shares a unit"
+    assert F.group[F.row_of[defector]] == 1
+    assert not _shares_a_unit(m, defector, a[1:]), "the defector still shares its old unit"
+    assert len(set(F.unit[_rows(m, a[1:])].tolist())) == 1    # the others stay together
+
+
+@pytest.mark.xfail(strict=True, reason="bug: fragmentation relabels a unit's members with their "
+                   "fids (rules._evolve_units), so a defector whose fid still labels its old "
+                   "unit joins that unit again when its new unit breaks up")
+def test_unit_labels_never_span_two_groups_after_defection_and_fragmentation(tiny):
+    params = {"defect_epsilon": 1.0, "defect_slope": 50.0, "defect_alpha": 0.0,
+              "defect_beta": 0.0, "defect_gamma": 0.0, "defect_delta": 10.0,
+              "defect_lambda": 0.0, "claim_pull": 1.0, "vision": 1, "commitment0": 0.5,
+              "unit_event_rate": 0.5, "unit_fragment": 1.0}
+    raw = tiny.world(width=2, height=1, params=params,
+                     groups={"A": {}, "B": {"claim": 1.0, "propaganda": 1.0}})
+    m = tiny.build(raw, seed=2)
+    # 50 units of two in A, each labelled by its first member, who alone wants to leave for B
+    leaders = tiny.place(m, "A", 0, n=50, hostility=0.0)
+    others = tiny.place(m, "A", 0, n=50, hostility=1.0)
+    tiny.place(m, "B", 1, n=5, hostility=1.0)
+    F = m.fighters
+    F.unit[_rows(m, others)] = leaders
+    tiny.begin_week(m)
+    rules.defect_and_desert(m)
+    assert m.tally.defections[0, 1] == 50
+    for _ in range(10):
+        rules._evolve_units(m)
+        for u in np.unique(F.unit):
+            assert len(set(F.group[F.unit == u].tolist())) == 1, f"unit {u} spans two groups"
 
 
 # =============================================================================================
@@ -313,7 +342,7 @@ INCIDENT = {"incident_rate": 0.05, "clash_lethality": 0.0, "tension_per_incident
             "clash_kappa": 10.0}
 
 
-def _incidents(tiny, eta, weeks=20, params=None, doctrine_b=0.8, seed=6):
+def _incidents(tiny, eta, weeks=60, params=None, doctrine_b=0.8, seed=6):
     raw = tiny.world(width=5, height=5, params={**INCIDENT, **(params or {})},
                      groups={"A": {"takfir": 0.2, "coercion": 0.2},
                              "B": {"takfir": doctrine_b, "coercion": doctrine_b}})
@@ -334,15 +363,15 @@ def _incidents(tiny, eta, weeks=20, params=None, doctrine_b=0.8, seed=6):
 def test_incidents_under_truce_rise_with_the_fighters_hostility(tiny):
     low, _ = _incidents(tiny, 0.2)
     high, _ = _incidents(tiny, 0.9)
-    # 500 cell-weeks x (1 - exp(-rate eta d 5)), d = 0.6: about 15 and 63
-    assert 3 < low < 35 and high > 2.5 * low, (low, high)
+    # 1500 cell-weeks x (1 - exp(-rate eta d^2 5)), d = 0.6: about 27 and 117
+    assert 5 < low < 60 and high > 2.5 * low, (low, high)
     assert _incidents(tiny, 0.0)[0] == 0
 
 
 def test_incidents_rise_with_doctrinal_distance(tiny):
     far, _ = _incidents(tiny, 0.9)
     same, _ = _incidents(tiny, 0.9, doctrine_b=0.2)
-    assert far > 30 and same == 0, (far, same)
+    assert far > 50 and same == 0, (far, same)
 
 
 def test_an_incident_raises_both_partners_tension_and_takes_no_ground(tiny):
@@ -359,15 +388,33 @@ def test_an_incident_raises_both_partners_tension_and_takes_no_ground(tiny):
 
 def test_incident_tension_counts_the_fighters_lost(tiny):
     total, m = _incidents(tiny, 0.9, weeks=10, params={"clash_lethality": 0.5})
-    lost = m.tally.clash_casualties   # the last week only; recount from the events
-    rows = _events(m, "clash")
+    rows = _events(m, "clash")                       # every incident, with its casualties
     lost_a = int(np.where(rows["group"] == "A", rows["casualties_group"],
                           rows["casualties_other"]).sum())
     lost_b = int(np.where(rows["group"] == "A", rows["casualties_other"],
                           rows["casualties_group"]).sum())
-    assert lost_a > 0 and lost_b > 0 and lost.shape == (2, 2)
+    assert lost_a > 0 and lost_b > 0 and len(rows) == total
     np.testing.assert_allclose(m.tension[0, 1], 0.02 * (total + lost_a))
     np.testing.assert_allclose(m.tension[1, 0], 0.02 * (total + lost_b))
+
+
+def test_an_incident_is_a_fight_between_two_units_on_the_spot(tiny):
+    raw = tiny.world(width=1, height=1, params={**INCIDENT, "incident_rate": 10.0,
+                                                "battle_reach": 3},
+                     groups={"A": {"takfir": 0.0, "coercion": 0.0},
+                             "B": {"takfir": 1.0, "coercion": 1.0}})
+    m = tiny.build(raw, seed=1)
+    a = tiny.place(m, "A", 0, n=12, hostility=1.0)
+    tiny.place(m, "B", 0, n=12, hostility=1.0)
+    F = m.fighters
+    F.unit[_rows(m, a)] = a[0]                   # A's twelve are one unit, B's are single
+    tiny.set_relation(m, "A", "B", Relation.TRUCE, hostility=0.2)
+    tiny.begin_week(m)
+    rules.interact(m)
+    row = _events(m, "clash").iloc[0]
+    assert row["detail"] == "incident"
+    assert (row["fighters_group"], row["fighters_other"]) == (12, 1)
+    assert F.fought.sum() == 13
 
 
 def test_no_incidents_outside_truce(tiny):
@@ -454,7 +501,7 @@ def test_truce_without_poaching_holds(tiny):
     assert m.tension.max() == 0.0
 
 
-def test_poaching_raises_only_the_losing_sides_tension_by_its_share_lost(tiny):
+def test_poaching_raises_each_sides_tension_by_the_share_it_lost(tiny):
     m = _truce_world(tiny, {"tension_decay": 0.0})
     tiny.begin_week(m)
     rules.defect_and_desert(m)
@@ -502,11 +549,12 @@ def _weeks_to_break(m, limit=300):
 
 
 def test_truce_breakdown_week_varies_between_seeds(tiny):
-    weeks = [_weeks_to_break(_tense_truce(tiny, 2.0, seed)) for seed in range(12)]
+    weeks = [_weeks_to_break(_tense_truce(tiny, 2.0, seed, break_rate=0.05), limit=500)
+             for seed in range(12)]
     assert None not in weeks, weeks
-    # a weekly hazard 1 - exp(-break_rate x 1) on each side: about 5 weeks on average
-    assert len(set(weeks)) >= 5, weeks
-    assert 2 < np.mean(weeks) < 12, weeks
+    # a weekly hazard 1 - exp(-break_rate x 1) on each side: about 10 weeks on average
+    assert len(set(weeks)) >= 6, weeks
+    assert 3 < np.mean(weeks) < 30, weeks
 
 
 def test_truce_holds_while_tension_stays_below_tolerance(tiny):
@@ -527,9 +575,9 @@ def test_the_stronger_side_breaks_at_a_tension_the_weaker_tolerates(tiny):
 # =============================================================================================
 # Relations: rivalry escalates into war; war cools
 # =============================================================================================
-def _escalation(tiny, hostility, memory, tolerance=(1.0, 1.0), weeks=40, seed=3):
+def _escalation(tiny, hostility, memory, tolerance=(1.0, 1.0), weeks=40, seed=3, params=None):
     raw = tiny.world(width=1, height=1, seed=seed,
-                     params={"war_threshold": 0.75, "war_rate": 0.5},
+                     params={"war_threshold": 0.75, "war_rate": 0.5, **(params or {})},
                      groups={"A": {"tolerance": tolerance[0]}, "B": {"tolerance": tolerance[1]}})
     m = tiny.build(raw)
     tiny.place(m, "A", 0, n=10)
@@ -567,9 +615,15 @@ def test_the_less_tolerant_side_declares_war(tiny):
 
 
 def test_war_escalation_timing_varies_between_seeds(tiny):
-    weeks = [_escalation(tiny, hostility=1.0, memory=9.0, seed=s, weeks=200).week
-             for s in range(10)]
-    assert len(set(weeks)) >= 4, weeks
+    weeks = []
+    for seed in range(12):
+        m = _escalation(tiny, hostility=1.0, memory=9.0, seed=seed, weeks=500,
+                        params={"war_rate": 0.1})
+        assert m.relation[0, 1] == Relation.WAR
+        weeks.append(m.week)
+    # a weekly hazard 1 - exp(-0.1 x 0.27) on each side: about 19 weeks on average
+    assert len(set(weeks)) >= 6, weeks
+    assert 5 < np.mean(weeks) < 60, weeks
 
 
 def test_a_declared_war_cools_after_war_cooling_weeks_without_clashes(tiny):
@@ -711,6 +765,19 @@ def test_a_small_battered_partner_pledges_to_a_claimant_a_strong_one_does_not(ti
     strong = _negotiations(_pledge_world(tiny, small=False, params=params))
     assert strong.group_alive.all() and strong.relation[0, 1] == Relation.TRUCE
     assert not strong.results().events["kind"].isin(["pledge", "merger"]).any()
+
+
+def test_a_union_needs_both_leaderships_an_eager_pledge_is_turned_down(tiny):
+    # the small, battered partner of the test above, even keener (the claimant's momentum is
+    # high); but the claimant is safe and gains little from ten more fighters
+    m = _pledge_world(tiny, small=True, params={"merger_weeks": 1, "merger_rate": 1.0})
+    m.momentum[:] = [1.0, 0.0]
+    m.threat[0] = 0.0
+    counts = m.fighter_counts()
+    assert rules.union_utility(m, 1, 0, 0.0, counts) > 2.5        # B would pledge at once
+    assert rules.union_utility(m, 0, 1, 1.0, counts) < -2.0       # A does not want it
+    _negotiations(m, weeks=40)
+    assert m.group_alive.all() and m.relation[0, 1] == Relation.TRUCE
 
 
 def _equals(tiny, since=-200, merger_weeks=104, seed=3):

@@ -228,25 +228,8 @@ def test_socialise_fighting_lowers_frustration(tiny):
     assert not F.fought.any()          # the flag is for one week only
 
 
-def test_socialise_claim_times_propaganda_raises_hostility(tiny):
-    groups = {"Claimant": {"takfir": 0.4, "claim": 1.0, "propaganda": 0.8},
-              "Loud": {"takfir": 0.4, "claim": 0.0, "propaganda": 0.8},
-              "Silent": {"takfir": 0.4, "claim": 1.0, "propaganda": 0.0}}
-    raw = tiny.world(width=3, height=1, groups=groups,
-                     params={"hostility_rate": 0.2, "hostility_base_weight": 0.5})
-    m = tiny.build(raw)
-    for x, g in enumerate(groups):
-        tiny.place(m, g, (x, 0), n=5, hostility=0.0)
-    tiny.begin_week(m)
-    rules.socialise(m)
-    eta = np.array([m.fighters.hostility[m.fighters.group == g].mean() for g in range(3)])
-    # eta* = 0.5 takfir + claim x propaganda = 1.0, 0.2, 0.2; one week moves 20% of the way
-    np.testing.assert_allclose(eta, [0.2 * 1.0, 0.2 * 0.2, 0.2 * 0.2])
-    for _ in range(40):
-        rules.socialise(m)
-    eta = np.array([m.fighters.hostility[m.fighters.group == g].mean() for g in range(3)])
-    assert eta[0] > 0.95 and eta[1] == pytest.approx(0.2, abs=0.01)
-    assert eta[2] == pytest.approx(eta[1])
+# hostility (propaganda through the doctrine's takfir, relaxation, contact under truce): see
+# test_mechanisms.py
 
 
 def test_socialise_ideology_drifts_toward_doctrine(tiny):
@@ -759,57 +742,8 @@ def test_committed_fighters_desert_less(tiny):
 # =============================================================================================
 # Relations
 # =============================================================================================
-def _truce_world(tiny, params, claim=1.0, seed=21):
-    raw = tiny.world(width=1, height=1,
-                     groups={"A": {"claim": claim, "propaganda": 1.0, "takfir": 0.5,
-                                   "coercion": 0.5},
-                             "B": {"claim": 0.0, "propaganda": 0.0, "takfir": 0.5,
-                                   "coercion": 0.5}},
-                     relations=[{"groups": ["A", "B"], "state": "truce", "hostility": 0.3}],
-                     params={**DEFECT, "claim_pull": 2.0, "defect_epsilon": 0.05,
-                             "tension_per_defection": 0.02, "tension_decay": 0.01,
-                             "truce_tolerance": 1.0, **params})
-    m = tiny.build(raw, seed=seed)
-    tiny.place(m, "A", 0, n=200)
-    tiny.place(m, "B", 0, n=200)
-    return m
-
-
-def test_poaching_under_truce_raises_tension_until_the_truce_breaks_into_war(tiny):
-    m = _truce_world(tiny, {})
-    tension = []
-    while m.relation[0, 1] == Relation.TRUCE and m.week < 80:
-        m.step()
-        tension.append(m.tension[1, 0])
-    assert m.relation[0, 1] == Relation.WAR, "the truce never broke"
-    res = m.results()
-    poached = res.steps["defect.B>A"].iloc[1:].to_numpy()
-    assert poached.sum() > 20 and res.steps["defect.A>B"].sum() < poached.sum() / 2
-    # B (who loses fighters) grows tense; A does not
-    assert tension[-2] > tension[0] > 0 and m.tension[0, 1] < tension[-1] / 5
-    assert tension[-1] > 1.0 >= tension[-2]
-    broken = res.events[res.events["kind"] == "truce_broken"]
-    assert len(broken) == 1
-    assert broken.iloc[0]["group"] == "B" and broken.iloc[0]["week"] == m.week
-    assert "broken by B" in broken.iloc[0]["detail"]
-    assert res.summary["truces"][0]["ended_by"] == "war"
-
-
-def test_truce_without_poaching_holds(tiny):
-    m = _truce_world(tiny, {"defect_epsilon": 0.0})
-    for _ in range(80):
-        m.step()
-    assert m.relation[0, 1] == Relation.TRUCE
-    assert m.tension.max() == 0.0
-
-
-def test_claim_propaganda_and_contest_raise_truce_tension(tiny):
-    m = _truce_world(tiny, {"defect_epsilon": 0.0, "tension_propaganda": 0.01,
-                            "tension_contest": 0.02, "tension_decay": 0.0})
-    m.step()
-    # B faces A's claim x propaganda (1 x 1) and they share their only cell (contested = 1)
-    assert m.tension[1, 0] == pytest.approx(0.02 + 0.01)
-    assert m.tension[0, 1] == pytest.approx(0.02)        # B has no claim
+# truce tension (poaching, incidents, cells taken), tolerance and breakdown, escalation into
+# war and unions (pledge or merger): see test_mechanisms.py
 
 
 def _threat_world(tiny, security, hostility, seed=4):
@@ -873,105 +807,6 @@ def test_war_with_clashes_does_not_cool(tiny):
     for _ in range(20):
         m.step()
     assert m.relation[0, 1] == Relation.WAR
-
-
-def _merger_world(tiny, claim_a, params=None, since=-200, seed=3):
-    raw = tiny.world(width=2, height=1,
-                     groups={"A": {"takfir": 0.3, "coercion": 0.3, "claim": claim_a,
-                                   "propaganda": 0.5},
-                             "B": {"takfir": 0.35, "coercion": 0.35, "claim": 0.0}},
-                     relations=[{"groups": ["A", "B"], "state": "truce", "since": since,
-                                 "hostility": 0.2}],
-                     params={"merger_weeks": 104, "merger_distance": 0.25,
-                             "merger_claim_cost": 1.0, "merger_rate": 0.5,
-                             "absorption_share": 0.6, **(params or {})})
-    m = tiny.build(raw, seed=seed)
-    tiny.place(m, "A", (0, 0), n=60)       # ideologies at their own doctrine: no absorption
-    tiny.place(m, "B", (1, 0), n=40)
-    return m
-
-
-def test_long_truce_with_close_doctrines_and_no_claim_merges(tiny):
-    m = _merger_world(tiny, claim_a=0.0)
-    for _ in range(40):
-        m.step()
-        if not m.group_alive[1]:
-            break
-    assert not m.group_alive[1], "no merger"
-    assert m.fighter_counts().tolist() == [100, 0]        # the larger group takes everyone
-    assert m.relation[0, 1] == Relation.ENDED
-    ev = m.results().events
-    merged = ev[ev["kind"] == "merger"]
-    assert len(merged) == 1 and merged.iloc[0]["group"] == "A" and merged.iloc[0]["size"] == 40
-    np.testing.assert_allclose(m.doctrine[0], [0.32, 0.32])   # weighted by fighters
-
-
-def test_exclusive_claim_blocks_merger_by_agreement(tiny):
-    m = _merger_world(tiny, claim_a=1.0)
-    for _ in range(60):
-        m.step()
-    assert m.group_alive.all() and m.relation[0, 1] == Relation.TRUCE
-    ev = m.results().events
-    assert not ev["kind"].isin(["merger", "absorption"]).any()
-
-
-def test_claim_blocks_merger_only_through_its_cost(tiny):
-    # the same claimant merges when the claim costs nothing: no hard-coded "if claim"
-    m = _merger_world(tiny, claim_a=1.0, params={"merger_claim_cost": 0.0})
-    for _ in range(40):
-        m.step()
-    assert not m.group_alive[1]
-    assert (m.results().events["kind"] == "merger").sum() == 1
-
-
-def test_merger_waits_for_merger_weeks_of_truce(tiny):
-    m = _merger_world(tiny, claim_a=0.0, since=0,
-                      params={"merger_weeks": 10, "merger_rate": 1.0})
-    for _ in range(9):
-        m.step()
-        assert m.group_alive.all()
-    m.step()
-    assert not m.group_alive[1]
-    ev = m.results().events
-    assert ev[ev["kind"] == "merger"]["week"].tolist() == [10]
-
-
-def _absorption_run(tiny, closer_share, cohesion_b, weeks=10, seed=1):
-    raw = tiny.world(width=1, height=1,
-                     groups={"A": {"takfir": 0.9, "coercion": 0.9, "claim": 1.0},
-                             "B": {"takfir": 0.2, "coercion": 0.2, "cohesion": cohesion_b}},
-                     relations=[{"groups": ["A", "B"], "state": "truce", "since": -200}],
-                     params={"merger_weeks": 104, "merger_distance": 0.0, "merger_rate": 1.0,
-                             "absorption_share": 0.6, "absorption_cohesion": 0.6})
-    m = tiny.build(raw, seed=seed)
-    tiny.place(m, "A", 0, n=50)
-    k = int(round(100 * closer_share))
-    tiny.place(m, "B", 0, n=k, takfir=0.8, coercion=0.8)     # closer to A's doctrine
-    tiny.place(m, "B", 0, n=100 - k)                          # at B's doctrine
-    for _ in range(weeks):
-        m.step()
-    return m
-
-
-def test_absorption_when_most_partner_fighters_are_closer_to_the_other_doctrine(tiny):
-    m = _absorption_run(tiny, 0.8, cohesion_b=0.3)
-    assert not m.group_alive[1] and m.fighter_counts().tolist() == [150, 0]
-    assert m.relation[0, 1] == Relation.ENDED
-    ev = m.results().events
-    absorbed = ev[ev["kind"] == "absorption"]
-    assert len(absorbed) == 1 and absorbed.iloc[0]["group"] == "A"
-    assert absorbed.iloc[0]["other"] == "B" and absorbed.iloc[0]["week"] == 1
-    assert absorbed.iloc[0]["size"] == 100
-
-
-def test_no_absorption_when_most_partner_fighters_keep_their_doctrine(tiny):
-    m = _absorption_run(tiny, 0.4, cohesion_b=0.3)
-    assert m.group_alive.all() and m.relation[0, 1] == Relation.TRUCE
-
-
-def test_no_absorption_of_a_cohesive_partner(tiny):
-    m = _absorption_run(tiny, 0.8, cohesion_b=0.9)
-    assert m.group_alive.all() and m.relation[0, 1] == Relation.TRUCE
 
 
 def test_group_hostility_follows_fighters_and_clash_memory(tiny):
