@@ -47,6 +47,11 @@ class Param:
         return f"{what} in [{lo}, {hi}]"
 
 
+#: the source of the guesses hand-tuned against the scenarios' declared patterns (militant-sim
+#: check); the scenario files say which pattern each was tuned to
+TUNED = "guess, hand-tuned to the syria_2013 and sahel_2019 patterns"
+
+
 def _p(name, default, meaning, unit="-", low=None, high=None, source="guess", kind=None, teach=False):
     if kind is None:
         kind = type(default)
@@ -127,32 +132,32 @@ _PARAM_LIST: list[Param] = [
     # -- interact ------------------------------------------------------------------------------
     _p("clash_kappa", 0.1, "kappa in P(clash) = 1 - exp(-kappa H min(n_g, n_h))", "-", 0.0, 10.0,
        teach=True),
-    _p("war_clash_factor", 1.5, "clash rate multiplier between groups at war", "-", 1.0, 100.0),
+    _p("war_clash_factor", 1.5, "clash rate multiplier between groups at war", "-", 1.0, 100.0, TUNED),
     _p("clash_lethality", 0.3, "share of a side hit in a clash, at full opponent share", "-",
        0.0, 1.0, "RebelGroup (gnardin): losses follow the opponent's share"),
-    _p("revenge", 0.05, "hostility gain of fighters present at a clash (toward 1)", "-", 0.0, 1.0),
+    _p("revenge", 0.05, "hostility gain of fighters present at a clash (toward 1)", "-", 0.0, 1.0, TUNED),
     _p("incident_rate", 0.02, "kappa of incidents under truce: P = 1 - exp(-rate (eta_g + eta_h)"
-       " / 2 d_gh min(n_g, n_h)), eta the mean hostility of the fighters present, d_gh the "
-       "doctrinal distance", "-", 0.0, 10.0, "Gade, Hafez & Gabbay 2019 (distance)"),
+       " / 2 d_gh^2 min(n_g, n_h)), eta the mean hostility of the fighters present, d_gh the "
+       "doctrinal distance", "-", 0.0, 10.0, "Gade, Hafez & Gabbay 2019 (distance); " + TUNED),
     _p("unit_event_rate", 0.05, "weekly share of fighters whose unit merges with another or "
        "fragments (coalescence-fragmentation)", "1/week", 0.0, 1.0,
        "Bohorquez et al. 2009; Johnson et al. 2016"),
     _p("unit_fragment", 0.05, "share of unit events that break the unit into single fighters",
        "-", 0.0, 1.0, "Bohorquez et al. 2009 (nu)"),
     _p("battle_reach", 3, "radius within which a unit's members join a clash of their unit",
-       "cells", 0, 20, kind=int),
+       "cells", 0, 20, TUNED, kind=int),
     _p("joint_bonus", 1.0, "weight of a truce partner's fighters in joint operations", "-", 0.0, 5.0),
     # -- defect and desert -----------------------------------------------------------------------
     _p("defect_alpha", 1.0, "alpha: weight of ideological affinity in defection utility", "-",
        0.0, 10.0),
-    _p("defect_beta", 1.0, "beta: weight of momentum in defection utility", "-", 0.0, 10.0),
+    _p("defect_beta", 1.0, "beta: weight of momentum in defection utility", "-", 0.0, 10.0, TUNED),
     _p("defect_gamma", 1.5, "gamma: weight of frustration x seen activity of the rival", "-",
        0.0, 10.0),
-    _p("defect_delta", 0.5, "delta: weight of hostility against rival jihadists", "-", 0.0, 10.0),
+    _p("defect_delta", 0.5, "delta: weight of hostility against rival jihadists", "-", 0.0, 10.0, TUNED),
     _p("defect_lambda", 0.6, "lambda: weight of commitment to one's own group", "-", 0.0, 10.0),
     _p("claim_pull", 0.4, "weight of a group's call for allegiance (claim x propaganda)", "-",
        0.0, 10.0, "article: defection of fighters who 'see the IS jihad as upright'"),
-    _p("defect_epsilon", 0.025, "epsilon: maximum weekly defection probability", "1/week", 0.0, 1.0),
+    _p("defect_epsilon", 0.025, "epsilon: maximum weekly defection probability", "1/week", 0.0, 1.0, TUNED),
     _p("defect_slope", 6.0, "s: slope of the defection sigmoid", "-", 0.0, 100.0),
     _p("desert_rate", 0.03, "weekly desertion probability at zero commitment and grievance",
        "1/week", 0.0, 1.0, "Nussio & Ugarriza 2021 (order of magnitude)"),
@@ -171,22 +176,22 @@ _PARAM_LIST: list[Param] = [
     _p("truce_rate", 0.05, "weekly chance that a truce forms when conditions hold", "1/week",
        0.0, 1.0),
     _p("tension_per_defection", 0.08, "truce tension per 1% of strength lost to the partner", "-",
-       0.0, 10.0),
+       0.0, 10.0, TUNED),
     _p("tension_per_cell", 0.05, "truce tension per 1% of territory taken by the partner", "-",
-       0.0, 10.0),
+       0.0, 10.0, TUNED),
     _p("tension_per_incident", 0.02, "truce tension per incident (clash under truce) with the "
-       "partner, per fighter lost in it plus one", "-", 0.0, 10.0),
+       "partner, per fighter lost in it plus one", "-", 0.0, 10.0, TUNED),
     _p("claim_expansion", 1.0, "how far a claimant treats a truce partner's ground as its own to "
        "take (x claim): a claimant recognises no one else's rule", "-", 0.0, 1.0,
        "seed article: the Caliphate demands the allegiance of all"),
-    _p("tension_decay", 0.02, "weekly decay of truce tension", "1/week", 0.0, 1.0),
+    _p("tension_decay", 0.02, "weekly decay of truce tension", "1/week", 0.0, 1.0, TUNED),
     _p("truce_tolerance", 1.0, "truce tension a side tolerates (equal strength, before power "
        "dependence)", "-", 1e-3, 100.0),
     _p("tolerance_power", 0.6, "power dependence of tolerance: tol = truce_tolerance tolerance_g "
        "(1 + tolerance_power (2 share_h - 1)), share_h the partner's share of the pair's fighters",
        "-", 0.0, 0.99, "Christia 2012"),
     _p("break_rate", 0.05, "weekly hazard of breaking a truce per unit of relative excess tension",
-       "1/week", 0.0, 10.0),
+       "1/week", 0.0, 10.0, TUNED),
     _p("war_threshold", 0.75, "escalation (pair hostility + clash memory M/(1+M)) / 2 above which a "
        "side may turn a rivalry into war (x its tolerance)", "-", 0.0, 2.0,
        "Gade, Hafez & Gabbay 2019"),

@@ -41,7 +41,7 @@ def test_one_agent_per_fighter_through_recruits_and_deaths():
         t = m.tally
         recruits += int(t.recruits.sum())
         deaths += int(t.deaths_state.sum() + t.deaths_clash.sum() + t.deaths_strike.sum()
-                      + t.desertions.sum())
+                      + t.deaths_ground.sum() + t.desertions.sum())
     assert recruits > 0 and deaths > 0, "the run must both add and remove fighters"
     _check_agents_match_arrays(m)
 

@@ -115,9 +115,10 @@ def test_contact_with_a_truce_partner_lowers_hostility(tiny):
     np.testing.assert_allclose(together, 0.5 * 0.9)       # eta -= contact_rate eta
     np.testing.assert_allclose(partner, 0.8 * 0.9)
     np.testing.assert_allclose(alone, 0.5)                # no partner in the cell
-    for values in hostility(Relation.RIVALRY):            # no truce, no softening
-        assert (values >= 0.5).all()
-    np.testing.assert_allclose(hostility(Relation.RIVALRY)[0], 0.5)
+    together, partner, alone = hostility(Relation.RIVALRY)  # no truce, no softening
+    np.testing.assert_allclose(together, 0.5)
+    np.testing.assert_allclose(partner, 0.8)
+    np.testing.assert_allclose(alone, 0.5)
 
 
 # =============================================================================================

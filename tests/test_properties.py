@@ -6,8 +6,9 @@ lifted, a leader killed and a governance programme) and a random subset of the g
 parameters anywhere in their allowed ranges (``sim.params.PARAMS``), runs it for a few dozen
 weeks and checks, every week:
 
-* fighter accounting: alive = previous + recruits - deaths - desertions (+ defections in - out,
-  + fighters merged in - out), per group and in total; defections conserve fighters;
+* fighter accounting: alive = previous + recruits - deaths (state, clashes, strikes, ground
+  forces) - desertions (+ defections in - out, + fighters merged or pledged in - out), per group
+  and in total; defections conserve fighters;
 * every share stays in [0, 1] and nothing is NaN;
 * only existing actors control cells; security and population are never negative;
 * one Mesa agent per living fighter;
@@ -34,8 +35,9 @@ WEEKS = 30
 #: the parameters that multiply the number of fighters or the cost of a step)
 SPEED_CAPS = {"candidate_rate": 0.004, "vision": 3, "recruit_reach": 4, "merger_weeks": 25,
               "war_cooling": 25, "succession_weeks": 8}
-#: parameters not drawn (run length)
-NOT_DRAWN = {"steps"}
+#: parameters not drawn: the run length, and the bound that stops a run with an error (a limit
+#: on memory, not a mechanism)
+NOT_DRAWN = {"steps", "max_fighters"}
 
 DRAWN = sorted(n for n, p in PARAMS.items() if n not in NOT_DRAWN and p.kind in (int, float))
 
@@ -83,6 +85,8 @@ def worlds(draw):
     timeline = [
         {"week": draw(week), "event": "intervention", "zone": "east",
          "targets": [names[0]], "strength": draw(st.floats(0.0, 20.0))},
+        {"week": draw(week), "event": "ground_offensive", "zone": "north",
+         "targets": [names[-1]], "strength": draw(st.floats(0.0, 300.0))},
         {"week": w_restr, "event": "restriction", "group": names[1], "zone": "north",
          "level": draw(share), "until": w_restr + draw(st.integers(1, 10))},
         {"week": draw(week), "event": "leader_killed", "group": names[0]},
@@ -140,9 +144,9 @@ def _check_state(m: MilitantModel) -> None:
 
 
 def _merged(events: pd.DataFrame, names: list[str], week: int) -> np.ndarray:
-    """Fighters moved between groups by mergers and absorptions in a week: in minus out."""
+    """Fighters moved between groups by mergers and pledges in a week: in minus out."""
     out = np.zeros(len(names))
-    ev = events[(events["week"] == week) & events["kind"].isin(["merger", "absorption"])]
+    ev = events[(events["week"] == week) & events["kind"].isin(["merger", "pledge"])]
     for _, r in ev.iterrows():
         out[names.index(r["group"])] += r["size"]
         out[names.index(r["other"])] -= r["size"]
@@ -156,13 +160,13 @@ def _check_accounting(steps: pd.DataFrame, events: pd.DataFrame, names: list[str
     fighters = col("fighters")
     gains = col("recruits") + col("defect_in")
     losses = (col("deaths_state") + col("deaths_clash") + col("deaths_strike")
-              + col("desertions") + col("defect_out"))
+              + col("deaths_ground") + col("desertions") + col("defect_out"))
     for t in range(1, len(steps)):
         week = int(steps["week"].iloc[t])
         expected = fighters[t - 1] + gains[t] - losses[t] + _merged(events, names, week)
         assert (fighters[t] == expected).all(), (
             f"week {week}: fighters {fighters[t]} != previous {fighters[t - 1]} + recruits "
-            f"- deaths - desertions +- defections and mergers = {expected}")
+            f"- deaths - desertions +- defections, mergers and pledges = {expected}")
     # the same cumulatively, and in total
     total = steps["fighters"].to_numpy()
     assert (total == fighters.sum(1)).all()
