@@ -127,6 +127,7 @@ class MilitantModel(mesa.Model):
 
         # -- fighters ------------------------------------------------------------------------
         self.fighters = FighterTable()
+        self.next_unit = rules.FIRST_NEW_UNIT  # the next fresh unit label (rules.new_units)
         self._agent_of: dict[int, Fighter] = {}
         rules.place_initial_fighters(self)
         rules.initial_control(self)

@@ -21,8 +21,16 @@ if TYPE_CHECKING:  # pragma: no cover
 SQRT2 = np.sqrt(2.0)
 #: group indices are >= 0; "no winner" in a contested cell
 _CONTESTED = -3
-#: unit labels are fighter ids; a defector's new unit is labelled fid + DEFECTOR_UNIT
-DEFECTOR_UNIT = 1 << 40
+#: a new fighter's unit is labelled by its fighter id; units made later (by fragmentation or
+#: defection) take fresh labels from ``m.next_unit``, which starts here, above every fighter id
+FIRST_NEW_UNIT = 1 << 40
+
+
+def new_units(m: MilitantModel, k: int) -> np.ndarray:
+    """k fresh unit labels, never used before in this run."""
+    labels = np.arange(m.next_unit, m.next_unit + k, dtype=np.int64)
+    m.next_unit += k
+    return labels
 
 
 def _uniform(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -555,7 +563,7 @@ def _evolve_units(m: MilitantModel) -> None:
     # fragmentation: every member of the unit becomes a unit of one
     if frag.any():
         broken = np.isin(F.unit, F.unit[who[frag]])
-        F.unit[broken] = F.fid[broken]
+        F.unit[broken] = new_units(m, int(broken.sum()))
     who = who[~frag]
     if len(who) == 0:
         return
@@ -627,7 +635,8 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
                     continue
                 units = np.unique(uinv[occ])
                 members = np.concatenate([uorder[ustart[u]:ustart[u + 1]] for u in units])
-                near = ((np.abs(x[members] - cx) <= reach) & (np.abs(y[members] - cy) <= reach)
+                r = max(reach, 1) if rel == Relation.WAR else reach  # at war, the front line
+                near = ((np.abs(x[members] - cx) <= r) & (np.abs(y[members] - cy) <= r)
                         & ~dead[members] & (g[members] == me))
                 sides.append(members[near])
             ea, eb = sides
@@ -738,7 +747,7 @@ def defect_and_desert(m: MilitantModel) -> None:
             F.frustration[who] = 0.0
             F.tenure[who] = 0
             # a defector leaves its unit: a label no unit of fighter ids can carry
-            F.unit[who] = F.fid[who] + DEFECTOR_UNIT
+            F.unit[who] = new_units(m, len(who))
             defect[who] = True
             truce = m.relation == Relation.TRUCE
             m.tension += truce * p.tension_per_defection * 100.0 * flows / before[:, None]
@@ -882,7 +891,7 @@ def union_terms(m: MilitantModel, a: int, b: int, counts: np.ndarray):
 def union_utility(m: MilitantModel, x: int, y: int, kept: float, counts: np.ndarray) -> float:
     """How much x's leadership wants a union with y in which it keeps ``kept`` of the leadership.
 
-    U_x = w_power (2 s_y - 1) + w_affinity (A_xy - A_xx) + w_momentum (mu_y - mu_x)
+    U_x = w_power s_y + w_affinity (A_xy - A_xx) + w_momentum (mu_y - mu_x)
           + w_threat T_x / (T_x + truce_threat) - w_cohesion (cohesion_x - 1/2)
           + w_share (kept - s_x),
     A_xy the mean affinity of x's fighters to y's doctrine (Christia 2012: relative power,
@@ -897,7 +906,7 @@ def union_utility(m: MilitantModel, x: int, y: int, kept: float, counts: np.ndar
     else:
         lean = 0.0
     threat = m.threat[x] / (m.threat[x] + p.truce_threat) if p.truce_threat > 0 else 1.0
-    return float(p.pledge_w_power * (1.0 - 2.0 * s_x) + p.pledge_w_affinity * lean
+    return float(p.pledge_w_power * (1.0 - s_x) + p.pledge_w_affinity * lean
                  + p.pledge_w_momentum * (m.momentum[y] - m.momentum[x])
                  + p.pledge_w_threat * threat - p.pledge_w_cohesion * (m.cohesion[x] - 0.5)
                  + p.pledge_w_share * (kept - s_x))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim import rules
 from sim.fighters import Fighter
 from sim.model import MilitantModel
 from sim.space import box_sum, moore_table
@@ -125,3 +126,20 @@ def test_presence_counts_fighters_per_group_and_cell(tiny):
     assert pres.shape == (2, 6)
     assert pres[0, 0] == 4 and pres[0, 5] == 1 and pres[1, 5] == 3 and pres.sum() == 8
     assert m.control_map().shape == (2, 3)
+
+
+def test_fighter_table_keeps_each_fighters_unit_through_removals(tiny):
+    m = tiny.build(tiny.world(width=2, height=1))
+    a = tiny.place(m, "A", 0, n=6)
+    b = tiny.place(m, "B", 1, n=3, unit=a[0])       # a unit label can be given
+    F = m.fighters
+    np.testing.assert_array_equal(F.unit[F.row_of[a]], a)  # new fighters are units of one
+    np.testing.assert_array_equal(F.unit[F.row_of[b]], a[0])
+    F.unit[F.row_of[a[3:]]] = a[3]
+    unit_of = dict(zip(F.fid.tolist(), F.unit.tolist()))
+    rules.remove_fighters(m, np.isin(F.fid, a[[1, 3, 5]], invert=True))
+    assert len(F) == 6 and len(F.unit) == 6 and len(m.agents) == 6
+    assert dict(zip(F.fid.tolist(), F.unit.tolist())) == {
+        f: u for f, u in unit_of.items() if f not in a[[1, 3, 5]]}
+    later = tiny.place(m, "A", 0, n=2)
+    np.testing.assert_array_equal(F.unit[F.row_of[later]], later)
