@@ -28,12 +28,15 @@ EXPERIMENTS = ["h1_claim", "h2_restriction", "h3_propaganda", "h4_infighting",
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
 
 
-def run_sweeps(folder: Path, workers: int | None = None) -> None:
+def run_sweeps(folder: Path, workers: int | None = None, replicates: int | None = None) -> None:
+    """Run (or resume) the six experiments into ``folder``; ``replicates`` overrides the files'
+    (their default is 30 per condition; a smaller study is a subset of the full one, whose seeds
+    are the same, so it can be extended later)."""
     from sim.sweep import run_sweep
 
     for name in EXPERIMENTS:
         run_sweep(ROOT / "experiments" / f"{name}.toml", workers=workers, out=folder / name,
-                  progress=False)
+                  progress=False, replicates=replicates)
 
 
 def _num(x: float) -> str:
@@ -123,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the folder holding one sweep folder per experiment")
     ap.add_argument("--run", action="store_true", help="run (or resume) the sweeps first")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--replicates", type=int, default=None,
+                    help="replicates per point (default: each experiment's own, 30)")
     ap.add_argument("--keep", action="store_true",
                     help=f"copy the sweeps' tables into {STUDY.relative_to(ROOT)}/ and read "
                     "the verdicts from there")
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     folder = Path(args.folder)
     if args.run:
-        run_sweeps(folder, args.workers)
+        run_sweeps(folder, args.workers, args.replicates)
     if args.keep:
         keep(folder)
         folder = STUDY

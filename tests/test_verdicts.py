@@ -14,6 +14,7 @@ check, within the test suite's time, that
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -45,7 +46,9 @@ def test_kept_study_is_what_the_model_gives_now(name):
     from sim.experiment import load_experiment
     from sim.sweep import execute, make_task
 
-    exp = load_experiment(ROOT / "experiments" / f"{name}.toml")
+    manifest = json.loads((STUDY / name / "manifest.json").read_text())
+    reps = manifest["experiment"]["replicates"]  # the kept study may be smaller than the file's
+    exp = load_experiment(ROOT / "experiments" / f"{name}.toml", replicates=reps)
     kept = pd.read_parquet(STUDY / name / "runs.parquet")
     kept = kept[kept["status"] == "ok"].set_index("run_id")
     specs = {s.run_id: s for s in exp.runs()}
