@@ -970,7 +970,12 @@ def _run_locked(pyabc, cal, out: Path, old, workers, dask, progress, cmd, t_star
         if progress:
             print(f"posterior-predictive check: {cal.predictive['draws']} draws x "
                   f"{cal.predictive['seeds']} seeds per scenario", file=sys.stderr, flush=True)
-        predictive_check(cal, post, workers=workers).to_parquet(out / PREDICTIVE, index=False)
+        pred = predictive_check(cal, post, workers=workers)
+        _write_parquet(pred, out / PREDICTIVE, {"calibration": cal.name,
+                                                 "generation": done, "draws":
+                                                 cal.predictive["draws"]})
+    elif (out / PREDICTIVE).exists():  # from an earlier posterior: no longer true
+        os.unlink(out / PREDICTIVE)
     wall = time.perf_counter() - t_start
     session.update(ended=_now(), wall_seconds=round(wall, 2), new_generations=new)
     manifest["sessions"][-1] = session

@@ -81,7 +81,7 @@ class Section:
 class Report:
     """What a report wrote: its folder, files, figures and (for sweeps) verdicts."""
 
-    kind: str                     # "run" or "sweep"
+    kind: str                     # "run", "sweep" or "calibration"
     source: Path
     out: Path
     html: Path
@@ -293,7 +293,11 @@ def kind_of(directory: str | os.PathLike) -> str:
                           "'militant-sim run') or a sweep folder (with manifest.json, from "
                           "'militant-sim sweep')")
     if (d / "manifest.json").is_file():
-        return "sweep"
+        try:
+            kind = json.loads((d / "manifest.json").read_text()).get("kind")
+        except (OSError, ValueError, AttributeError):
+            kind = None
+        return "calibration" if kind == "calibration" else "sweep"
     if (d / "summary.json").is_file():
         return "run"
     raise ReportError(f"{d}: neither a finished run (no summary.json) nor a sweep (no "
@@ -309,7 +313,11 @@ def report(directory: str | os.PathLike, out: str | os.PathLike | None = None, *
     if kind == "run":
         return run_report(directory, out, weeks=weeks, formats=formats, gof_boot=gof_boot)
     if weeks:
-        raise ReportError("--weeks applies to a run folder, not to a sweep")
+        raise ReportError(f"--weeks applies to a run folder, not to a {kind}")
+    if kind == "calibration":
+        from .calibration_report import calibration_report
+
+        return calibration_report(directory, out, formats=formats)
     return sweep_report(directory, out, formats=formats, gof_boot=gof_boot, adjust=adjust)
 
 
