@@ -348,6 +348,7 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
     specs: dict[str, Any] = {}
     patterns: list[FitPattern] = []
     priors: list[Prior] = []
+    own: list[Prior] = []
     steps_by: dict[str, int] = {}
 
     def scenario(where: str, sname: str):
@@ -449,7 +450,7 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
         steps_by[spec.name] = _whole(file, f"{where}.steps", n, 1, "weeks per run",
                                      int(PARAMS["steps"].high))
         for key, pr in _table(file, f"{where}.parameters", body.get("parameters")).items():
-            priors.append(prior(f"{where}.parameters.\"{key}\"", key, pr, spec.name, spec.raw))
+            own.append(prior(f"{where}.parameters.\"{key}\"", key, pr, spec.name, spec.raw))
 
     for key, pr in _table(file, "parameters", raw.get("parameters")).items():
         where = f"parameters.\"{key}\""
@@ -458,6 +459,7 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
                                    f"a scenario's own parameters go in [scenarios.{key}."
                                    "parameters]")
         priors.append(prior(where, key, pr, None, specs[scenarios[0]].raw))
+    priors += own  # shared parameters first, then each scenario's own
     if not priors:
         raise CalibrationError(file, "parameters", "no parameter to fit",
                                allowed="[parameters] KEY = { low = A, high = B } (shared) or "
