@@ -309,7 +309,7 @@ def _with(path: str, value) -> dict:
 
 _DEL = object()
 BAD = [
-    (_with("calibration/seedz", 1), "calibration.seedz: unknown key; allowed: did you mean seeds"),
+    (_with("calibration/seedz", 1), "calibration.seedz: unknown key; allowed: did you mean seed or seeds?"),
     (_with("calibration/seeds", 0), "calibration.seeds: must be a whole number >= 1"),
     (_with("calibration/name", "no spaces"), "calibration.name: must be a short name"),
     (_with("scenarios", _DEL), "scenarios: missing or empty"),
