@@ -1089,12 +1089,17 @@ def predictive_check(cal: Calibration, post: pd.DataFrame, *, workers: int | Non
         by_s.setdefault(f.scenario, []).append(f.pattern)
     fitted = {f.name for f in cal.patterns}
     scen = list(by_s)
+    if workers is None:
+        from .sweep import default_workers
+
+        workers = default_workers()
+    n_workers = max(1, int(workers))
     rows = []
     for d, row in draws.iterrows():
         values = {c: float(row[c]) for c in cols}
         res = evaluate_particle(values, cal.priors, scen, cal.scenario_files, by_s,
                                 cal.predictive["seeds"], cal.seed, cal.steps,
-                                workers=workers or 1, salt=f"predictive-{d}")
+                                workers=n_workers, salt=f"predictive-{d}")
         for s, pats in by_s.items():
             for p in pats:
                 v = res[f"value:{s}:{p.id}"]
