@@ -171,6 +171,7 @@ class Calibration:
     abc: dict[str, Any]
     predictive: dict[str, int]
     overrides_applied: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  #: warnings about the sizes chosen
 
     def fingerprint_parts(self) -> dict[str, Any]:
         """What makes two calibrations the same fit (the stopping rules are left out: a
@@ -568,10 +569,17 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
     if draws is not None:
         pred["draws"] = draws
 
+    notes = []
+    spread = [f.name for f in patterns if f.pattern.stat == "iqr"]
+    if spread and n_seeds < 2:
+        notes.append(f"{len(spread)} fitted pattern(s) are judged on the spread across seeds "
+                     f"(stat = \"iqr\": {', '.join(spread)}), which one seed cannot show: "
+                     "they are always missed; use at least 2 seeds (--seeds)")
     return Calibration(file=file, sha256=sha, text=text, name=name, description=desc,
                        scenarios=scenarios, scenario_files=files, priors=priors,
                        patterns=patterns, checks=checks, seeds=n_seeds, seed=master,
-                       steps=steps_by, abc=abc, predictive=pred, overrides_applied=applied)
+                       steps=steps_by, abc=abc, predictive=pred, overrides_applied=applied,
+                       notes=notes)
 
 
 def _strip(exc: ScenarioError) -> str:
@@ -915,6 +923,8 @@ def _run_locked(pyabc, cal, out: Path, old, workers, dask, progress, cmd, t_star
                 manifest["abc_id"] = int(hist.id)
                 _write_json(out / MANIFEST, manifest)
             if progress:
+                for note in cal.notes:
+                    print(f"militant-sim: note: {note}", file=sys.stderr, flush=True)
                 print(f"calibrate {cal.name}: {len(cal.priors)} parameters, "
                       f"{len(cal.patterns)} patterns of {len(cal.scenarios)} scenarios, "
                       f"{cal.abc['particles']} particles, {cal.seeds} seeds per scenario; "
@@ -1266,6 +1276,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             print(f"  fit {f.name} (weight {f.weight:g})")
         for f in cal.checks:
             print(f"  check {f.name}")
+        for note in cal.notes:
+            print(f"note: {note}")
         return 0
     cmdline = "militant-sim calibrate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else None
     res = run_calibration(cal, args.out, workers=args.workers, dask=args.dask,
