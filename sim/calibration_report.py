@@ -53,7 +53,8 @@ def _priors(manifest: dict[str, Any]) -> list[cb.Prior]:
 
 
 def marginals_figure(post: pd.DataFrame, priors: list[cb.Prior]) -> Figure:
-    """A weighted histogram of each parameter's posterior with the prior density."""
+    """A weighted histogram of each parameter's posterior with the prior density (per decade
+    for a log-uniform prior, where it is flat)."""
     n = len(priors)
     cols = min(3, n)
     rows = math.ceil(n / cols)
@@ -63,20 +64,36 @@ def marginals_figure(post: pd.DataFrame, priors: list[cb.Prior]) -> Figure:
         ax = fig.add_subplot(rows, cols, i + 1)
         x = post[p.name].to_numpy(dtype=float)
         log = p.prior == "loguniform"
-        bins = (np.geomspace(p.low, p.high, 21) if log else np.linspace(p.low, p.high, 21))
-        ax.hist(x, bins=bins, weights=w, density=True, color="#0072B2", alpha=0.75,
-                label="posterior")
-        grid = np.geomspace(p.low, p.high, 200) if log else np.linspace(p.low, p.high, 200)
-        ax.plot(grid, p.density(grid), color="#D55E00", lw=1.8, ls="--", label="prior")
+        # a log-uniform prior is shown per decade (where it is flat), a uniform one per unit
+        edges = (np.geomspace(p.low, p.high, 21) if log else np.linspace(p.low, p.high, 21))
+        h, _ = np.histogram(np.clip(x, p.low, p.high), bins=edges, weights=w)
+        widths = np.diff(np.log10(edges)) if log else np.diff(edges)
+        dens = h / (w.sum() * widths) if w.sum() > 0 else h
+        ax.bar(edges[:-1], dens, width=np.diff(edges), align="edge", color="#0072B2",
+               alpha=0.75, label="posterior")
+        prior = 1.0 / (math.log10(p.high / p.low) if log else (p.high - p.low))
+        ax.plot([p.low, p.high], [prior, prior], color="#D55E00", lw=1.8, ls="--",
+                label="prior")
         if log:
-            ax.set_xscale("log")
+            _log_axis(ax.xaxis)
         ax.set_xlim(p.low, p.high)
+        ax.set_ylabel("density per decade" if log else "density", fontsize=8)
         ax.set_title(p.name, fontsize=9)
         ax.tick_params(labelsize=8)
         if i == 0:
             ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _log_axis(axis) -> None:
+    """A log scale with plain major labels and no minor labels (which crowd a short range)."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+    axis.axes.set_xscale("log") if axis is axis.axes.xaxis else axis.axes.set_yscale("log")
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def pairs_figure(post: pd.DataFrame, priors: list[cb.Prior]) -> Figure:
@@ -96,9 +113,9 @@ def pairs_figure(post: pd.DataFrame, priors: list[cb.Prior]) -> Figure:
         ax.set_xlim(a.low, a.high)
         ax.set_ylim(b.low, b.high)
         if a.prior == "loguniform":
-            ax.set_xscale("log")
+            _log_axis(ax.xaxis)
         if b.prior == "loguniform":
-            ax.set_yscale("log")
+            _log_axis(ax.yaxis)
         ax.set_xlabel(a.name, fontsize=8)
         ax.set_ylabel(b.name, fontsize=8)
         ax.tick_params(labelsize=7)
