@@ -1009,6 +1009,18 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
         prows.append({"varied parameter": k, "values": desc})
     if prows:
         doc.table(pd.DataFrame(prows), "Varied parameters")
+    ens = sweep.ensemble
+    if ens is not None:
+        doc.p(f"**Ensemble**: every point runs each of {ens.get('n_draws')} parameter draws "
+              f"({_ensemble_label(ens)}) {ens.get('seeds', 1)} time"
+              f"{'s' if ens.get('seeds', 1) != 1 else ''}; the draw is part of each run's key "
+              "(docs/CALIBRATION.md).")
+        doc.table(pd.DataFrame([{"drawn parameter": k, "low": v[0], "high": v[1],
+                                 "integer": bool(v[2]) if len(v) > 2 else False}
+                                for k, v in (ens.get("parameters") or {}).items()]),
+                  "Parameters drawn for the replicates" + (
+                      " (ranges of the calibration's priors)" if ens.get("kind") == "posterior"
+                      else ""))
     consts = exp.get("constants") or {}
     if consts:
         doc.table(pd.DataFrame([{"constant": k, "value": _val(v)} for k, v in consts.items()]),

@@ -1590,6 +1590,14 @@ def _print_dry_run(exp: Experiment, args) -> int:
         size += f" incl. {len(exp.ablation_points)} for ablations"
     print(f"{exp.name}: scenario {exp.scenario}, {size} x {exp.replicates} replicates = "
           f"{est['runs']} runs of {exp.steps} weeks")
+    ens = getattr(exp, "ensemble", None)
+    if ens is not None:
+        src = f" from {ens.source}" if ens.source else ""
+        print(f"ensemble: {len(ens.draws)} {ens.kind} draws{src} x {ens.seeds} seed"
+              f"{'s' if ens.seeds != 1 else ''} per draw, over {len(ens.parameters)} "
+              f"parameters: " + ", ".join(
+                  f"{k} [{lo:g}, {hi:g}]" for k, (lo, hi, _) in list(ens.parameters.items())[:8])
+              + (", ..." if len(ens.parameters) > 8 else ""))
     for line in exp.size_notes():
         print(line)
     print(f"folder {est['out']}: {est['done']} done, {est['failed']} failed"

@@ -186,3 +186,30 @@ def test_an_ensemble_over_the_guessed_ranges_by_default():
         for k, v in d.items():
             assert PARAMS[k].low <= v <= PARAMS[k].high
             assert isinstance(v, int) == (PARAMS[k].kind is int)
+
+
+def test_the_shipped_sobol_study_expands_as_its_comments_say():
+    path = ROOT / "experiments" / "sensitivity" / "sobol_sahel.toml"
+    exp = load_experiment(path)
+    ens = exp.ensemble
+    assert ens.kind == "sobol" and ens.samples == 64 and len(ens.parameters) == 8
+    assert len(ens.draws) == 64 * (8 + 2) == 640 and exp.n_runs == 1280
+    assert "Default size: N = 64, 640 draws x 2 points x 1 seed = 1,280 runs" in path.read_text()
+    assert all(o.startswith("pattern_miss:") for o in exp.outcomes[1:-1])
+    small = load_experiment(path, scale=0.03)
+    assert len(small.ensemble.draws) == 20 and small.n_runs == 40
+    # the ranges are the core calibration's priors
+    from sim.calibrate import load_calibration
+
+    priors = {p.key: (p.low, p.high) for p in load_calibration("core").priors}
+    for k, (lo, hi, _) in ens.parameters.items():
+        assert priors[k] == (lo, hi), k
+
+
+def test_dry_run_of_an_ensemble_sweep_says_what_is_drawn(capsys):
+    from sim.cli import main
+
+    assert main(["sweep", str(LHS), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 points (grid) x 6 replicates = 12 runs" in out
+    assert "ensemble: 6 lhs draws x 1 seed per draw, over 2 parameters: defect_epsilon" in out
