@@ -900,12 +900,8 @@ def _run_locked(pyabc, cal, out: Path, old, workers, dask, progress, cmd, t_star
 
     done = _generations_done(db_file)
     target = cal.abc["generations"]
-    stop = (old or {}).get("stop") if done else None
     new = 0
-    if stop in ("min_epsilon", "min_acceptance", "max_simulations") or done >= target:
-        stop = stop if stop and stop != "generations" else "generations"
-    else:
-        stop = None
+    stop = _still_stopped(old, cal, done)
     if stop is None:
         sampler, owned, what, watch = _sampler(pyabc, dask, workers)
         session["engine"] = what
@@ -998,6 +994,21 @@ def _run_locked(pyabc, cal, out: Path, old, workers, dask, progress, cmd, t_star
         print(f"calibrate {cal.name}: {done} generations ({new} now), stopped by {stop}, in "
               f"{_duration(wall)} -> {out}", file=sys.stderr, flush=True)
     return CalibrationResult(out, bool(stop), done, stop or "", new, wall, post)
+
+
+def _still_stopped(old: dict[str, Any] | None, cal: Calibration, done: int) -> str | None:
+    """Why a calibration in its folder is finished, or None when it should go on: enough
+    generations, or an earlier stop by epsilon, acceptance or simulations whose setting has
+    not changed since."""
+    if done >= cal.abc["generations"]:
+        return "generations"
+    prev = (old or {}).get("stop") if done else None
+    setting = {"min_epsilon": "min_epsilon", "min_acceptance": "min_acceptance",
+               "max_simulations": "max_simulations"}.get(prev or "")
+    if setting is None:
+        return None
+    before = ((old or {}).get("calibration") or {}).get("abc", {}).get(setting)
+    return prev if before == cal.abc[setting] else None
 
 
 def _population_row(history, t: int) -> dict[str, Any]:

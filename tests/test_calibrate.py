@@ -384,3 +384,13 @@ def test_the_shipped_calibration_parses_and_dry_runs():
                          text=True, timeout=120, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     assert "syria_2013" in res.stdout and "check idlib_2020:had_to_isis" in res.stdout
+
+
+def test_an_earlier_stop_holds_only_while_its_setting_is_unchanged():
+    cal = load_calibration(TINY)
+    old = {"stop": "min_acceptance", "calibration": {"abc": dict(cal.abc)}}
+    assert cb._still_stopped(old, cal, 1) == "min_acceptance"
+    old["calibration"]["abc"]["min_acceptance"] = 0.5  # asked for less now: go on
+    assert cb._still_stopped(old, cal, 1) is None
+    assert cb._still_stopped(None, cal, 0) is None
+    assert cb._still_stopped(None, cal, cal.abc["generations"]) == "generations"
