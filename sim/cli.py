@@ -21,7 +21,8 @@ from . import __version__
 from .scenario import DEFAULT_SCENARIO, ScenarioError, available_scenarios, parse_value
 
 #: modules that add subcommands, in the order they are listed in --help
-SUBCOMMANDS = ["sim.cli", "sim.patterns", "sim.sweep", "sim.report", "sim.app", "sim.epstein"]
+SUBCOMMANDS = ["sim.cli", "sim.patterns", "sim.sweep", "sim.report", "sim.calibrate", "sim.app",
+               "sim.epstein"]
 
 
 class UsageError(ValueError):

@@ -52,7 +52,15 @@ SAMPLER_KINDS = ("lhs", "sobol", "morris")
 
 _TOP_KEYS = {"experiment", "constants", "parameters", "design", "hypothesis"}
 _EXPERIMENT_KEYS = {"name", "description", "scenario", "steps", "replicates", "seed",
-                    "collect_every", "outcomes", "series", "power"}
+                    "collect_every", "outcomes", "series", "power", "ensemble"}
+_ENSEMBLE_KEYS = {"lhs", "sobol", "posterior", "draws", "seeds", "parameters"}
+#: draws of an ensemble from a posterior when the file gives no number
+ENSEMBLE_DRAWS = 30
+#: global parameters an ensemble over the guessed ranges leaves alone by default: the scales
+#: of the scenario's own events (knobs of the design, not mechanisms of the model)
+ENSEMBLE_EXCLUDED = {"steps", "max_fighters", "intervention_scale", "governance_support"}
+#: spawn key of the stream that draws an ensemble (LHS, Sobol, posterior)
+_ENSEMBLE_STREAM = 0xE75E
 _DESIGN_KEYS = {"kind", "samples", "levels", "second_order", "scramble"}
 _RANGE_KEYS = {"low", "high", "num", "integer"}
 _HYPOTHESIS_KEYS = {"id", "statement", "outcome", "control", "treatment", "expect", "min_effect",
@@ -114,6 +122,61 @@ class RunSpec:
     point_key: str
     seed: int
     params: dict[str, Any]
+    draw: int | None = None      # with an ensemble: the parameter draw of this run
+
+
+@dataclass
+class Ensemble:
+    """Parameter draws for the replicates of every point (``experiment.ensemble``).
+
+    ``kind`` is ``lhs`` (a Latin hypercube over ranges), ``sobol`` (SALib's Sobol sample over
+    ranges: the draws are the sample's rows, in its order) or ``posterior`` (particles drawn
+    from a calibration's posterior in proportion to their weights). Each draw is run
+    ``seeds`` times at every point.
+    """
+
+    kind: str
+    samples: int                               # N of the sampler, or the draws
+    seeds: int
+    parameters: dict[str, tuple[float, float, bool]]   # key -> (low, high, integer)
+    draws: list[dict[str, Any]]
+    keys: list[str]                            # one per draw: hash of its values
+    source: str | None = None                  # the posterior's folder
+    source_fingerprint: str | None = None
+    second_order: bool = False
+
+    def problem(self) -> dict[str, Any]:
+        names = list(self.parameters)
+        return {"num_vars": len(names), "names": names,
+                "bounds": [[self.parameters[k][0], self.parameters[k][1]] for k in names]}
+
+    def describe(self, with_draws: bool = True) -> dict[str, Any]:
+        d = {"kind": self.kind, "samples": self.samples, "seeds": self.seeds,
+             "n_draws": len(self.draws),
+             "parameters": {k: list(v) for k, v in self.parameters.items()},
+             "source": self.source, "source_fingerprint": self.source_fingerprint,
+             "second_order": self.second_order, "problem": self.problem()}
+        if with_draws:
+            d["draws"] = [dict(x) for x in self.draws]
+            d["keys"] = list(self.keys)
+        return d
+
+
+def ensemble_runs(points: list[tuple[int, str, dict[str, Any]]], ens: dict[str, Any],
+                  master: int) -> list[RunSpec]:
+    """The runs of an ensemble sweep: for each point, each draw ``d`` and each seed ``s``,
+    the run ``d * seeds + s`` with the draw's values (the point's own values win) and the seed
+    of the run key, the hash of the point's values and the draw's key: seeds by construction,
+    with the draw part of the key."""
+    seeds = int(ens["seeds"])
+    out = []
+    for pid, pkey, values in points:
+        for d, (dkey, dv) in enumerate(zip(ens["keys"], ens["draws"])):
+            rk = point_key({**values, "#draw": dkey})
+            for s in range(seeds):
+                out.append(RunSpec(run_id(rk, s), pid, d * seeds + s, pkey,
+                                   run_seed(master, rk, s), {**dv, **values}, draw=d))
+    return out
 
 
 @dataclass
@@ -145,6 +208,7 @@ class Experiment:
     power: float = _stats.TARGET_POWER       # the power the default replicates are sized for
     replicates_rule: str = "file"            # "power" (sized here), "file" or "--replicates"
     size_plan: list[dict[str, Any]] = field(default_factory=list)
+    ensemble: Ensemble | None = None         # parameter draws for the replicates
 
     @property
     def design_points(self) -> list[Point]:
@@ -163,7 +227,8 @@ class Experiment:
         how = {"power": "sized by the power of each hypothesis' test (at least "
                         f"{_stats.MIN_PER_CONDITION} runs per condition)",
                "file": "as given in the experiment file",
-               "--replicates": "as given by --replicates"}.get(self.replicates_rule,
+               "--replicates": "as given by --replicates",
+               "ensemble": "the ensemble's draws x seeds per draw"}.get(self.replicates_rule,
                                                              self.replicates_rule)
         lines = [f"replicates: {self.replicates} per point, {how}"]
         for e in self.size_plan:
@@ -187,6 +252,9 @@ class Experiment:
 
     def runs(self) -> list[RunSpec]:
         """Every run of the sweep, in design order (point, then replicate)."""
+        if self.ensemble is not None:
+            return ensemble_runs([(p.point_id, p.key, p.values) for p in self.points],
+                                 self.ensemble.describe(), self.seed)
         return [RunSpec(run_id(p.key, r), p.point_id, r, p.key, run_seed(self.seed, p.key, r),
                         dict(p.values))
                 for p in self.points for r in range(self.replicates)]
@@ -206,9 +274,15 @@ class Experiment:
         Points and replicates are left out on purpose: a sweep may be extended with more of
         either in the same folder.
         """
-        return {"scenario_digest": self.scenario_digest, "constants": _jsonable(self.constants),
-                "steps": self.steps, "seed": self.seed, "collect_every": self.collect_every,
-                "series": list(self.series), "outcomes": list(self.outcomes)}
+        parts = {"scenario_digest": self.scenario_digest,
+                 "constants": _jsonable(self.constants), "steps": self.steps, "seed": self.seed,
+                 "collect_every": self.collect_every, "series": list(self.series),
+                 "outcomes": list(self.outcomes)}
+        if self.ensemble is not None:  # the draws (not their number of seeds) make the runs
+            e = self.ensemble.describe()
+            parts["ensemble"] = _jsonable({k: e[k] for k in ("kind", "samples", "parameters",
+                                                             "source_fingerprint", "keys")})
+        return parts
 
     def fingerprint(self) -> str:
         blob = json.dumps(self.fingerprint_parts(), sort_keys=True, default=str).encode()
@@ -233,6 +307,7 @@ class Experiment:
                 for p in self.ablation_points]),
             "replicates_rule": self.replicates_rule, "power": self.power,
             "size_plan": _jsonable(self.size_plan),
+            "ensemble": _jsonable(self.ensemble.describe()) if self.ensemble else None,
         }
 
 
@@ -408,7 +483,19 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
                               outs, "names from 'militant-sim sweep --list-outcomes', e.g. "
                               '["clash_rate", "final_fighters:GROUP"]')
     clean_outs = []
+    pattern_ids = [p.id for p in base.patterns]
     for o in outs:
+        if isinstance(o, str) and _outcomes.is_pattern(o):
+            pid = _outcomes.pattern_id(o)
+            if pid not in pattern_ids:
+                raise ExperimentError(file, "experiment.outcomes", "not a pattern of scenario "
+                                      f"{scen}", o, ", ".join(
+                                          f"pattern:{i}, pattern_miss:{i}" for i in pattern_ids)
+                                      or "(the scenario declares no [[patterns]])")
+            if o.strip() in clean_outs:
+                raise ExperimentError(file, "experiment.outcomes", "listed twice", o)
+            clean_outs.append(o.strip())
+            continue
         try:
             _outcomes.parse(o, groups)
         except _outcomes.OutcomeError as exc:
@@ -583,9 +670,23 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         hypothesis=None, scale=scale, overrides_applied=applied, power=float(target),
         replicates_rule="--replicates" if replicates is not None else
         ("power" if auto else "file"))
+    if ex.get("ensemble") is not None:
+        exp.ensemble = _ensemble(file, ex["ensemble"], exp, raw, checker, base,
+                                 replicates=replicates, reps_given="replicates" in ex,
+                                 scale=scale)
+        exp.replicates = len(exp.ensemble.draws) * exp.ensemble.seeds
+        exp.replicates_rule = "ensemble"
+        auto = False
     check_size(exp)
     exp.points = expand(exp)
     exp.hypothesis = _hypothesis(file, raw.get("hypothesis"), exp, checker, base.raw)
+    if exp.ensemble is not None:
+        taken = {k for p in exp.points for k in p.values} & set(exp.ensemble.parameters)
+        if taken:
+            k = sorted(taken)[0]
+            raise ExperimentError(file, "experiment.ensemble.parameters", "is also set by the "
+                                  "design or an ablation", k, "parameters the experiment "
+                                  "leaves alone")
     exp.size_plan = size_plan(exp)
     if auto and replicates is None:
         reps = max([1] + [e["replicates"] for e in exp.size_plan])
@@ -931,6 +1032,208 @@ def sample_matrix(exp: Experiment) -> np.ndarray:
     from SALib.sample import morris
 
     return morris.sample(problem, n, num_levels=exp.design["levels"], seed=seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ensembles
+# ---------------------------------------------------------------------------------------------
+def ensemble_seed(master: int) -> int:
+    """The seed of an experiment's ensemble draws (LHS, Sobol, posterior resampling)."""
+    ss = np.random.SeedSequence(int(master), spawn_key=(_ENSEMBLE_STREAM,))
+    return int(ss.generate_state(1, np.uint32)[0])
+
+
+def guessed_parameters() -> dict[str, tuple[float, float, bool]]:
+    """The global parameters whose value is a guess (``source = "guess"`` in sim.params),
+    with their ranges: the default parameters of ``ensemble = { lhs = N }``."""
+    out = {}
+    for p in PARAMS.values():
+        if (p.source == "guess" and p.kind in (int, float) and p.low is not None
+                and p.high is not None and p.name not in ENSEMBLE_EXCLUDED):
+            out[p.name] = (float(p.low), float(p.high), p.kind is int)
+    return out
+
+
+def _ensemble_params(file, where, spec, exp: Experiment, base) -> dict[str, tuple]:
+    fixed = set(exp.constants) | set(exp.parameters)
+    if spec is None:
+        return {k: v for k, v in guessed_parameters().items() if k not in fixed}
+    if isinstance(spec, list):
+        spec = {k: None for k in spec} if all(isinstance(k, str) for k in spec) else None
+    if not isinstance(spec, dict) or not spec:
+        raise ExperimentError(file, where, "must be a list of parameters or a table of ranges",
+                              spec, '["clash_kappa", ...] or { clash_kappa = [0.0, 0.2] }')
+    out = {}
+    for k, rng in spec.items():
+        kw = f'{where}."{k}"'
+        if k in _RESERVED or k in ENSEMBLE_EXCLUDED - {"intervention_scale",
+                                                        "governance_support"}:
+            raise ExperimentError(file, kw, "cannot be drawn", k, "a model parameter")
+        if k in fixed:
+            raise ExperimentError(file, kw, "is a constant or a varied parameter of the "
+                                  "experiment", k, "parameters the experiment leaves alone")
+        ptype = param_type(k, base.raw)
+        if ptype not in (int, float):
+            raise ExperimentError(file, kw, "not a numeric parameter" if ptype else
+                                  "unknown parameter", k, "a numeric parameter of sim.params "
+                                  "or a dotted scenario key of a number")
+        lo = hi = None
+        if k in PARAMS:
+            lo, hi = PARAMS[k].low, PARAMS[k].high
+        if rng is not None:
+            if (not isinstance(rng, list) or len(rng) != 2 or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool)
+                    and math.isfinite(x) for x in rng)):
+                raise ExperimentError(file, kw, "must be a range [low, high]", rng,
+                                      "two finite numbers")
+            lo, hi = float(rng[0]), float(rng[1])
+        if lo is None or hi is None:
+            raise ExperimentError(file, kw, "needs a range: sim.params gives none", k,
+                                  "[low, high]")
+        if not lo < hi:
+            raise ExperimentError(file, kw, "low must be below high", [lo, hi], "low < high")
+        out[k] = (float(lo), float(hi), ptype is int)
+    return out
+
+
+def find_posterior(file, where, source: str) -> Path:
+    """A calibration folder named in an experiment: as given, beside the experiment file,
+    or in the project folder."""
+    cands = [Path(source)]
+    if file != "<experiment>":
+        cands += [Path(file).parent / source, Path(file).parent.parent / source]
+    cands.append(_PACKAGE_DIR.parent / source)
+    for c in cands:
+        if (c / "posterior.parquet").is_file():
+            return c.resolve()
+    raise ExperimentError(file, where, "no calibration posterior there", source,
+                          "a folder written by 'militant-sim calibrate' (with posterior.parquet)"
+                          ", e.g. \"calibrations/core\"")
+
+
+def _ensemble(file, spec, exp: Experiment, raw, checker, base, *, replicates, reps_given,
+              scale) -> Ensemble:
+    where = "experiment.ensemble"
+    if isinstance(spec, str):
+        spec = {"posterior": spec}
+    if not isinstance(spec, dict):
+        raise ExperimentError(file, where, "must be a table or a calibration folder", spec,
+                              '{ lhs = N }, { sobol = N }, "calibrations/NAME" or { posterior '
+                              '= "calibrations/NAME", draws = N }', has_value=True)
+    _unknown(file, where + ".", spec, _ENSEMBLE_KEYS)
+    kinds = [k for k in ("lhs", "sobol", "posterior") if k in spec]
+    if len(kinds) != 1:
+        raise ExperimentError(file, where, "give exactly one of lhs, sobol or posterior", spec,
+                              '{ lhs = N }, { sobol = N } or { posterior = "calibrations/NAME" '
+                              "}")
+    kind = kinds[0]
+    if reps_given:
+        raise ExperimentError(file, "experiment.replicates", "is set by the ensemble",
+                              raw["experiment"]["replicates"], "leave it out: each point runs "
+                              "every draw ensemble.seeds times")
+    seeds = _int(file, f"{where}.seeds", spec.get("seeds", 1), 1,
+                 "runs of each draw at each point (default 1)", MAX_RUNS)
+    if replicates is not None:  # --replicates: seeds per draw
+        seeds = _int(file, "--replicates", replicates, 1, "seeds per draw", MAX_RUNS)
+    rng = np.random.default_rng(ensemble_seed(exp.seed))
+    if kind == "posterior":
+        if "parameters" in spec:
+            raise ExperimentError(file, f"{where}.parameters", "not used with a posterior",
+                                  spec["parameters"], "the posterior's own parameters")
+        src = spec["posterior"]
+        if not isinstance(src, str) or not src:
+            raise ExperimentError(file, f"{where}.posterior", "must be a folder", src,
+                                  '"calibrations/NAME"')
+        folder = find_posterior(file, f"{where}.posterior", src)
+        n = _int(file, f"{where}.draws", spec.get("draws", ENSEMBLE_DRAWS), 1,
+                 "draws from the posterior", MAX_RUNS)
+        if scale is not None:
+            n = max(1, math.ceil(n * scale - 1e-9))
+        import pandas as pd
+
+        post = pd.read_parquet(folder / "posterior.parquet")
+        man = json.loads((folder / "manifest.json").read_text())
+        priors = (man.get("calibration") or {}).get("priors") or []
+        cols, params = {}, {}
+        scen_name = base.name
+        for pr in priors:
+            if pr.get("scenario") not in (None, scen_name):
+                continue
+            key, col = pr["key"], pr["name"]
+            if key in exp.constants or key in exp.parameters:
+                continue  # the experiment sets it
+            cols[key] = col
+            params[key] = (float(pr["low"]), float(pr["high"]), bool(pr.get("integer")))
+        if not cols:
+            raise ExperimentError(file, f"{where}.posterior", "the posterior has no parameter "
+                                  f"this experiment can draw (scenario {scen_name})", src)
+        w = post["weight"].to_numpy(dtype=float)
+        idx = rng.choice(len(post), size=n, replace=True, p=w / w.sum())
+        draws = []
+        for i in idx:
+            d = {}
+            for key, col in cols.items():
+                v = float(post[col].iloc[int(i)])
+                d[key] = int(round(v)) if params[key][2] else v
+            draws.append(d)
+        ens = Ensemble("posterior", n, seeds, params, draws, [], str(folder),
+                       str(man.get("fingerprint")))
+    else:
+        params = _ensemble_params(file, f"{where}.parameters", spec.get("parameters"), exp,
+                                  base)
+        if not params:
+            raise ExperimentError(file, f"{where}.parameters", "no parameter left to draw",
+                                  allowed="parameters the experiment does not fix")
+        n = _int(file, f"{where}.{kind}", spec[kind], 1 if kind == "sobol" else 2,
+                 "the number of draws (lhs) or Sobol's N, a power of two (sobol)", MAX_RUNS)
+        if kind == "sobol" and n & (n - 1):
+            raise ExperimentError(file, f"{where}.sobol", "must be a power of two", n,
+                                  "2, 4, 8, 16, ... (N x (D + 2) draws)")
+        if scale is not None:
+            x = n * scale
+            n = (int(2 ** max(0, round(math.log2(max(x, 1))))) if kind == "sobol"
+                 else max(2, math.ceil(x - 1e-9)))
+        if "draws" in spec:
+            raise ExperimentError(file, f"{where}.draws", f"not used with {kind}",
+                                  spec["draws"], f"{kind} = N sets the draws")
+        names = list(params)
+        lo = np.array([params[k][0] for k in names])
+        hi = np.array([params[k][1] for k in names])
+        if kind == "lhs":
+            from scipy.stats import qmc
+
+            X = qmc.scale(qmc.LatinHypercube(d=len(names), rng=rng).random(n), lo, hi)
+        else:
+            from SALib.sample import sobol as sobol_sample
+
+            prob = {"num_vars": len(names), "names": names,
+                    "bounds": [[float(a), float(b)] for a, b in zip(lo, hi)]}
+            if (len(names) + 2) * n > MAX_RUNS:
+                raise ExperimentError(file, f"{where}.sobol", "too many draws",
+                                      f"{n} x ({len(names)} + 2)", f"at most {MAX_RUNS:,}")
+            X = sobol_sample.sample(prob, n, calc_second_order=False, scramble=True,
+                                    seed=ensemble_seed(exp.seed))
+        draws = []
+        for x in X:
+            draws.append({k: (int(round(float(v))) if params[k][2] else float(v))
+                          for k, v in zip(names, x)})
+        for k, (a, b, integer) in params.items():  # the ends must be valid in the scenario
+            for v in (a, b):
+                checker.check(k, _normalise(file, f'{where}.parameters."{k}"',
+                                            int(round(v)) if integer else float(v),
+                                            int if integer else float),
+                              f'{where}.parameters."{k}"')
+        ens = Ensemble(kind, n, seeds, params, draws, [])
+    seen: dict[str, int] = {}
+    for d in ens.draws:
+        k0 = point_key(d)
+        occ = seen.get(k0, 0)
+        seen[k0] = occ + 1
+        ens.keys.append(point_key(d, occ))
+    if len(ens.draws) * seeds > MAX_RUNS:
+        raise ExperimentError(file, where, "too many runs per point",
+                              f"{len(ens.draws)} draws x {seeds} seeds", f"at most {MAX_RUNS:,}")
+    return ens
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,6 +130,34 @@ def parse(spec: str, groups: list[str] | None = None) -> tuple[Outcome, Any]:
     return o, parsed
 
 
+#: outcomes that measure one of the scenario's declared patterns in each run
+PATTERN_PREFIXES = ("pattern:", "pattern_miss:")
+
+
+def is_pattern(spec: str) -> bool:
+    """``pattern:ID`` (the pattern's measure in the run) or ``pattern_miss:ID`` (how far that
+    measure lies outside the pattern's target, in target widths: 0 inside, at most
+    sim.calibrate.MISS_CAP, the cap also when it is undefined)."""
+    return isinstance(spec, str) and spec.strip().startswith(PATTERN_PREFIXES)
+
+
+def pattern_id(spec: str) -> str:
+    return spec.strip().split(":", 1)[1].strip()
+
+
+def compute_patterns(specs: list[str], result, scenario) -> dict[str, float]:
+    """The ``pattern:ID`` and ``pattern_miss:ID`` outcomes of a run of ``scenario``."""
+    from .calibrate import miss
+
+    by_id = {p.id: p for p in scenario.patterns}
+    out = {}
+    for spec in specs:
+        p = by_id[pattern_id(spec)]
+        v = p.value(result, scenario.scale)
+        out[spec] = miss(v, p.low, p.high) if spec.strip().startswith("pattern_miss:") else v
+    return out
+
+
 def compute(spec: str, result) -> float:
     """The value of the outcome ``spec`` (e.g. ``"final_fighters:ISIS"``) for a run."""
     o, arg = parse(spec, result.group_names)

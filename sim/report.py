@@ -81,7 +81,7 @@ class Section:
 class Report:
     """What a report wrote: its folder, files, figures and (for sweeps) verdicts."""
 
-    kind: str                     # "run" or "sweep"
+    kind: str                     # "run", "sweep" or "calibration"
     source: Path
     out: Path
     html: Path
@@ -293,7 +293,11 @@ def kind_of(directory: str | os.PathLike) -> str:
                           "'militant-sim run') or a sweep folder (with manifest.json, from "
                           "'militant-sim sweep')")
     if (d / "manifest.json").is_file():
-        return "sweep"
+        try:
+            kind = json.loads((d / "manifest.json").read_text()).get("kind")
+        except (OSError, ValueError, AttributeError):
+            kind = None
+        return "calibration" if kind == "calibration" else "sweep"
     if (d / "summary.json").is_file():
         return "run"
     raise ReportError(f"{d}: neither a finished run (no summary.json) nor a sweep (no "
@@ -309,7 +313,11 @@ def report(directory: str | os.PathLike, out: str | os.PathLike | None = None, *
     if kind == "run":
         return run_report(directory, out, weeks=weeks, formats=formats, gof_boot=gof_boot)
     if weeks:
-        raise ReportError("--weeks applies to a run folder, not to a sweep")
+        raise ReportError(f"--weeks applies to a run folder, not to a {kind}")
+    if kind == "calibration":
+        from .calibration_report import calibration_report
+
+        return calibration_report(directory, out, formats=formats)
     return sweep_report(directory, out, formats=formats, gof_boot=gof_boot, adjust=adjust)
 
 
@@ -609,7 +617,7 @@ def _now() -> str:
 # =============================================================================================
 #: columns of runs.parquet that are neither parameters nor outcomes
 RUN_COLUMNS = {"run_id", "point_id", "replicate", "seed", "status", "wall_seconds", "point_key",
-               "error"}
+               "error", "draw"}
 
 
 @dataclass
@@ -638,6 +646,12 @@ class Sweep:
     def design(self) -> str:
         d = self.experiment.get("design") or {}
         return d.get("kind", "grid") if isinstance(d, dict) else str(d)
+
+    @property
+    def ensemble(self) -> dict[str, Any] | None:
+        """The parameter draws of an ensemble sweep (kind, parameters, draws), or None."""
+        e = self.experiment.get("ensemble")
+        return e if isinstance(e, dict) and e else None
 
     @property
     def seed(self) -> int:
@@ -845,6 +859,12 @@ def evaluate(sweep: Sweep, n_boot: int = st.N_BOOT, adjust: str | None = st.DEFA
     for h in hypotheses(sweep):
         hid = h["id"]
         v, c, t = _evaluate_one(sweep, h, hid, n_boot)
+        if sweep.ensemble is not None and "draw" in sweep.runs:
+            eff = draw_effects(sweep, h)
+            ens = sweep.ensemble
+            me = v.min_effect if np.isfinite(v.min_effect) else float(h.get("min_effect") or 0)
+            v.ensemble = st.ensemble_share(eff.to_numpy(), v.expect, me, kind=_ensemble_label(ens),
+                                           runs_per_draw=int(ens.get("seeds") or 1))
         for a in h.get("ablation") or []:
             ah = {**h, "control_point_ids": a.get("control_point_ids") or [],
                   "treatment_point_ids": a.get("treatment_point_ids") or [], "_ablation": True}
@@ -857,6 +877,39 @@ def evaluate(sweep: Sweep, n_boot: int = st.N_BOOT, adjust: str | None = st.DEFA
     if adjust is not None:
         st.adjust_study([v for v, _, _ in out], adjust)
     return out
+
+
+def _ensemble_label(ens: dict[str, Any]) -> str:
+    k = ens.get("kind")
+    if k == "posterior":
+        return f"{ens.get('n_draws')} draws from the posterior in {ens.get('source')}"
+    if k == "sobol":
+        return f"Sobol sample of N = {ens.get('samples')} over {len(ens.get('parameters') or {})} parameters"
+    return f"Latin hypercube of {ens.get('samples')} draws over {len(ens.get('parameters') or {})} parameters"
+
+
+def draw_effects(sweep: Sweep, h: dict[str, Any]) -> pd.Series:
+    """One effect per parameter draw of an ensemble sweep: the mean of the outcome over the
+    draw's treatment runs minus over its control runs (nan where either has none defined);
+    indexed by draw, every draw of the ensemble."""
+    n = int((sweep.ensemble or {}).get("n_draws") or 0)
+    idx = pd.Index(range(n), name="draw")
+    o = h.get("outcome", "")
+    if o not in sweep.runs:
+        return pd.Series(np.nan, index=idx)
+    c = _select(sweep, h, "control").groupby("draw")[o].mean()
+    t = _select(sweep, h, "treatment").groupby("draw")[o].mean()
+    return (t.reindex(idx) - c.reindex(idx)).astype(float)
+
+
+def draw_outcomes(sweep: Sweep, outcome: str) -> pd.Series:
+    """One value per parameter draw: the outcome's mean over the draw's runs at the first
+    hypothesis' control points (at every design point when there is no hypothesis)."""
+    n = int((sweep.ensemble or {}).get("n_draws") or 0)
+    idx = pd.Index(range(n), name="draw")
+    hs = hypotheses(sweep)
+    runs = _select(sweep, hs[0], "control") if hs else sweep.runs
+    return runs.groupby("draw")[outcome].mean().reindex(idx).astype(float)
 
 
 # -- conditions for sweep charts -----------------------------------------------------------------
@@ -956,6 +1009,18 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
         prows.append({"varied parameter": k, "values": desc})
     if prows:
         doc.table(pd.DataFrame(prows), "Varied parameters")
+    ens = sweep.ensemble
+    if ens is not None:
+        doc.p(f"**Ensemble**: every point runs each of {ens.get('n_draws')} parameter draws "
+              f"({_ensemble_label(ens)}) {ens.get('seeds', 1)} time"
+              f"{'s' if ens.get('seeds', 1) != 1 else ''}; the draw is part of each run's key "
+              "(docs/CALIBRATION.md).")
+        doc.table(pd.DataFrame([{"drawn parameter": k, "low": v[0], "high": v[1],
+                                 "integer": bool(v[2]) if len(v) > 2 else False}
+                                for k, v in (ens.get("parameters") or {}).items()]),
+                  "Parameters drawn for the replicates" + (
+                      " (ranges of the calibration's priors)" if ens.get("kind") == "posterior"
+                      else ""))
     consts = exp.get("constants") or {}
     if consts:
         doc.table(pd.DataFrame([{"constant": k, "value": _val(v)} for k, v in consts.items()]),
@@ -1074,6 +1139,9 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     if sweep.design in ("sobol", "morris"):
         doc.section("Sensitivity indices")
         _sensitivity_section(doc, sweep)
+    if sweep.ensemble is not None and sweep.ensemble.get("kind") == "sobol":
+        doc.section("Sensitivity over the ensemble (Sobol)")
+        _ensemble_sobol_section(doc, sweep, verdicts)
 
     # -- failures ------------------------------------------------------------------------------
     fails = sweep.manifest.get("failures") or []
@@ -1159,6 +1227,24 @@ def _hypotheses_section(doc: _Doc, sweep: Sweep, verdicts, adjust: str) -> None:
                 "runs per condition for power 0.8": x.replicates_needed})
     doc.table(pd.DataFrame(rows), "The numbers behind the verdicts (the BCa bootstrap interval "
               "and the Mann-Whitney test are reported as checks; they do not enter the rule)")
+    ens = [(v, v.ensemble) for v, _, _ in verdicts if v.ensemble]
+    if ens:
+        doc.p("**Over the ensemble of parameter draws.** The verdict above pools every run. "
+              "Each draw's effect is the mean of the outcome over that draw's treatment runs "
+              "minus over its control runs; the share is of the draws whose effect has the "
+              "stated sign and size (at least min_effect the stated way; for equivalence, "
+              "within +-min_effect), with its 95% Wilson interval. Each draw's effect carries "
+              "the noise of its few runs as well as the parameters' effect.")
+        for v, _ in ens:
+            doc.pre(f"{v.id}: {v.ensemble_text()}")
+        doc.table(pd.DataFrame([{
+            "id": v.id, "outcome": v.outcome, "expect": v.expect, "min effect": v.min_effect,
+            "pooled verdict": v.verdict.upper(), "draws": e["n"],
+            "share meeting it": e["share"], "95% low (Wilson)": e["low"],
+            "95% high (Wilson)": e["high"], "effect median": e["effect_median"],
+            "effect 5%": e["effect_q05"], "effect 95%": e["effect_q95"]} for v, e in ens]),
+            "Verdicts over the ensemble: pooled, and the share of parameter draws in which the "
+            "effect has the stated sign and size")
 
 
 def _hypothesis_figure(control: np.ndarray, treatment: np.ndarray, v: st.Verdict, *,
@@ -1322,6 +1408,55 @@ def _sensitivity_section(doc: _Doc, sweep: Sweep) -> None:
             doc.p(f"`{oc}`: no sensitivity indices ({exc}).")
     if rows:
         doc.table(pd.DataFrame(rows), "Sensitivity indices")
+
+
+def ensemble_sobol(sweep: Sweep, verdicts=None) -> pd.DataFrame:
+    """Sobol indices (SALib) over the draws of a ``sobol`` ensemble: of each outcome (its mean
+    over a draw's control runs, see :func:`draw_outcomes`) and of each hypothesis' effect
+    (:func:`draw_effects`). One row per target and parameter: S1, ST and their 95% interval
+    half-widths; ``error`` says why a target has none (an undefined value at some draw)."""
+    ens = sweep.ensemble or {}
+    problem = ens.get("problem") or {}
+    targets: list[tuple[str, pd.Series]] = [
+        (f"outcome {o}", draw_outcomes(sweep, o)) for o in sweep.outcomes]
+    targets += [(f"effect of {h['id']} ({h.get('outcome')})", draw_effects(sweep, h))
+                for h in hypotheses(sweep)]
+    rows = []
+    for name, y in targets:
+        try:
+            idx = st.sobol_indices(problem, y.to_numpy(), bool(ens.get("second_order")),
+                                   seed=sweep.seed)
+        except (ValueError, ZeroDivisionError) as exc:
+            rows.append({"target": name, "parameter": "", "S1": np.nan, "S1_conf": np.nan,
+                         "ST": np.nan, "ST_conf": np.nan, "error": str(exc)})
+            continue
+        for r in idx.itertuples(index=False):
+            rows.append({"target": name, "parameter": r.parameter, "S1": r.S1,
+                         "S1_conf": r.S1_conf, "ST": r.ST, "ST_conf": r.ST_conf, "error": ""})
+    return pd.DataFrame(rows)
+
+
+def _ensemble_sobol_section(doc: _Doc, sweep: Sweep, verdicts) -> None:
+    tab = ensemble_sobol(sweep, verdicts)
+    doc.p("First-order (S1: the share of the variance due to the parameter alone) and total "
+          "(ST: with its interactions) Sobol indices over the ensemble's draws (SALib's "
+          "`sobol` sample and analysis), with 95% bootstrap intervals (+-), of each outcome "
+          "(mean over the draw's control runs) and of each hypothesis' effect (treatment minus "
+          "control at the draw).")
+    for target, sub in tab.groupby("target", sort=False):
+        if sub["error"].iloc[0]:
+            doc.p(f"{target}: no indices ({sub['error'].iloc[0]}).")
+            continue
+        idx = sub[["parameter", "S1", "S1_conf", "ST", "ST_conf"]].reset_index(drop=True)
+        doc.figure(charts.sobol_figure(idx, target), f"ensemble_sobol_{target}",
+                   f"Sobol indices: {target}", "S1 and ST with 95% bootstrap intervals.")
+    ok = tab[tab["error"] == ""]
+    if len(ok):
+        doc.table(ok.drop(columns="error").rename(columns={"S1_conf": "S1 ±",
+                                                           "ST_conf": "ST ±"}),
+                  "Sobol indices over the ensemble")
+    _atomic_text(doc.out / "ensemble_sobol.json",
+                 json.dumps(tab.to_dict("records"), indent=2, default=jsonable))
 
 
 # =============================================================================================

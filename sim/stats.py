@@ -409,6 +409,9 @@ class Verdict:
     attribution: str = ""               #: removes | survives | undetermined | not interpreted
     attribution_text: str = ""
     ablations: list[Verdict] = field(default_factory=list)
+    #: over an ensemble of parameter draws: the share of draws in which the effect has the
+    #: stated sign and size, with its interval (see :func:`ensemble_share`)
+    ensemble: dict[str, Any] = field(default_factory=dict)
 
     # -- text ----------------------------------------------------------------------------------
     def expectation(self) -> str:
@@ -477,11 +480,38 @@ class Verdict:
         (its attribution) below it."""
         out = textwrap.fill(self.line(), width=width, subsequent_indent="    ",
                             break_on_hyphens=False)
+        if self.ensemble:
+            out += "\n" + textwrap.fill(self.ensemble_text(), width=width,
+                                        initial_indent="  - ", subsequent_indent="      ",
+                                        break_on_hyphens=False)
         for a in self.ablations:
             out += "\n" + textwrap.fill(f"ablation {a.ablation}: {a.attribution_text}",
                                         width=width, initial_indent="  - ",
                                         subsequent_indent="      ", break_on_hyphens=False)
         return out
+
+    def ensemble_text(self) -> str:
+        """'supported in 87% (80-92%) of plausible parameterisations' and how it was
+        counted."""
+        e = self.ensemble
+        if not e:
+            return ""
+        if not e.get("n"):
+            return (f"over the ensemble: no parameter draw has runs in both conditions "
+                    f"({e.get('draws', 0)} draws)")
+        pct = round(100 * e["level"])
+        what = {"greater": f"effect >= {_fmt(self.min_effect)}",
+                "less": f"effect <= -{_fmt(self.min_effect)}",
+                "different": f"|effect| >= {_fmt(self.min_effect)}",
+                "equivalent": f"|effect| < {_fmt(self.min_effect)}"}.get(self.expect, "")
+        return (f"over the ensemble ({e['kind']}): the effect has the stated sign and size "
+                f"({what}) in {100 * e['share']:.0f}% ({100 * e['low']:.0f}-"
+                f"{100 * e['high']:.0f}%, {e['method']} {pct}%) of {e['n']} parameter draws "
+                f"({e['k']} of {e['n']}; each draw's effect is the mean of its treatment runs "
+                f"minus the mean of its control runs, {e['runs_per_draw']} run"
+                f"{'s' if e['runs_per_draw'] != 1 else ''} per condition)"
+                + (f"; {e['undefined']} draws without a defined effect left out"
+                   if e.get("undefined") else ""))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -1289,6 +1319,60 @@ def ccdf_points(values: Any) -> tuple[np.ndarray, np.ndarray]:
 # =============================================================================================
 # Sensitivity indices (SALib)
 # =============================================================================================
+def wilson_interval(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """Wilson's score interval for a proportion of ``k`` in ``n`` (nan, nan for n = 0)."""
+    if n <= 0:
+        return math.nan, math.nan
+    z = float(sps.norm.ppf(0.5 + level / 2))
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def clopper_pearson(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval for a proportion of ``k`` in ``n``."""
+    if n <= 0:
+        return math.nan, math.nan
+    a = 1 - level
+    lo = 0.0 if k == 0 else float(sps.beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(sps.beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def meets(effect: float, expect: str, min_effect: float) -> bool:
+    """Whether one effect has the sign and size a hypothesis states."""
+    if expect == "greater":
+        return effect >= min_effect
+    if expect == "less":
+        return effect <= -min_effect
+    if expect == "different":
+        return abs(effect) >= min_effect
+    if expect == "equivalent":
+        return abs(effect) < min_effect
+    raise ValueError(f"expect {expect!r}: allowed: {', '.join(EXPECTS)}")
+
+
+def ensemble_share(effects: Any, expect: str, min_effect: float, *, kind: str = "",
+                   method: str = "Wilson", level: float = LEVEL,
+                   runs_per_draw: int = 1) -> dict[str, Any]:
+    """The share of parameter draws whose effect has the stated sign and size, with its
+    Wilson (or Clopper-Pearson) interval. ``effects``: one effect per draw (nan: undefined,
+    left out)."""
+    e = np.asarray(effects, dtype=float)
+    ok = e[np.isfinite(e)]
+    n = int(len(ok))
+    k = int(sum(meets(float(x), expect, float(min_effect)) for x in ok))
+    lo, hi = (wilson_interval if method == "Wilson" else clopper_pearson)(k, n, level)
+    return {"kind": kind, "draws": int(len(e)), "n": n, "k": k,
+            "share": k / n if n else math.nan, "low": lo, "high": hi, "method": method,
+            "level": level, "undefined": int(len(e) - n), "runs_per_draw": int(runs_per_draw),
+            "effect_median": float(np.median(ok)) if n else math.nan,
+            "effect_q05": float(np.quantile(ok, 0.05)) if n else math.nan,
+            "effect_q95": float(np.quantile(ok, 0.95)) if n else math.nan}
+
+
 def sobol_indices(problem: dict[str, Any], Y: Any, calc_second_order: bool | None = None,
                   seed: int | None = None, num_resamples: int = 100,
                   level: float = LEVEL) -> pd.DataFrame:

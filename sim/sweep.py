@@ -98,7 +98,13 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
         t1 = time.perf_counter()
         result = model.run(task["steps"], progress=False)
         t2 = time.perf_counter()
-        outs = compute_all(task["outcomes"], result)
+        from .outcomes import compute_patterns, is_pattern
+
+        pats = [o for o in task["outcomes"] if is_pattern(o)]
+        outs = compute_all([o for o in task["outcomes"] if not is_pattern(o)], result)
+        if pats:
+            outs.update(compute_patterns(pats, result, model.spec))
+        outs = {o: outs[o] for o in task["outcomes"]}
         frames = run_frames(result, task["series"], task["collect_every"])
         t3 = time.perf_counter()
         rec.update(status="ok", outcomes={k: _finite_or_none(v) for k, v in outs.items()},
@@ -376,6 +382,8 @@ class Store:
 
         specs = exp.runs()
         keys = list(exp.parameters)
+        ens = _ensemble_of(exp)
+        ekeys = [k for k in (ens or {}).get("parameters") or {} if k not in keys]
         rows, failures, times = [], [], []
         ok_frames: list[tuple[RunSpec, list[str]]] = []
         done, failed = self.status()
@@ -388,6 +396,9 @@ class Store:
             row = {"run_id": s.run_id, "point_id": s.point_id, "replicate": s.replicate,
                    "seed": s.seed}
             row.update({k: s.params[k] for k in keys})
+            if ens is not None:
+                row["draw"] = s.draw
+                row.update({k: s.params.get(k) for k in ekeys})
             outs = rec.get("outcomes") or {}
             for o in exp.outcomes:
                 v = outs.get(o)
@@ -404,9 +415,12 @@ class Store:
                                  "replicate": s.replicate, "seed": s.seed, "params": s.params,
                                  "error": rec.get("error"), "traceback": rec.get("traceback"),
                                  "worker": rec.get("worker")})
-        columns = (["run_id", "point_id", "replicate", "seed"] + keys + list(exp.outcomes)
+        columns = (["run_id", "point_id", "replicate", "seed"] + keys
+                   + (["draw"] + ekeys if ens is not None else []) + list(exp.outcomes)
                    + ["status", "wall_seconds"])
         df = pd.DataFrame(rows, columns=columns)
+        if ens is not None:
+            df["draw"] = df["draw"].astype(np.int64)
         df = df.astype({"run_id": str, "point_id": np.int64, "replicate": np.int64,
                         "seed": np.int64, "status": str, "wall_seconds": np.float64})
         for o in exp.outcomes:
@@ -493,6 +507,14 @@ class Store:
         df["point_id"] = df["point_id"].astype(np.int64)
         self._write_table(self.out / "points.parquet", pa.Table.from_pandas(df, preserve_index=False),
                           {"experiment": exp.name, "points": len(exp.points)})
+
+
+def _ensemble_of(exp) -> dict[str, Any] | None:
+    """An experiment's (or a folder's design view's) ensemble as plain data, or None."""
+    e = getattr(exp, "ensemble", None)
+    if e is None:
+        return None
+    return e if isinstance(e, dict) else e.describe()
 
 
 def _sha256(path: Path) -> str:
@@ -924,6 +946,7 @@ class _DesignView:
         self.collect_every = int(e.get("collect_every") or 0)
         self.replicates = int(e.get("replicates") or 1)
         self.seed = int(e.get("seed") or 0)
+        self.ensemble = e.get("ensemble") or None
         try:
             self.points = pd.read_parquet(out / "points.parquet")
         except (OSError, ValueError) as exc:
@@ -931,10 +954,17 @@ class _DesignView:
                 from None
 
     def runs(self) -> list[RunSpec]:
-        from .experiment import run_id, run_seed
+        from .experiment import ensemble_runs, run_id, run_seed
 
         keys = list(self.parameters)
         out = []
+        if self.ensemble is not None:
+            pts = []
+            for row in self.points.sort_values("point_id").to_dict("records"):
+                pts.append((int(row["point_id"]), str(row["point_key"]),
+                            {k: (v.item() if isinstance(v, np.generic) else v)
+                             for k, v in row.items() if k in keys}))
+            return ensemble_runs(pts, self.ensemble, self.seed)
         for row in self.points.sort_values("point_id").to_dict("records"):
             params = {k: (v.item() if isinstance(v, np.generic) else v)
                       for k, v in row.items() if k in keys}
@@ -1560,6 +1590,14 @@ def _print_dry_run(exp: Experiment, args) -> int:
         size += f" incl. {len(exp.ablation_points)} for ablations"
     print(f"{exp.name}: scenario {exp.scenario}, {size} x {exp.replicates} replicates = "
           f"{est['runs']} runs of {exp.steps} weeks")
+    ens = getattr(exp, "ensemble", None)
+    if ens is not None:
+        src = f" from {ens.source}" if ens.source else ""
+        print(f"ensemble: {len(ens.draws)} {ens.kind} draws{src} x {ens.seeds} seed"
+              f"{'s' if ens.seeds != 1 else ''} per draw, over {len(ens.parameters)} "
+              f"parameters: " + ", ".join(
+                  f"{k} [{lo:g}, {hi:g}]" for k, (lo, hi, _) in list(ens.parameters.items())[:8])
+              + (", ..." if len(ens.parameters) > 8 else ""))
     for line in exp.size_notes():
         print(line)
     print(f"folder {est['out']}: {est['done']} done, {est['failed']} failed"

@@ -1,0 +1,396 @@
+"""militant-sim calibrate: a tiny ABC-SMC calibration (two parameters, a handful of particles,
+two generations of one-year runs of the classroom world), its outputs and report, resuming
+(after more generations are asked for, and after SIGKILL), a local Dask cluster, an ensemble
+drawn from its posterior, and bad calibration files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import calibrate as cb
+from sim.calibrate import CalibrationError, load_calibration, miss, run_calibration
+
+pytest.importorskip("pyabc")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "calibration"
+TINY = DATA / "tiny.toml"
+MILITANT_SIM = str(Path(sys.executable).parent / "militant-sim")
+
+
+def _populations(db: Path) -> pd.DataFrame:
+    con = sqlite3.connect(db)
+    try:
+        return pd.read_sql("SELECT t, epsilon, nr_samples FROM populations WHERE t >= 0 "
+                           "ORDER BY t", con)
+    finally:
+        con.close()
+
+
+def _particles(db: Path, t: int) -> pd.DataFrame:
+    """The parameters of generation t's particles, as stored in pyABC's history."""
+    con = sqlite3.connect(db)
+    try:
+        return pd.read_sql(
+            "SELECT particles.w, parameters.name, parameters.value FROM parameters "
+            "JOIN particles ON parameters.particle_id = particles.id "
+            "JOIN models ON particles.model_id = models.id "
+            "JOIN populations ON models.population_id = populations.id "
+            f"WHERE populations.t = {t} ORDER BY particles.id, parameters.name", con)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny calibration, run once: 8 particles, 2 generations, 52 weeks, 1 seed."""
+    out = tmp_path_factory.mktemp("cal") / "tiny"
+    res = run_calibration(TINY, out, workers=2, progress=False, particles=8, generations=2,
+                          draws=3)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# The miss of a pattern
+# ---------------------------------------------------------------------------------------------
+def test_miss_is_zero_inside_the_target_and_counts_target_widths_outside():
+    assert miss(5, 3, 12) == 0.0 and miss(3, 3, 12) == 0.0
+    assert miss(21, 3, 12) == pytest.approx(1.0)       # one width above
+    assert miss(1.5, 3, 12) == pytest.approx(1 / 6)
+    assert miss(0, 1, math.inf) == pytest.approx(1.0)  # half open: width max(|1|, 1)
+    assert miss(100, -math.inf, 50) == pytest.approx(1.0)
+    assert miss(math.inf, 1, math.inf) == 0.0          # never: within an open-ended target
+    assert miss(math.inf, 30, 52) == cb.MISS_CAP       # never, where a week was expected
+    assert miss(math.nan, 0, 1) == cb.MISS_CAP         # undefined
+    assert miss(1e9, 0, 1) == cb.MISS_CAP              # capped
+
+
+def test_particle_seeds_are_by_construction():
+    a = cb.particle_seeds(7, {"clash_kappa": 0.1}, "tiny_world", 3)
+    assert a == cb.particle_seeds(7, {"clash_kappa": 0.1}, "tiny_world", 3)
+    assert a[:2] == cb.particle_seeds(7, {"clash_kappa": 0.1}, "tiny_world", 2)
+    assert a != cb.particle_seeds(7, {"clash_kappa": 0.2}, "tiny_world", 3)
+    assert a != cb.particle_seeds(7, {"clash_kappa": 0.1}, "other", 3)
+    assert a != cb.particle_seeds(8, {"clash_kappa": 0.1}, "tiny_world", 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# A tiny calibration: outputs, report, resuming
+# ---------------------------------------------------------------------------------------------
+def test_tiny_calibration_writes_the_posterior_and_its_history(tiny):
+    out = tiny.out
+    assert tiny.complete and tiny.generations == 2 and tiny.stop == "generations"
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert len(post) == 8
+    assert post["weight"].sum() == pytest.approx(1.0)
+    for col in ("clash_kappa", "desert_rate", "weight", "distance",
+                "value:tiny_world:clashes_year1", "value:tiny_world:front_fighters",
+                "miss:tiny_world:clashes_year1", "miss:tiny_world:front_fighters"):
+        assert col in post, col
+    assert post["clash_kappa"].between(0, 1).all() and post["desert_rate"].between(0, .1).all()
+    assert (post["distance"] >= 0).all()
+    # a particle's miss is what its value makes of the target
+    m = [miss(v, 3, 12) for v in post["value:tiny_world:clashes_year1"]]
+    assert np.allclose(post["miss:tiny_world:clashes_year1"], m)
+    gen = pd.read_parquet(out / "generations.parquet")
+    assert list(gen["generation"]) == [1, 2]
+    assert (gen["particles"] == 8).all() and (gen["simulations"] >= 8).all()
+    assert np.allclose(gen["acceptance"], gen["particles"] / gen["simulations"])
+    assert gen["epsilon"].iloc[1] <= gen["epsilon"].iloc[0]
+    pops = _populations(out / "abc.db")
+    assert list(pops["t"]) == [0, 1]
+    assert np.allclose(pops["epsilon"], gen["epsilon"])
+    pred = pd.read_parquet(out / "predictive.parquet")
+    assert set(pred["pattern"]) == {"clashes_year1", "front_fighters", "rivals_fight"}
+    assert pred["draw"].nunique() == 3
+    assert not pred.loc[pred["pattern"] == "rivals_fight", "fitted"].any()
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["kind"] == "calibration" and man["complete"] and man["generations_done"] == 2
+    assert man["provenance"]["versions"]["militant-sim"]
+    assert [p["name"] for p in man["calibration"]["priors"]] == ["clash_kappa", "desert_rate"]
+
+
+def test_a_particle_is_reproducible_from_its_values(tiny):
+    """Evaluating a posterior particle again gives the values stored with it."""
+    cal = load_calibration(TINY)
+    post = pd.read_parquet(tiny.out / "posterior.parquet")
+    row = post.iloc[0]
+    values = {"clash_kappa": float(row["clash_kappa"]), "desert_rate": float(row["desert_rate"])}
+    by_s = {"tiny_world": [f.pattern for f in cal.patterns]}
+    got = cb.evaluate_particle(values, cal.priors, ["tiny_world"], cal.scenario_files, by_s,
+                               cal.seeds, cal.seed, cal.steps)
+    for k in ("value:tiny_world:clashes_year1", "value:tiny_world:front_fighters"):
+        assert got[k] == row[k]
+
+
+def test_report_shows_posterior_prior_generations_and_pattern_fits(tiny, tmp_path):
+    from sim.report import report
+
+    rep = report(tiny.out, tmp_path / "rep", formats=("png",))
+    assert rep.kind == "calibration"
+    names = {f.name for f in rep.figures}
+    assert {"generations", "marginals", "pairs", "pattern_fits", "out_of_sample"} <= names
+    md = rep.markdown.read_text()
+    for text in ("Posterior marginals and priors", "Epsilon and acceptance by generation",
+                 "tiny_world:clashes_year1", "3 to 12 clashes", "Out-of-sample",
+                 "tiny_world:rivals_fight", "posterior median", "holds in"):
+        assert text in md, text
+    fits = json.loads((tmp_path / "rep" / "fits.json").read_text())
+    assert [r["pattern"] for r in fits["fitted"]] == ["tiny_world:clashes_year1",
+                                                      "tiny_world:front_fighters"]
+
+
+def test_more_generations_resume_the_same_history(tiny, tmp_path):
+    import shutil
+
+    out = tmp_path / "more"
+    shutil.copytree(tiny.out, out)
+    before = _populations(out / "abc.db")
+    first = _particles(out / "abc.db", 0)
+    res = run_calibration(TINY, out, workers=2, progress=False, particles=8, generations=3,
+                          draws=0)
+    assert res.generations == 3 and res.new_generations == 1
+    after = _populations(out / "abc.db")
+    pd.testing.assert_frame_equal(after.iloc[:2].reset_index(drop=True), before)
+    pd.testing.assert_frame_equal(_particles(out / "abc.db", 0), first)
+    assert not (out / "predictive.parquet").exists()  # the old check was of another posterior
+    # a finished calibration run again does nothing more
+    again = run_calibration(TINY, out, workers=2, progress=False, particles=8, generations=3,
+                            draws=0)
+    assert again.new_generations == 0 and again.generations == 3
+
+
+def test_a_folder_of_another_calibration_is_refused(tiny, tmp_path):
+    import shutil
+
+    out = tmp_path / "other"
+    shutil.copytree(tiny.out, out)
+    with pytest.raises(CalibrationError, match="holds a different calibration.*seeds"):
+        run_calibration(TINY, out, workers=1, progress=False, particles=8, seeds=2)
+
+
+def test_an_ensemble_drawn_from_the_posterior(tiny, tmp_path):
+    """ensemble = "FOLDER": each replicate's parameters are a particle drawn from the
+    posterior (the draw is part of the run's key)."""
+    from sim.experiment import load_experiment
+    from sim.report import report
+    from sim.sweep import run_sweep
+
+    exp = {"experiment": {"name": "post_ens", "scenario": str(DATA / "tiny_world.toml"),
+                          "steps": 26, "seed": 3, "outcomes": ["clash_rate"],
+                          "ensemble": {"posterior": str(tiny.out), "draws": 4}},
+           "parameters": {"groups.Caliphate.propaganda": [0.2, 0.9]},
+           "hypothesis": {"id": "HP", "outcome": "clash_rate", "expect": "greater",
+                          "min_effect": 0.5,
+                          "control": {"groups.Caliphate.propaganda": 0.2},
+                          "treatment": {"groups.Caliphate.propaganda": 0.9}}}
+    e = load_experiment(exp)
+    assert e.ensemble.kind == "posterior" and len(e.ensemble.draws) == 4
+    assert e.replicates == 4 and e.n_runs == 8
+    post = pd.read_parquet(tiny.out / "posterior.parquet")
+    for d in e.ensemble.draws:  # every draw is a particle of the posterior
+        assert ((post["clash_kappa"] - d["clash_kappa"]).abs() < 1e-12).any()
+    res = run_sweep(exp, workers=1, out=tmp_path / "sw", progress=False)
+    assert res.complete
+    runs = res.runs
+    assert sorted(runs["draw"].unique()) == [0, 1, 2, 3]
+    rep = report(tmp_path / "sw", tmp_path / "rep", formats=("png",), gof_boot=0)
+    assert rep.verdicts[0].ensemble["n"] == 4
+    assert "draws from the posterior" in rep.verdicts[0].text()
+
+
+# ---------------------------------------------------------------------------------------------
+# SIGKILL and resume; a local Dask cluster
+# ---------------------------------------------------------------------------------------------
+def _session_processes(sid: int) -> list[tuple[int, str]]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            out.append((int(d.name), cmd))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigkill_mid_generation_loses_no_accepted_generation(tmp_path):
+    out = tmp_path / "killed"
+    cmd = [MILITANT_SIM, "calibrate", str(TINY), "--out", str(out), "--workers", "2",
+           "--particles", "8", "--generations", "3", "--draws", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (out / "abc.db").exists() and len(_populations(out / "abc.db")) >= 1 \
+                    and len(_session_processes(proc.pid)) >= 3:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the calibration ended before it could be killed"
+        time.sleep(1.0)  # well into generation 2
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 20
+    left = _session_processes(proc.pid)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = _session_processes(proc.pid)
+    for pid, _ in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left behind: {left}"
+    kept = _populations(out / "abc.db")
+    assert 1 <= len(kept) < 3
+    gen1 = _particles(out / "abc.db", 0)
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert f"{len(kept)} of at most 3 generations done" in res.stderr
+    after = _populations(out / "abc.db")
+    assert list(after["t"]) == [0, 1, 2]
+    pd.testing.assert_frame_equal(after.iloc[:len(kept)].reset_index(drop=True), kept)
+    pd.testing.assert_frame_equal(_particles(out / "abc.db", 0), gen1)
+    assert len(pd.read_parquet(out / "posterior.parquet")) == 8
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_calibrates_as_local_processes_do(tmp_path):
+    pytest.importorskip("distributed")
+    res = run_calibration(TINY, tmp_path / "dask", dask="local", workers=2, progress=False,
+                          particles=4, generations=2, draws=0)
+    assert res.complete and res.generations == 2
+    man = json.loads((tmp_path / "dask" / "manifest.json").read_text())
+    assert man["sessions"][-1]["engine"] == "local Dask cluster of 2 workers"
+    post = pd.read_parquet(tmp_path / "dask" / "posterior.parquet")
+    assert len(post) == 4 and post["weight"].sum() == pytest.approx(1.0)
+    assert list(pd.read_parquet(tmp_path / "dask" / "generations.parquet")["generation"]) == [1, 2]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad calibration files: one message naming the file, the key, the value and what is allowed
+# ---------------------------------------------------------------------------------------------
+def _base() -> dict:
+    return {"calibration": {"name": "bad", "seeds": 1, "steps": 52},
+            "parameters": {"clash_kappa": {"low": 0.0, "high": 1.0}},
+            "scenarios": {"classroom": {"patterns": "all"}}}
+
+
+def _with(path: str, value) -> dict:
+    d = _base()
+    keys = path.split("/")
+    cur = d
+    for k in keys[:-1]:
+        cur = cur.setdefault(k, {})
+    if value is _DEL:
+        del cur[keys[-1]]
+    else:
+        cur[keys[-1]] = value
+    return d
+
+
+_DEL = object()
+BAD = [
+    (_with("calibration/seedz", 1), "calibration.seedz: unknown key; allowed: did you mean seed or seeds?"),
+    (_with("calibration/seeds", 0), "calibration.seeds: must be a whole number >= 1"),
+    (_with("calibration/name", "no spaces"), "calibration.name: must be a short name"),
+    (_with("scenarios", _DEL), "scenarios: missing or empty"),
+    (_with("scenarios/nowhere", {}), "scenarios.nowhere: unknown or invalid scenario"),
+    (_with("scenarios/classroom/patterns", {"rivals_fihgt": 1}),
+     "scenarios.classroom.patterns.rivals_fihgt: not a pattern of scenario classroom"),
+    (_with("scenarios/classroom/patterns", {"rivals_fight": -1}),
+     "scenarios.classroom.patterns.rivals_fight: must be > 0"),
+    (_with("scenarios/classroom/patterns", 3), "scenarios.classroom.patterns: must be \"all\""),
+    (_with("parameters/clash_kapa", {}), "parameters.\"clash_kapa\": unknown parameter"),
+    (_with("parameters/clash_kappa", {"low": 0.5, "high": 0.1}), "low must be below high"),
+    (_with("parameters/clash_kappa", {"low": -1.0, "high": 0.1}),
+     "the prior reaches outside the parameter's range (given: [-1.0, 0.1]); allowed: within "
+     "[0, 10]"),
+    (_with("parameters/clash_kappa", {"prior": "normal"}),
+     "parameters.\"clash_kappa\".prior: unknown prior (given: 'normal'); allowed: uniform, "
+     "loguniform"),
+    (_with("parameters/clash_kappa", {"prior": "loguniform", "low": 0.0, "high": 1.0}),
+     "a log-uniform prior needs low > 0"),
+    (_with("parameters/clash_kappa", 0.1), "parameters.\"clash_kappa\": must be a table"),
+    (_with("parameters/steps", {}), "parameters.\"steps\": cannot be calibrated"),
+    (_with("parameters", {}), "parameters: no parameter to fit"),
+    (_with("scenarios/classroom/parameters", {"clash_kappa": {}}), "is also a shared parameter"),
+    (_with("scenarios/classroom/parameters", {"groups.Nobody.claim": {}}),
+     "rejected by scenario classroom"),
+    (_with("abc/particles", 1), "abc.particles: must be a whole number >= 2"),
+    (_with("abc/epsilon_quantile", 1.5), "abc.epsilon_quantile: must lie between 0 and 1"),
+    (_with("abc/scale", "iqr"), "abc.scale: unknown scale function (given: 'iqr'); allowed: "
+                                "rmsd, mad, std"),
+    (_with("abc/p", 0.5), "abc.p: must be >= 1"),
+    (_with("abc/population", 5), "abc.population: unknown key"),
+    (_with("check/classroom", ["rivals_fight"]), "check.classroom.rivals_fight: is also fitted"),
+    (_with("predictive/draws", -1), "predictive.draws: must be a whole number >= 0"),
+    (_with("extra", {}), "extra: unknown key"),
+]
+
+
+@pytest.mark.parametrize("data,message", BAD, ids=[m[:40] for _, m in BAD])
+def test_bad_calibration_files_name_the_key_the_value_and_what_is_allowed(data, message):
+    with pytest.raises(CalibrationError) as err:
+        load_calibration(data)
+    assert message in str(err.value), str(err.value)
+    assert str(err.value).startswith("<calibration>: ")
+
+
+def test_a_bad_file_on_the_command_line_is_one_message_and_exit_2(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text("[calibration]\nseeds = 2\n[parameters]\nclash_kappa = { low = 0.0, high = "
+                 "20.0 }\n[scenarios.classroom]\npatterns = \"all\"\n")
+    res = subprocess.run([MILITANT_SIM, "calibrate", str(f), "--dry-run"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith(f"militant-sim: error: {f}: parameters.\"clash_kappa\": the "
+                               "prior reaches outside the parameter's range")
+    f.write_text("[calibration\n")
+    res = subprocess.run([MILITANT_SIM, "calibrate", str(f)], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 2 and str(f) in res.stderr and "Traceback" not in res.stderr
+    res = subprocess.run([MILITANT_SIM, "calibrate", "no_such_calibration"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 2 and "no_such_calibration" in res.stderr
+
+
+def test_the_shipped_calibration_parses_and_dry_runs():
+    cal = load_calibration(ROOT / "calibrations" / "core.toml")
+    assert cal.name == "core" and set(cal.scenarios) == {"syria_2013", "sahel_2019"}
+    assert cal.checks and {f.scenario for f in cal.checks} == {"idlib_2020"}
+    assert cal.fingerprint() == load_calibration("core").fingerprint()
+    res = subprocess.run([MILITANT_SIM, "calibrate", "core", "--dry-run"], capture_output=True,
+                         text=True, timeout=120, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "syria_2013" in res.stdout and "check idlib_2020:had_to_isis" in res.stdout
+
+
+def test_an_earlier_stop_holds_only_while_its_setting_is_unchanged():
+    cal = load_calibration(TINY)
+    old = {"stop": "min_acceptance", "calibration": {"abc": dict(cal.abc)}}
+    assert cb._still_stopped(old, cal, 1) == "min_acceptance"
+    old["calibration"]["abc"]["min_acceptance"] = 0.5  # asked for less now: go on
+    assert cb._still_stopped(old, cal, 1) is None
+    assert cb._still_stopped(None, cal, 0) is None
+    assert cb._still_stopped(None, cal, cal.abc["generations"]) == "generations"
