@@ -840,7 +840,9 @@ def relations(m: MilitantModel) -> None:
                 esc = 0.5 * (m.hostility[a, b] + memory[a, b])
                 for me, other in ((a, b), (b, a)):
                     thr = p.war_threshold * m.tolerance[me]
-                    if esc > thr and rng.random() < 1.0 - np.exp(-p.war_rate * (esc / thr - 1)):
+                    # a threshold of 0: any escalation is past it, by as much as it can be
+                    excess = esc / thr - 1 if thr > 0 else np.inf
+                    if esc > thr and rng.random() < 1.0 - np.exp(-p.war_rate * excess):
                         _set_relation(m, a, b, Relation.WAR)
                         m.last_clash[a, b] = m.last_clash[b, a] = m.week
                         m.log_event(EventKind.WAR_DECLARED, me, other,
