@@ -1,14 +1,17 @@
-"""The teaching app's page: Mesa's model controller (Reset, Play, Step) with this model's views
-and live controls, laid out for a projector (1280 x 720: every control and every chart the
-lesson uses visible without scrolling), in a fixed light theme.
+"""The teaching app's page: the model's controls (Reset, Play, Step, stop at week), views and
+live sliders, laid out for a projector (1280 x 720: every control and every chart the lesson
+uses visible without scrolling), in a fixed light theme.
 
 Served by ``militant-sim app`` (see :mod:`sim.app`); Solara loads this module and shows
-:func:`Page`, one model per browser tab. The layout:
+:func:`Page` in its own :func:`Layout` (no app bar, no drawer), one model per browser tab. The
+controller works as Mesa's ``ModelController`` (a worker thread steps the model while playing;
+Mesa's ``force_update`` and ``update_counter`` redraw the views), with a "stop at week". The
+layout:
 
-* the side bar: Reset / Play / Step (Mesa's ``ModelController``), the speed (the pause
-  between weeks and the weeks computed per picture, each showing its value), the scenario and
-  seed used by Reset, then the **live controls**: sliders that change the running model at
-  once (only those that act on this scenario);
+* the side bar: Reset / Play / Step and "stop at week", "keep the faded run", the speed (the
+  pause between weeks and the weeks computed per picture, each showing its value), the
+  scenario and seed used by Reset, then the **live controls**: sliders that change the running
+  model at once (only those that act on this scenario);
 * the main area, tab **Model**: the week and the downloads (the run's series as CSV, the map
   and all charts as PNG; each chart also saves itself as PNG from its corner), the map with
   its legend and the monitors, and the live charts. After Reset the previous run stays on the
@@ -94,12 +97,13 @@ html, body { overflow: hidden; }
 .ms-top > * { flex: none; }
 .ms-downloads > * { flex: none; margin: 0 !important; }
 .ms-model { display: grid; grid-template-columns: 340px 1fr; gap: 8px; }
+.ms-left { height: calc(100vh - 40px); overflow-y: auto; }
 .ms-charts { display: grid; grid-template-columns: 1fr 1fr; gap: 6px; }
 .ms-chart-box { border: 1px solid #e0e0e0; border-radius: 3px; background: #fff;
   min-width: 0; }
 .ms-rel-box { grid-column: 1 / span 2; }
-.ms-legend { font-size: 11.5px; line-height: 1.45; margin-top: 2px; }
-.ms-monitors { font-size: 12.5px; line-height: 1.35; margin-top: 4px; }
+.ms-legend { font-size: 11px; line-height: 1.4; margin-top: 1px; }
+.ms-monitors { font-size: 12px; line-height: 1.3; margin-top: 3px; }
 .ms-monitors table td, .ms-monitors table th { padding: 0 8px 0 0; text-align: left; }
 .ms-monitors .ms-num { text-align: right; font-variant-numeric: tabular-nums; }
 .ms-guide { max-width: 1000px; padding: 4px 12px 40px 4px; font-size: 15px;
@@ -245,7 +249,7 @@ def Controller(model: solara.Reactive[AppModel], params: solara.Reactive[dict],
             if not m.running or (from_play and not playing.value):
                 break
         running.value = m.running
-        if until is not None and m.week >= until:
+        if not m.running or (until is not None and m.week >= until):
             playing.value = False
         force_update()
 
@@ -303,13 +307,13 @@ def RunControls(model: solara.Reactive[AppModel], params: solara.Reactive[dict],
         solara.Checkbox(label="keep the faded run when I press Reset", value=keep,
                         style="margin: 0; height: 24px")
     lo, hi, st = PLAY_INTERVAL_RANGE
-    with solara.Column(gap="0px", classes=["ms-knob", "ms-speed"]):
+    with solara.Column(gap="0px", classes=["ms-knob", "ms-knob-play", "ms-speed"]):
         solara.HTML(tag="div", classes=["ms-knob-label"], unsafe_innerHTML=(
             f"pause between weeks: <b>{play_interval.value} ms</b> (larger is slower)"))
         slider(play_interval.value, lo, hi, st, lambda v: play_interval.set(int(v)),
                "ms-slider ms-slider-play")
     lo, hi, st = RENDER_INTERVAL_RANGE
-    with solara.Column(gap="0px", classes=["ms-knob", "ms-render"]):
+    with solara.Column(gap="0px", classes=["ms-knob", "ms-knob-render", "ms-render"]):
         solara.HTML(tag="div", classes=["ms-knob-label"], unsafe_innerHTML=(
             f"weeks per picture: <b>{render_interval.value}</b> (larger is faster)"))
         slider(render_interval.value, lo, hi, st, lambda v: render_interval.set(int(v)),
@@ -358,7 +362,7 @@ def _legend_html(items) -> str:
             sw = f'<span style="{box}border:2px solid {colour}"></span>'
         else:
             sw = ""
-        parts.append(f'<span style="margin-right:9px;white-space:nowrap">{sw} {label}</span>')
+        parts.append(f'<span style="margin-right:7px;white-space:nowrap">{sw} {label}</span>')
     return "<div>" + " ".join(parts) + "</div>"
 
 
@@ -400,12 +404,11 @@ def _monitor_html(m, previous: PreviousRun | None = None) -> str:
     return (
         f'<table><tr><th>group</th><th>fighters</th><th>districts</th>'
         f'<th>claim</th><th>propag.</th><th>leader</th></tr>{rows}</table>'
-        f'<div>All fighters <b>{m["fighters"]:,}</b> &middot; held by groups '
-        f'<b>{m["militant_cells"]}</b>, by the state {m["state_cells"]} of {m["cells"]} '
-        f'&middot; ungoverned <b>{m["ungoverned"]}</b> &middot; this week '
+        f'<div>Relation: {rel}</div>'
+        f'<div>Districts held by the groups <b>{m["militant_cells"]}</b>, by the state '
+        f'{m["state_cells"]} of {m["cells"]}; ungoverned <b>{m["ungoverned"]}</b>. This week '
         f'<b>{m["clashes_this_week"]}</b> clashes, <b>{m["defections_this_week"]}</b> '
-        f'defections</div>'
-        f'<div>Relation: {rel}</div><div>In force: {active}</div>{nxt}{changes}{prev}')
+        f'defections.</div>{changes}{prev}<div>In force: {active}</div>{nxt}')
 
 
 class LiveChart(ipyvuetify.VuetifyTemplate):
@@ -470,7 +473,8 @@ def Downloads(model: AppModel, counter: int):
                                                     text=True, style=style, classes=["ms-csv"])])
         solara.FileDownload(map_png, filename=f"{stem}-map.png", mime_type="image/png",
                             children=[solara.Button("map PNG", icon_name="mdi-download",
-                                                    text=True, style=style, classes=["ms-map-png"])])
+                                                    text=True, style=style,
+                                                    classes=["ms-map-png"])])
         solara.FileDownload(lambda: dashboard_png(model), filename=f"{stem}-dashboard.png",
                             mime_type="image/png",
                             children=[solara.Button("dashboard PNG", icon_name="mdi-download",
@@ -481,7 +485,7 @@ def Downloads(model: AppModel, counter: int):
 @solara.component
 def ModelTab(model: AppModel, counter: int, previous: PreviousRun | None):
     with solara.Div(classes=["ms-model"]):
-        with solara.Div():
+        with solara.Div(classes=["ms-left"]):
             MapView(model, counter)
             MonitorsView(model, counter, previous)
         with solara.Div(classes=["ms-charts"]):

@@ -360,7 +360,7 @@ def defections_option(model: MilitantModel,
                       previous: PreviousRun | None = None) -> dict[str, Any]:
     """Chart: fighters defecting per week, by direction, in the colour of the group they join
     (a moving average, with the weekly counts as thin lines)."""
-    opt = _base(model, "Defections: fighters changing sides, per week", "")
+    opt = _base(model, "Defections per week (fighters)", "")
     prev = _same_world(model, previous)
     names = model.group_names
     dirs = []
@@ -435,15 +435,15 @@ def relations_option(model: MilitantModel, previous: PreviousRun | None = None) 
     # the pairs' names, written on their bands (a y axis of values cannot carry them)
     label_box = {"backgroundColor": "rgba(255,255,255,0.85)", "padding": [1, 3],
                  "borderRadius": 2}
-    series_.append({"type": "scatter", "name": "_pairs", "silent": True, "symbolSize": 0,
+    series_.append({"type": "scatter", "name": "_pairs", "silent": True, "symbolSize": 0, "z": 10,
                     "data": [{"value": [0, i - 0.12], "name": lab}
                              for i, lab in enumerate(labels)],
                     "label": {"show": True, "position": "right", "fontSize": 11, "color": TEXT,
                               "formatter": "{b}", **label_box}})
     if prev is not None:
         opt["series"].append({"type": "scatter", "name": "_prev", "silent": True,
-                              "symbolSize": 0,
-                              "data": [{"value": [0, i + 0.27], "name": "previous run"}
+                              "symbolSize": 0, "z": 10,
+                              "data": [{"value": [0, i + 0.27], "name": "faded run"}
                                        for i in range(len(pairs))],
                               "label": {"show": True, "position": "right", "fontSize": 9,
                                         "color": "#444444", "formatter": "{b}", **label_box}})

@@ -1290,7 +1290,6 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
         every = max(step_weeks, int(math.ceil((n_weeks + 1) / max_frames)))
     frames = [i for i, wk in enumerate(mweeks) if wk % every == 0 or i == len(mweeks) - 1]
     zones = run_zones(result)
-    G = len(names)
     steps = result.steps
     painter = run_painter(result, pixels=400)
     with style():

@@ -61,7 +61,8 @@ def event_words(kind: str, args: dict[str, Any]) -> str:
                 f"{_until(a)})")
     if kind == "restriction":
         level = a.get("level")
-        share = f"{100 * float(level):.0f}% of its operations" if level is not None else "its operations"
+        share = (f"{100 * float(level):.0f}% of its operations" if level is not None
+                 else "its operations")
         return (f"a ceasefire brokered from outside forbids {a.get('group', '?')} {share} in "
                 f"{zone_words(a.get('zone', '?'))}{_until(a)}")
     if kind == "leader_killed":

@@ -117,7 +117,7 @@ class MapPainter:
         """The painter of a running model's world."""
         return cls(model.width, model.height, model.group_colours, model.zones, pixels, labels)
 
-    # -- geometry ---------------------------------------------------------------------------------
+    # -- geometry -----------------------------------------------------------------------------
     def _overlay(self, cell_px: np.ndarray, labels: bool) -> None:
         """Zone outlines and names, drawn once (palette index per pixel)."""
         S, W, H = self.scale, self.width, self.height
@@ -161,7 +161,7 @@ class MapPainter:
         a = a.reshape(self.height, self.width)[::-1]
         return np.repeat(np.repeat(a, S, axis=0), S, axis=1)
 
-    # -- pictures ----------------------------------------------------------------------------------
+    # -- pictures -----------------------------------------------------------------------------
     def fill_index(self, owner: np.ndarray) -> np.ndarray:
         """(C,) palette index of each district's fill, from its owner (-2 state, -1 no one,
         g a group)."""
@@ -210,7 +210,7 @@ class MapPainter:
         im.save(buf, "PNG", compress_level=1)
         return buf.getvalue()
 
-    # -- for a running model -------------------------------------------------------------------------
+    # -- for a running model -----------------------------------------------------------------
     def model_png(self, model) -> bytes:
         return self.png(model.owner, model.ungoverned(), model.presence())
 
@@ -222,13 +222,12 @@ class MapPainter:
         note."""
         pal = [to_hex(c) for c in self.palette]
         items = [("fill", pal[g + 2], f"held by {name}") for g, name in enumerate(names)]
-        items += [("fill", pal[1], "held by the state"), ("fill", pal[0], "held by no one"),
-                  ("hatch", pal[self.n_fills], "ungoverned: weak governance and security")]
+        items += [("fill", pal[1], "by the state"), ("fill", pal[0], "by no one"),
+                  ("hatch", pal[self.n_fills], "ungoverned (weak governance and security)")]
         items += [("dot", c, f"{name} fighters") for name, c in zip(names, self.colours)]
         if self.zones:
-            items.append(("zone", INK, "zone named in the scenario"))
-        items.append(("note", "", f"a full dot: {int(round(self.full_dot))} fighters "
-                                  "in one district"))
+            items.append(("zone", INK, "zone"))
+        items.append(("note", "", f"(a full dot: {int(round(self.full_dot))} fighters)"))
         return items
 
 

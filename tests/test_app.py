@@ -34,7 +34,6 @@ from sim.app_render import (
     legend_rows,
     monitors,
     moving_mean,
-    painter_for,
     render_all,
     series,
     series_csv,
