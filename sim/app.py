@@ -108,6 +108,8 @@ def serve(sock: socket.socket, scenario: str, seed: int | None = None) -> int:
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "false")  # it would cover a chart
+    # a light page whatever the operating system's dark mode (the page also fixes it)
+    os.environ["SOLARA_THEME_VARIANT"] = "light"
     os.environ.setdefault("SOLARA_THEME_TITLE", "militant-sim")  # the browser tab's title
     # reacton's faster renderer (it skips the parts of the page that did not change): the page
     # updates in about half the time; REACTON_FAST=0 in the environment turns it off

@@ -21,6 +21,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from .labels import zone_words
 from .model import MilitantModel
 from .params import GROUP_FIELDS, PARAMS, Param, teach_params
 from .scenario import EVENT_KINDS, ScenarioError, available_scenarios, load_scenario
@@ -79,7 +80,19 @@ class AppModel(MilitantModel):
         self.scenario_name = scenario_name
         self.lock = threading.RLock()
         self.running = self.week < self.p.steps
+        #: (week, what) of every change made with the sliders, in order (marked on the charts)
+        self.changes: list[tuple[int, str]] = []
+        self._change_keys: list[tuple] = []
         _MODELS.add(self)
+
+    def note_change(self, key: tuple, text: str) -> None:
+        """Record a change made with a slider; moving the same slider again in the same week
+        replaces the entry (a slider reports several values while it is dragged)."""
+        if self.changes and self._change_keys[-1] == key and self.changes[-1][0] == self.week:
+            self.changes[-1] = (self.week, text)
+        else:
+            self.changes.append((self.week, text))
+            self._change_keys.append(key)
 
     def step(self) -> None:
         with self.lock:
@@ -135,6 +148,8 @@ class Knob:
     high: float
     unit: str = "-"
     source: str = ""
+    #: what the slider does, in plain words (shown on hover and in the guide)
+    help: str = ""
 
     def slider_range(self, current: float | None = None) -> tuple[float, float, float]:
         """(min, max, step) of the slider, given the model's current value."""
@@ -168,20 +183,53 @@ def _nice_step(x: float) -> float:
     return float(f"{10 ** e:.12g}")
 
 
+#: the sliders' names and help in plain words, by parameter (a parameter marked ``teach``
+#: that is not here gets its name and its meaning from the parameter table)
+PLAIN = {
+    "claim": ("claim", "1: the group claims to be the Caliphate and demands the allegiance of "
+              "all; 0: no such claim"),
+    "propaganda": ("propaganda", "how intensely the group's messaging works on its fighters; a "
+                   "group whose doctrine brands rivals apostates makes them hostile"),
+    "restriction": ("restriction", "share of the group's attacks forbidden in the zone, as by "
+                    "a ceasefire brokered from outside (1: it may not fight at all)"),
+    "clash_kappa": ("clash intensity", "how readily fighters of hostile groups who meet fight "
+                    "each other (0: never); parameter clash_kappa"),
+    "governance_support": ("governance support", "scale of the scenario's programmes that "
+                           "restore governance and security (0: none, 1: as written)"),
+    "intervention_scale": ("intervention scale", "scale of the scenario's outside "
+                           "interventions (0: none, 1: as written)"),
+}
+
+
 def _label(p: Param) -> str:
-    return p.name.replace("_", " ")
+    return PLAIN.get(p.name, (p.name.replace("_", " "),))[0]
+
+
+def _help(p: Param) -> str:
+    return PLAIN[p.name][1] if p.name in PLAIN else p.meaning
 
 
 def knobs() -> list[Knob]:
     """Every slider of the app, in the order shown, built from the parameter tables."""
-    out = [Knob(p.name, "group", _label(p), p.meaning, p.low, p.high, p.unit, p.source)
-           for p in GROUP_FIELDS.values() if p.teach]
+    out = [Knob(p.name, "group", _label(p), p.meaning, p.low, p.high, p.unit, p.source,
+                _help(p)) for p in GROUP_FIELDS.values() if p.teach]
     lv = EVENT_KINDS["restriction"]["level"]
     out.append(Knob("restriction", "restriction", "restriction", lv.meaning, lv.low, lv.high,
-                    "-", "restriction event (sim.scenario.EVENT_KINDS)"))
-    out += [Knob(p.name, "param", _label(p), p.meaning, p.low, p.high, p.unit, p.source)
-            for p in teach_params()]
+                    "-", "restriction event (sim.scenario.EVENT_KINDS)",
+                    PLAIN["restriction"][1]))
+    out += [Knob(p.name, "param", _label(p), p.meaning, p.low, p.high, p.unit, p.source,
+                 _help(p)) for p in teach_params()]
     return out
+
+
+def knob_title(knob: Knob, group: str | None = None, zone: str | None = None) -> str:
+    """The slider's name as the app shows it: 'claim of Caliphate', 'restriction of Front in
+    all', 'clash intensity'."""
+    if knob.scope == "group":
+        return f"{knob.label} of {group}"
+    if knob.scope == "restriction":
+        return f"{knob.label} of {group} in {zone_words(zone)}"
+    return knob.label
 
 
 def current_value(model: MilitantModel, knob: Knob, group: str | None = None,
@@ -213,6 +261,9 @@ def apply(model: MilitantModel, knob: Knob, value: float, group: str | None = No
             model.set_group(group, knob.key, float(value))
         else:
             model.set_restriction(group, zone, float(value))
+        note = getattr(model, "note_change", None)
+        if note is not None:
+            note((knob.key, group, zone), f"{knob_title(knob, group, zone)} \u2192 {value:.3g}")
 
 
 def _as_kind(p: Param, value: float):
@@ -255,8 +306,8 @@ def default_restricted(model: MilitantModel) -> tuple[str, str]:
     """(group, zone) the restriction slider starts on.
 
     A restriction the scenario has already imposed if there is one; otherwise the group with
-    the weakest claim (the rival a ceasefire would tie down, as in the article) in its start
-    zone.
+    the weakest claim (the rival a ceasefire would tie down, as in the article) on the whole
+    map (zone ``all``).
     """
     for e in model.active_effects:
         if e.kind == "restriction":
@@ -265,8 +316,7 @@ def default_restricted(model: MilitantModel) -> tuple[str, str]:
         if ev.kind == "restriction":
             return ev.args["group"], ev.args["zone"]
     g = min(range(model.n_groups), key=lambda i: (model.claim[i], i))
-    zone = model.spec.groups[g].zone or "all"
-    return model.group_names[g], zone
+    return model.group_names[g], "all"
 
 
 def zone_choices(model: MilitantModel) -> list[str]:

@@ -1,229 +1,60 @@
 """What the teaching app shows, computed without a browser.
 
-* :class:`MapPainter` draws the map as one raster image (numpy, then PNG): who holds each
-  district (the state grey, no one light, a group a light tint of its colour), ungoverned
-  districts hatched, fighters as one dot per group per district whose area grows with their
-  number, zones outlined and named. One image per week, never thousands of separate markers.
+* the map: :class:`sim.map_image.MapPainter` (the same picture as the dashboard's and the
+  animation's), one image per week;
 * ``*_option`` functions build the live charts as ECharts options (plain dicts, drawn by the
   browser): fighters and territory per group, clashes and defections per week, the relation
-  of each pair over time.
-* :func:`monitors` gathers the numbers of the current week.
+  of each pair over time. Each takes the run so far and, optionally, the previous run
+  (:class:`PreviousRun`, kept when Reset is pressed), drawn faded behind it; the changes made
+  with the sliders and the scenario's scheduled events are marked on the time axis;
+* :func:`monitors` gathers the numbers of the current week, in plain words;
+* :func:`series_csv` writes the run so far as CSV (the app's download).
 
-Colours: groups use ``model.group_colours`` (the scenario's or the colour-blind-safe palette),
-the state ``sim.scenario.STATE_COLOUR``; the same everywhere in the app and in the charts of
-``sim.charts``.
+Colours: :mod:`sim.palette`, the same everywhere (app, dashboard, animation, report).
 """
 
 from __future__ import annotations
 
 import io
 import weakref
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from .enums import Relation
+from .labels import effect_words, event_label
+from .map_image import MapPainter
+from .palette import (
+    FADED_OPACITY,
+    INK,
+    NEUTRAL_DARK,
+    RELATION_COLOURS,
+    RELATION_LABELS,
+    STATE_COLOUR,
+)
 from .record import WEEKS_PER_YEAR
-from .scenario import STATE_COLOUR
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import MilitantModel
 
-#: the map image is about this many pixels on its longer side
-MAP_PIXELS = 640
-#: colour of a district held by no one
-NO_ONE_COLOUR = "#f4f1e8"
-#: a group's district is its colour mixed with this share of white
-GROUP_TINT = 0.55
-#: ungoverned districts: diagonal hatching, one dark line every HATCH_PERIOD pixels
-HATCH_PERIOD = 7
-HATCH_WIDTH = 2
-HATCH_DARKEN = 0.45
-#: outline of fighter dots and of zones
-INK = "#1a1a1a"
-#: smallest dot radius, so that a single fighter stays visible
-DOT_MIN_RADIUS = 2.2
-#: dots at least this large get a dark outline
-DOT_EDGE_RADIUS = 3.0
-#: colours of the relation states (Okabe & Ito 2008 where a hue is needed)
-RELATION_COLOURS = {
-    Relation.RIVALRY: "#c8c8c8",
-    Relation.TRUCE: "#009E73",
-    Relation.WAR: "#D55E00",
-    Relation.ENDED: "#3a3a3a",
-}
-#: colour of clash bars and of the ungoverned-cells line
-NEUTRAL_DARK = "#555555"
-
-
-def rgb(colour: str) -> np.ndarray:
-    """'#RRGGBB' -> float array of three values in [0, 255]."""
-    c = colour.lstrip("#")
-    return np.array([int(c[i:i + 2], 16) for i in (0, 2, 4)], dtype=np.float64)
-
-
-def tint(colour: str, white: float = GROUP_TINT) -> np.ndarray:
-    return rgb(colour) * (1 - white) + 255.0 * white
+#: text colour of the charts (fixed: the app has a light theme)
+TEXT = "#222222"
+#: name of the faded series of the previous run (one legend entry for all of them)
+PREVIOUS = "previous run (faded)"
+#: weeks averaged in the clashes' moving average
+CLASH_MEAN_WEEKS = 8
+#: at most this many directions of defection are drawn (the largest so far)
+MAX_DEFECTION_LINES = 4
+#: colour of the marks of changes made with the sliders
+CHANGE_COLOUR = "#000000"
+#: colour of the pairs' hostility (a line on the clashes chart)
+HOSTILITY_COLOUR = RELATION_COLOURS[Relation.WAR]
 
 
 # ---------------------------------------------------------------------------------------------
 # The map
 # ---------------------------------------------------------------------------------------------
-class MapPainter:
-    """Draws one model's map; the geometry (pixels of each cell, dot slots, zone outlines) is
-    computed once, each week costs a few array operations.
-
-    The image is built as indices into a small palette (a few dozen colours), which keeps the
-    PNG fast to encode. Its top row is the map's top (y = height - 1), as on a printed map.
-    """
-
-    def __init__(self, model: MilitantModel, pixels: int = MAP_PIXELS):
-        W, H, G = model.width, model.height, model.n_groups
-        S = max(4, pixels // max(W, H))
-        self.scale, self.width, self.height, self.n_groups = S, W, H, G
-        ys, xs = np.mgrid[0:H * S, 0:W * S]
-        cell_px = ((H - 1) - ys // S) * W + xs // S
-        # one slot per group inside each cell: quadrants for up to 4 groups (two groups on a
-        # diagonal), a 3 x 3 grid for more
-        n = 1 if G == 1 else 2 if G <= 4 else 3
-        order = {1: [(0, 0)], 2: [(0, 0), (1, 1), (1, 0), (0, 1)],
-                 3: [(i % 3, i // 3) for i in range(9)]}[n]
-        slot_of = np.full((n, n), -1)
-        for g in range(G):
-            sx, sy = order[g]
-            slot_of[sy, sx] = g
-        u, v = (xs % S) + 0.5, (ys % S) + 0.5
-        sub = S / n
-        sx, sy = (u // sub).astype(int).clip(0, n - 1), (v // sub).astype(int).clip(0, n - 1)
-        group_px = slot_of[sy, sx].ravel()
-        dist = np.hypot(u - (sx + 0.5) * sub, v - (sy + 0.5) * sub).ravel()
-        self.max_radius = sub / 2 - 0.75
-        self.dot_pixels = np.flatnonzero((group_px >= 0) & (dist <= self.max_radius))
-        self.dot_group = group_px[self.dot_pixels]
-        self.dot_key = self.dot_group * model.n_cells + cell_px.ravel()[self.dot_pixels]
-        self.dot_dist = dist[self.dot_pixels]
-        #: fighters in a cell at which a group's dot fills its slot; it only grows during a
-        #: run, so dot sizes can be compared from week to week
-        self.full_dot = 1.0
-        self.hatch = ((xs + ys) % HATCH_PERIOD) < HATCH_WIDTH
-        # the palette: fills (no one, state, groups), the same darkened (hatching), the groups'
-        # own colours (dots), ink, white
-        fills = [rgb(NO_ONE_COLOUR), rgb(STATE_COLOUR)] + [tint(c) for c in model.group_colours]
-        self.n_fills = len(fills)
-        self.dot_index = 2 * self.n_fills + np.arange(G, dtype=np.uint8)
-        self.ink_index = 2 * self.n_fills + G
-        self.white_index = self.ink_index + 1
-        palette = (fills + [f * (1 - HATCH_DARKEN) for f in fills]
-                   + [rgb(c) for c in model.group_colours] + [rgb(INK), rgb("#ffffff")])
-        self.palette = np.array(palette).round().astype(np.uint8)
-        self._overlay(model, cell_px)
-
-    def _overlay(self, model: MilitantModel, cell_px: np.ndarray) -> None:
-        """Zone outlines and names, drawn once (palette index per pixel, -1 = none)."""
-        S, W, H = self.scale, self.width, self.height
-        ink = np.zeros((H * S, W * S), dtype=bool)
-        labels = []
-        for name, mask in model.zones.items():
-            if name == "all" or mask.all():
-                continue
-            m = mask[cell_px]
-            inner = m.copy()
-            for _ in range(2):  # two pixels wide
-                p = np.pad(inner, 1, constant_values=False)
-                inner = inner & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
-            ink |= m & ~inner
-            rows, cols = np.nonzero(m)
-            labels.append((name, int(cols.min()), int(rows.min())))
-        # labels: black text without anti-aliasing on a white box ("L" image: 0 none,
-        # 1 white, 2 ink)
-        layer = Image.fromarray(np.where(ink, 2, 0).astype(np.uint8), "L")
-        draw = ImageDraw.Draw(layer)
-        draw.fontmode = "1"
-        font = _font(max(10, min(16, int(S * 0.55))))
-        for name, x0, y0 in labels:
-            at = (x0 + 4, y0 + 3)
-            box = draw.textbbox(at, name, font=font)
-            draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill=1)
-            draw.text(at, name, fill=2, font=font)
-        lay = np.asarray(layer).ravel()
-        self.overlay_pixels = np.flatnonzero(lay > 0)
-        self.overlay_index = np.where(lay[self.overlay_pixels] == 2, self.ink_index,
-                                      self.white_index).astype(np.uint8)
-
-    def fill_index(self, model: MilitantModel) -> np.ndarray:
-        """(C,) palette index of each district's fill, from its controller."""
-        owner = model.owner.astype(np.int64)
-        idx = np.where(owner >= 0, owner + 2, np.where(owner == model.state_code, 1, 0))
-        return idx.astype(np.uint8)
-
-    def _up(self, a: np.ndarray) -> np.ndarray:
-        """Cell values (C,) -> pixels (height px, width px), top row first."""
-        S = self.scale
-        a = a.reshape(self.height, self.width)[::-1]
-        return np.repeat(np.repeat(a, S, axis=0), S, axis=1)
-
-    def indices(self, model: MilitantModel) -> np.ndarray:
-        """The map now, as palette indices, shape (height px, width px)."""
-        fill = self.fill_index(model)
-        # ungoverned districts: hatched (their fill darkened on the hatch lines)
-        fill_dark = np.where(model.ungoverned(), fill + self.n_fills, fill).astype(np.uint8)
-        img = np.where(self.hatch, self._up(fill_dark), self._up(fill))
-        flat = img.reshape(-1)
-        # fighters: a dot per group per district, area proportional to their number
-        pres = model.presence()
-        if pres.size:
-            self.full_dot = max(self.full_dot, float(pres.max()))
-        radius = self.max_radius * np.sqrt(pres / self.full_dot)
-        radius[pres > 0] = np.maximum(radius[pres > 0], DOT_MIN_RADIUS)
-        r = np.take(radius.ravel(), self.dot_key)
-        inside = self.dot_dist <= r
-        edge = inside & (self.dot_dist > r - 1.1) & (r >= DOT_EDGE_RADIUS)
-        flat[self.dot_pixels[inside]] = self.dot_index[self.dot_group[inside]]
-        flat[self.dot_pixels[edge]] = self.ink_index
-        # zones
-        flat[self.overlay_pixels] = self.overlay_index
-        return img
-
-    def image(self, model: MilitantModel) -> np.ndarray:
-        """The map now, as an (height px, width px, 3) uint8 RGB array."""
-        return self.palette[self.indices(model)]
-
-    def png(self, model: MilitantModel) -> bytes:
-        """The map now, as PNG bytes."""
-        im = Image.fromarray(self.indices(model), "P")
-        im.putpalette(self.palette.ravel().tolist())
-        buf = io.BytesIO()
-        im.save(buf, "PNG", compress_level=1)
-        return buf.getvalue()
-
-    def legend(self, model: MilitantModel) -> list[tuple[str, str, str]]:
-        """(kind, colour, label) entries explaining the map."""
-        pal = [_hex(c) for c in self.palette]
-        items = [("fill", pal[g + 2], f"held by {name}")
-                 for g, name in enumerate(model.group_names)]
-        items += [("fill", pal[1], "held by the state"), ("fill", pal[0], "held by no one"),
-                  ("hatch", pal[self.n_fills], "ungoverned: weak governance and security")]
-        items += [("dot", c, f"{name} fighters") for name, c in
-                  zip(model.group_names, model.group_colours)]
-        items.append(("zone", INK, "zone named in the scenario"))
-        items.append(("note", "", f"a full dot: {int(round(self.full_dot))} fighters "
-                                  "in one district"))
-        return items
-
-
-def _hex(c: np.ndarray) -> str:
-    r, g, b = (int(round(v)) for v in c)
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def _font(size: int):
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError):  # a Pillow without FreeType
-        return ImageFont.load_default()
-
-
 _PAINTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -231,12 +62,12 @@ def painter_for(model: MilitantModel) -> MapPainter:
     """The map painter of this model (made on first use, kept while the model lives)."""
     p = _PAINTERS.get(model)
     if p is None:
-        p = _PAINTERS[model] = MapPainter(model)
+        p = _PAINTERS[model] = MapPainter.for_model(model)
     return p
 
 
 # ---------------------------------------------------------------------------------------------
-# The series of the run so far
+# The series of the run so far, and of the previous run
 # ---------------------------------------------------------------------------------------------
 _COLUMNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -251,6 +82,64 @@ def series(model: MilitantModel, column: str) -> np.ndarray:
     return rec.data[: rec.rows, index[column]]
 
 
+def changes_of(model) -> list[tuple[int, str]]:
+    """(week, what) of the changes made with the app's sliders in this run."""
+    return list(getattr(model, "changes", []) or [])
+
+
+@dataclass
+class PreviousRun:
+    """A finished or interrupted run, kept to be drawn faded behind the next one."""
+
+    scenario: str
+    seed: Any
+    weeks: int
+    group_names: list[str]
+    group_colours: list[str]
+    columns: dict[str, np.ndarray] = field(repr=False)
+    changes: list[tuple[int, str]] = field(default_factory=list)
+
+    def get(self, column: str) -> np.ndarray | None:
+        return self.columns.get(column)
+
+    @property
+    def label(self) -> str:
+        text = f"{self.scenario}, seed {self.seed}, weeks 0-{self.weeks}"
+        if self.changes:
+            text += "; " + "; ".join(f"week {w}: {c}" for w, c in self.changes)
+        else:
+            text += "; no slider moved"
+        return text
+
+
+def snapshot(model: MilitantModel) -> PreviousRun:
+    """The run so far, copied (the model may go on or be dropped)."""
+    rec = model.recorder
+    data = rec.data[: rec.rows].copy()
+    return PreviousRun(model.spec.name, model.seed, int(model.week), list(model.group_names),
+                       list(model.group_colours),
+                       {c: data[:, i] for i, c in enumerate(rec.columns)}, changes_of(model))
+
+
+def _same_world(model: MilitantModel, prev: PreviousRun | None) -> PreviousRun | None:
+    """The previous run if it can be drawn with this one (same groups), else None."""
+    if prev is None or list(prev.group_names) != list(model.group_names):
+        return None
+    return prev
+
+
+def series_csv(model: MilitantModel) -> bytes:
+    """The run so far, one row per week, every recorded column (as ``steps.parquet``)."""
+    rec = model.recorder
+    buf = io.StringIO()
+    buf.write(",".join(rec.columns) + "\n")
+    np.savetxt(buf, rec.data[: rec.rows], delimiter=",", fmt="%.10g")
+    return buf.getvalue().encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart options
+# ---------------------------------------------------------------------------------------------
 def _points(x: np.ndarray, y: np.ndarray, digits: int | None = None) -> list[list[float]]:
     if digits is None:
         return np.column_stack([x, y]).tolist()
@@ -261,73 +150,218 @@ def _x_max(model: MilitantModel) -> int:
     return int(max(model.p.steps, model.week))
 
 
+def week_ticks(span: int) -> int:
+    """Ticks every year (52 weeks) on runs of two years or more, otherwise every half year,
+    quarter or month: four to ten labels, which stay apart on a chart 300 pixels wide."""
+    for t in (52, 26, 13, 4):
+        if span / t >= 4:
+            return t if span / t <= 10 else 104
+    return max(1, span // 4)
+
+
+def _x_axis(model: MilitantModel) -> dict[str, Any]:
+    span = _x_max(model)
+    return {"type": "value", "name": "time (weeks)", "nameLocation": "middle", "nameGap": 22,
+            "min": 0, "max": span, "interval": week_ticks(span),
+            "axisLabel": {"fontSize": 11, "color": TEXT, "hideOverlap": True},
+            "nameTextStyle": {"color": TEXT}, "axisLine": {"lineStyle": {"color": "#888"}},
+            "splitLine": {"show": False}}
+
+
 def _base(model: MilitantModel, title: str, y_name: str) -> dict[str, Any]:
     return {
         "animation": False,
-        "title": {"text": title, "left": "center", "top": 4, "textStyle": {"fontSize": 14}},
+        "backgroundColor": "#ffffff",
+        "textStyle": {"color": TEXT},
+        "title": {"text": title, "left": 6, "top": 2,
+                  "textStyle": {"fontSize": 13, "color": TEXT, "fontWeight": "bold"}},
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 26, "type": "scroll", "itemGap": 8, "itemWidth": 18,
-                   "textStyle": {"fontSize": 11}},
-        "grid": {"left": 62, "right": 22, "top": 58, "bottom": 44},
-        "xAxis": {"type": "value", "name": "time (weeks)", "nameLocation": "middle",
-                  "nameGap": 28, "min": 0, "max": _x_max(model), "interval": _week_ticks(model)},
-        "yAxis": {"type": "value", "name": y_name, "nameLocation": "middle", "nameGap": 46,
-                  "min": 0},
+        "legend": {"top": 20, "left": 6, "right": 30, "itemGap": 8, "itemWidth": 16,
+                   "itemHeight": 9, "textStyle": {"fontSize": 11, "color": TEXT}},
+        "grid": {"left": 40, "right": 14, "top": 48, "bottom": 36},
+        "toolbox": {"right": 4, "top": 0, "itemSize": 13, "feature": {
+            "saveAsImage": {"title": "save as PNG", "name": "", "pixelRatio": 2,
+                            "backgroundColor": "#ffffff"}}},
+        "xAxis": _x_axis(model),
+        "yAxis": {"type": "value", "name": y_name, "nameLocation": "end", "nameGap": 6,
+                  "min": 0, "axisLabel": {"fontSize": 11, "color": TEXT},
+                  "nameTextStyle": {"color": TEXT, "align": "left", "padding": [0, 0, 0, -38]},
+                  "splitLine": {"lineStyle": {"color": "#eeeeee"}}},
         "series": [],
     }
 
 
-def _week_ticks(model: MilitantModel) -> int:
-    """Ticks every year (52 weeks), or every half year or quarter on short runs."""
-    span = _x_max(model)
-    for t in (52, 26, 13):
-        if span / t >= 4:
-            return t
-    return max(1, span // 4)
+def _line(name: str, colour: str, data, dashed: bool = False, y_axis: int = 0,
+          faded: bool = False, width: float = 2.2) -> dict:
+    s = {"type": "line", "name": name, "data": data, "showSymbol": False, "yAxisIndex": y_axis,
+         "color": colour, "animation": False,
+         "lineStyle": {"width": width, "color": colour, "type": "dashed" if dashed else "solid"}}
+    if faded:
+        s["lineStyle"]["opacity"] = FADED_OPACITY
+        s["lineStyle"]["width"] = max(1.5, width - 0.5)
+        s["z"] = 1
+        s["silent"] = True
+        s["tooltip"] = {"show": False}
+    return s
 
 
-def _line(name: str, colour: str, data, dashed: bool = False, y_axis: int = 0) -> dict:
-    return {"type": "line", "name": name, "data": data, "showSymbol": False,
-            "yAxisIndex": y_axis, "color": colour,
-            "lineStyle": {"width": 2.5, "color": colour, "type": "dashed" if dashed else "solid"}}
+def _marks(model: MilitantModel) -> dict[str, Any]:
+    """Vertical marks on the time axis: the sliders' changes (solid, labelled) and the
+    scenario's scheduled events after week 0 (dotted)."""
+    data = []
+    for ev in model.spec.timeline:
+        if 0 < ev.week <= _x_max(model):
+            data.append({"xAxis": ev.week, "name": event_label(ev),
+                         "lineStyle": {"type": "dotted", "color": "#777777", "width": 1.2},
+                         "label": {"show": False}})
+    for i, (week, _what) in enumerate(changes_of(model), 1):
+        data.append({"xAxis": week, "name": _what,
+                     "lineStyle": {"type": "solid", "color": CHANGE_COLOUR, "width": 1.3},
+                     "label": {"show": True, "formatter": str(i), "position": "end",
+                               "fontSize": 11, "color": CHANGE_COLOUR}})
+    return {"silent": True, "symbol": "none", "animation": False, "data": data}
 
 
-def fighters_option(model: MilitantModel) -> dict[str, Any]:
-    """Chart: fighters per group, each week."""
-    opt = _base(model, "Fighters per group", "fighters")
-    weeks = series(model, "week")
-    for name, colour in zip(model.group_names, model.group_colours):
-        opt["series"].append(_line(name, colour, _points(weeks, series(model, f"fighters.{name}"))))
+#: the charts are about this wide on a 1280 x 720 screen (pixels), for laying out legends
+CHART_WIDTH = 300
+
+
+def legend_rows(names: list[str], width: int = CHART_WIDTH) -> int:
+    """Rows the legend of these entries takes on a chart ``width`` pixels wide (ECharts wraps
+    a horizontal legend: 16 px symbol, 5 px gap, about 6 px a character at 11 px, 8 px
+    between entries)."""
+    rows, used = 1, 0.0
+    room = width - 36  # the legend's left margin and the save button
+    for n in names:
+        w = 16 + 5 + 6.1 * len(n) + 8
+        if used and used + w > room:
+            rows, used = rows + 1, 0.0
+        used += w
+    return rows
+
+
+def _with_marks(opt: dict[str, Any], model: MilitantModel) -> dict[str, Any]:
+    marks = _marks(model)
+    if marks["data"]:
+        opt["series"].append({"type": "line", "name": "_marks", "data": [], "markLine": marks,
+                              "yAxisIndex": 0, "silent": True, "legendHoverLink": False})
+    names = []
+    for s in opt["series"]:
+        if not s["name"].startswith("_") and s["name"] not in names:
+            names.append(s["name"])
+    opt["legend"]["data"] = names
+    opt["grid"]["top"] = 24 + 15 * legend_rows(names) + 10
     return opt
 
 
-def territory_option(model: MilitantModel) -> dict[str, Any]:
-    """Chart: districts held per group, with the ungoverned districts."""
-    opt = _base(model, "Territory: districts held", "districts (cells)")
+def _previous_lines(opt, prev: PreviousRun | None, column_colour: list[tuple[str, str]],
+                    y_axis: int = 0, dashed: tuple[str, ...] = ()) -> None:
+    if prev is None:
+        return
+    weeks = prev.get("week")
+    first = True
+    for col, colour in column_colour:
+        y = prev.get(col)
+        if y is None or weeks is None:
+            continue
+        opt["series"].append(_line(PREVIOUS, colour, _points(weeks, y), dashed=col in dashed,
+                                   y_axis=y_axis, faded=True))
+        if first:
+            # the legend entry of the previous run is grey, whatever its first line's colour
+            opt["series"][-1]["itemStyle"] = {"color": "#b0b0b0"}
+            first = False
+
+
+def fighters_option(model: MilitantModel, previous: PreviousRun | None = None) -> dict[str, Any]:
+    """Chart: fighters per group, each week."""
+    opt = _base(model, "Fighters per group", "")
+    prev = _same_world(model, previous)
+    _previous_lines(opt, prev, [(f"fighters.{n}", c)
+                                for n, c in zip(model.group_names, model.group_colours)])
+    weeks = series(model, "week")
+    for name, colour in zip(model.group_names, model.group_colours):
+        opt["series"].append(_line(name, colour, _points(weeks, series(model, f"fighters.{name}"))))
+    return _with_marks(opt, model)
+
+
+def territory_option(model: MilitantModel, previous: PreviousRun | None = None) -> dict[str, Any]:
+    """Chart: districts held per group, with the state's and the ungoverned districts."""
+    opt = _base(model, "Territory: districts held", "")
+    prev = _same_world(model, previous)
+    cols = [(f"territory.{n}", c) for n, c in zip(model.group_names, model.group_colours)]
+    cols += [("state_cells", STATE_COLOUR), ("ungoverned", NEUTRAL_DARK)]
+    _previous_lines(opt, prev, cols, dashed=("ungoverned",))
     weeks = series(model, "week")
     for name, colour in zip(model.group_names, model.group_colours):
         opt["series"].append(_line(name, colour,
                                    _points(weeks, series(model, f"territory.{name}"))))
+    opt["series"].append(_line("state", STATE_COLOUR, _points(weeks, series(model, "state_cells")),
+                               width=1.8))
     opt["series"].append(_line("ungoverned", NEUTRAL_DARK,
-                               _points(weeks, series(model, "ungoverned")), dashed=True))
-    return opt
+                               _points(weeks, series(model, "ungoverned")), dashed=True,
+                               width=1.8))
+    return _with_marks(opt, model)
 
 
-#: at most this many directions of defection are drawn (the largest so far)
-MAX_DEFECTION_LINES = 6
+def moving_mean(y: np.ndarray, weeks: int = CLASH_MEAN_WEEKS) -> np.ndarray:
+    """Trailing mean over the last ``weeks`` weeks (fewer at the start): what a class sees
+    week by week, never ahead of the run."""
+    y = np.asarray(y, dtype=np.float64)
+    if not len(y):
+        return y
+    c = np.concatenate([[0.0], np.cumsum(y)])
+    n = np.arange(1, len(y) + 1)
+    lo = np.maximum(0, n - weeks)
+    return (c[n] - c[lo]) / (n - lo)
 
 
-def violence_option(model: MilitantModel) -> dict[str, Any]:
-    """Chart: clashes between groups per week (bars) and fighters defecting per week, by
-    direction (lines in the colour of the group they join)."""
-    opt = _base(model, "Clashes and defections per week", "clashes per week")
-    opt["yAxis"] = [opt["yAxis"], {"type": "value", "name": "fighters defecting per week",
-                                   "nameLocation": "middle", "nameGap": 40, "min": 0,
-                                   "splitLine": {"show": False}}]
-    opt["grid"]["right"] = 64
+def violence_option(model: MilitantModel, previous: PreviousRun | None = None) -> dict[str, Any]:
+    """Chart: clashes between groups per week (bars, with their moving average), and the
+    hostility of each pair of groups (right axis, 0 to 1), which sets how readily they clash,
+    whether they can make a truce and whether they go to war."""
+    opt = _base(model, "Clashes per week, and hostility", "")
+    opt["yAxis"] = [opt["yAxis"], {"type": "value", "min": 0, "max": 1, "interval": 0.25,
+                                   "position": "right", "splitLine": {"show": False},
+                                   "axisLabel": {"fontSize": 10, "color": HOSTILITY_COLOUR}}]
+    opt["grid"]["right"] = 34
+    prev = _same_world(model, previous)
+    pairs = _pairs(model)
+    if prev is not None:
+        w, c = prev.get("week"), prev.get("clashes")
+        if w is not None and c is not None:
+            opt["series"].append(_line(PREVIOUS, "#b0b0b0", _points(w, moving_mean(c), 2),
+                                       faded=True, width=2.6))
+        for a, b in pairs:
+            h = prev.get(f"hostility.{a}|{b}")
+            if w is not None and h is not None:
+                opt["series"].append(_line(PREVIOUS, HOSTILITY_COLOUR, _points(w, h, 3),
+                                           dashed=True, y_axis=1, faded=True))
     weeks = series(model, "week")
-    opt["series"].append({"type": "bar", "name": "clashes", "data": _points(weeks, series(
-        model, "clashes")), "color": NEUTRAL_DARK, "barMaxWidth": 6, "yAxisIndex": 0})
+    clashes = series(model, "clashes")
+    opt["series"].append({"type": "bar", "name": "clashes", "data": _points(weeks, clashes),
+                          "color": "#bdbdbd", "barMaxWidth": 4, "barCategoryGap": "0%",
+                          "yAxisIndex": 0, "animation": False})
+    opt["series"].append(_line(f"{CLASH_MEAN_WEEKS}-week mean", INK,
+                               _points(weeks, moving_mean(clashes), 2), width=2.2))
+    for a, b in pairs:
+        name = "hostility" if len(pairs) == 1 else f"hostility {a}\u2013{b}"
+        opt["series"].append(_line(name, HOSTILITY_COLOUR,
+                                   _points(weeks, series(model, f"hostility.{a}|{b}"), 3),
+                                   dashed=True, y_axis=1, width=1.8))
+    return _with_marks(opt, model)
+
+
+def _pairs(model: MilitantModel) -> list[tuple[str, str]]:
+    n = model.group_names
+    return [(n[a], n[b]) for a in range(len(n)) for b in range(a + 1, len(n))]
+
+
+def defections_option(model: MilitantModel,
+                      previous: PreviousRun | None = None) -> dict[str, Any]:
+    """Chart: fighters defecting per week, by direction, in the colour of the group they join
+    (a moving average, with the weekly counts as thin lines)."""
+    opt = _base(model, "Defections per week (fighters)", "")
+    prev = _same_world(model, previous)
     names = model.group_names
     dirs = []
     for a, src in enumerate(names):
@@ -336,47 +370,103 @@ def violence_option(model: MilitantModel) -> dict[str, Any]:
                 s = series(model, f"defect.{src}>{dst}")
                 dirs.append((s.sum(), src, dst, b, s))
     dirs.sort(key=lambda d: -d[0])
-    for _, src, dst, b, s in dirs[:MAX_DEFECTION_LINES]:
+    shown = dirs[:MAX_DEFECTION_LINES]
+    if prev is not None:
+        w = prev.get("week")
+        for _, src, dst, b, _s in shown:
+            y = prev.get(f"defect.{src}>{dst}")
+            if y is not None and w is not None:
+                opt["series"].append(_line(PREVIOUS, model.group_colours[b],
+                                           _points(w, moving_mean(y), 2), faded=True))
+        if len(opt["series"]):
+            opt["series"][0]["itemStyle"] = {"color": "#b0b0b0"}
+    weeks = series(model, "week")
+    for _, src, dst, b, s in shown:
         opt["series"].append(_line(f"{src}\u2192{dst}", model.group_colours[b],
-                                   _points(weeks, s), y_axis=1))
-    return opt
+                                   _points(weeks, moving_mean(s), 2)))
+    return _with_marks(opt, model)
 
 
-def relations_option(model: MilitantModel) -> dict[str, Any]:
-    """Chart: the relation of each pair of groups over time (rivalry, truce, war, ended)."""
-    xmax = _x_max(model)
+def relations_option(model: MilitantModel, previous: PreviousRun | None = None) -> dict[str, Any]:
+    """Chart: the relation of each pair of groups over time (rivalry, truce, war, ended), as
+    coloured bands on the same time axis as the other charts; the previous run's bands as a
+    thin faded strip under each pair's."""
     names = model.group_names
     pairs = [(a, b) for a in range(len(names)) for b in range(a + 1, len(names))]
     labels = [f"{names[a]} \u2013 {names[b]}" for a, b in pairs]
     weeks = series(model, "week").astype(int)
-    data = []
+    prev = _same_world(model, previous)
+    areas = []
     for i, (a, b) in enumerate(pairs):
-        rel = series(model, f"relation.{names[a]}|{names[b]}").astype(int)
-        data += np.column_stack([weeks, np.full(len(weeks), i), rel]).tolist()
-    tick = _week_ticks(model)
-    return {
-        "animation": False,
-        "title": {"text": "Relation of each pair", "left": "center", "top": 4,
-                  "textStyle": {"fontSize": 14}},
+        col = f"relation.{names[a]}|{names[b]}"
+        for state, x0, x1 in relation_spans(series(model, col), weeks):
+            areas.append([{"xAxis": x0, "yAxis": i - 0.36,
+                           "itemStyle": {"color": RELATION_COLOURS[Relation(state)]}},
+                          {"xAxis": x1, "yAxis": i + (0.12 if prev is not None else 0.36)}])
+        if prev is not None and prev.get(col) is not None:
+            for state, x0, x1 in relation_spans(prev.get(col), prev.get("week").astype(int)):
+                areas.append([{"xAxis": x0, "yAxis": i + 0.18,
+                               "itemStyle": {"color": RELATION_COLOURS[Relation(state)],
+                                             "opacity": 0.55}},
+                              {"xAxis": x1, "yAxis": i + 0.36}])
+    legend = [{"name": RELATION_LABELS[r].split(" (")[0], "itemStyle": {"color": c}}
+              for r, c in RELATION_COLOURS.items()]
+    series_ = [{"type": "line", "name": lg["name"], "data": [], "color": lg["itemStyle"]["color"],
+                "symbol": "rect", "lineStyle": {"width": 0}} for lg in legend]
+    series_.append({"type": "line", "name": "_bands", "data": [], "silent": True,
+                    "markArea": {"silent": True, "data": areas}})
+    opt = _base(model, "Relation of each pair", "")
+    opt.update({
         "tooltip": {"show": False},
-        "grid": {"left": 10, "right": 22, "top": 58, "bottom": 44, "containLabel": True},
-        "xAxis": {"type": "category", "data": list(range(xmax + 1)), "name": "time (weeks)",
-                  "nameLocation": "middle", "nameGap": 28,
-                  "axisLabel": {"interval": tick - 1}, "axisTick": {"interval": tick - 1}},
-        "yAxis": {"type": "category", "data": labels},
-        "visualMap": {"type": "piecewise", "dimension": 2, "orient": "horizontal", "top": 26,
-                      "left": "center", "pieces": [
-                          {"value": int(r), "label": r.name.lower(), "color": c}
-                          for r, c in RELATION_COLOURS.items()]},
-        "series": [{"type": "heatmap", "name": "relation", "data": data,
-                    "progressive": 0, "emphasis": {"disabled": True}}],
-    }
+        "legend": {"top": 2, "right": 30, "itemWidth": 14, "itemHeight": 10, "itemGap": 8,
+                   "textStyle": {"fontSize": 11, "color": TEXT},
+                   "data": [lg["name"] for lg in legend]},
+        "grid": {"left": 10, "right": 14, "top": 26, "bottom": 30, "containLabel": True},
+        "yAxis": {"type": "value", "min": -0.5, "max": len(pairs) - 0.5, "inverse": True,
+                  "interval": 1, "axisLabel": {"show": False}, "splitLine": {"show": False},
+                  "axisTick": {"show": False}, "axisLine": {"show": False}},
+        "series": series_,
+    })
+    opt["title"]["text"] = "Relation"
+    marks = _marks(model)
+    if marks["data"]:
+        series_.append({"type": "line", "name": "_marks", "data": [], "markLine": marks,
+                        "silent": True})
+    # the pairs' names, written on their bands (a y axis of values cannot carry them)
+    label_box = {"backgroundColor": "rgba(255,255,255,0.85)", "padding": [1, 3],
+                 "borderRadius": 2}
+    series_.append({"type": "scatter", "name": "_pairs", "silent": True, "symbolSize": 0, "z": 10,
+                    "data": [{"value": [0, i - 0.12], "name": lab}
+                             for i, lab in enumerate(labels)],
+                    "label": {"show": True, "position": "right", "fontSize": 11, "color": TEXT,
+                              "formatter": "{b}", **label_box}})
+    if prev is not None:
+        opt["series"].append({"type": "scatter", "name": "_prev", "silent": True,
+                              "symbolSize": 0, "z": 10,
+                              "data": [{"value": [0, i + 0.27], "name": "faded run"}
+                                       for i in range(len(pairs))],
+                              "label": {"show": True, "position": "right", "fontSize": 9,
+                                        "color": "#444444", "formatter": "{b}", **label_box}})
+    return opt
+
+
+def relation_spans(states: np.ndarray, weeks: np.ndarray) -> list[tuple[int, int, int]]:
+    """Runs of equal relation state: (state, first week, week after the last)."""
+    states = np.asarray(states).astype(int)
+    weeks = np.asarray(weeks).astype(int)
+    if not len(states):
+        return []
+    change = np.flatnonzero(np.diff(states)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(states)]])
+    return [(int(states[s]), int(weeks[s]), int(weeks[e - 1]) + 1) for s, e in zip(starts, ends)]
 
 
 CHARTS = {
     "fighters": fighters_option,
     "territory": territory_option,
     "violence": violence_option,
+    "defections": defections_option,
     "relations": relations_option,
 }
 
@@ -396,13 +486,14 @@ def monitors(model: MilitantModel) -> dict[str, Any]:
     relations = []
     for a in range(len(names)):
         for b in range(a + 1, len(names)):
+            state = Relation(int(model.relation[a, b]))
             relations.append({"pair": f"{names[a]} \u2013 {names[b]}",
-                              "state": Relation(int(model.relation[a, b])).name.lower(),
+                              "state": state.name.lower(),
+                              "colour": RELATION_COLOURS[state],
                               "since": int(model.relation_since[a, b]),
                               "hostility": float(model.hostility[a, b])})
     upcoming = [ev for ev in model.spec.timeline if ev.week > model.week]
-    active = [f"{e.kind} " + ", ".join(f"{k} {v}" for k, v in e.args.items() if v is not None)
-              for e in model.active_effects]
+    active = [effect_words(e.kind, e.args) for e in model.active_effects]
     t = model.tally
     return {
         "week": int(model.week),
@@ -414,21 +505,23 @@ def monitors(model: MilitantModel) -> dict[str, Any]:
         "ungoverned": int(model.ungoverned().sum()),
         "cells": int(model.n_cells),
         "state_cells": int((model.owner == model.state_code).sum()),
+        "militant_cells": int((model.owner >= 0).sum()),
         "clashes_this_week": int(t.clashes.sum() // 2),
         "defections_this_week": int(t.defections.sum()),
         "groups": groups,
         "relations": relations,
         "active": active,
-        "next_event": (f"week {upcoming[0].week}: {upcoming[0].describe()}" if upcoming else ""),
+        "next_event": (f"week {upcoming[0].week}: {event_label(upcoming[0])}" if upcoming else ""),
+        "changes": [f"{i}. week {w}: {c}" for i, (w, c) in enumerate(changes_of(model), 1)],
         "problem": getattr(model, "seed_problem", ""),
     }
 
 
-def render_all(model: MilitantModel) -> dict[str, Any]:
+def render_all(model: MilitantModel, previous: PreviousRun | None = None) -> dict[str, Any]:
     """Everything the app draws for one week (used by the benchmark and the tests)."""
     with getattr(model, "lock", _NO_LOCK):
-        out = {"map": painter_for(model).png(model), "monitors": monitors(model)}
-        out.update({k: f(model) for k, f in CHARTS.items()})
+        out = {"map": painter_for(model).model_png(model), "monitors": monitors(model)}
+        out.update({k: f(model, previous) for k, f in CHARTS.items()})
     return out
 
 

@@ -1,9 +1,10 @@
 """Charts of runs and sweeps: the run dashboard, report figures and the teaching animation.
 
 Every chart is drawn on its own :class:`matplotlib.figure.Figure` with the Agg canvas (no
-``pyplot`` global state), labels time in weeks or years, and colours groups with the run's
-``summary["group_colours"]`` (the colour-blind-safe Okabe-Ito palette), the state in
-:data:`sim.scenario.STATE_COLOUR` and cells held by no one in :data:`NONE_COLOUR`.
+``pyplot`` global state), labels time in weeks or years, and takes its colours from the
+project's one palette, :mod:`sim.palette` (groups: the run's ``summary["group_colours"]``, the
+colour-blind-safe Okabe-Ito palette; the state, cells held by no one, relations). Maps are the
+picture of :class:`sim.map_image.MapPainter`, the same as the teaching app's.
 
 Run charts take a :class:`sim.record.RunResult`; sweep charts take the tables of a sweep
 folder (see ``docs/REPORTS.md``). Functions named ``*_figure`` return a Figure; ``save``
@@ -33,20 +34,27 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .enums import Relation
 from .files import atomic_write
-from .scenario import PALETTE, STATE_COLOUR
+from .labels import event_words
+from .map_image import MapPainter
+from .palette import (
+    GROUP_PALETTE as PALETTE,
+)
+from .palette import (
+    INK,
+    NO_ONE_COLOUR,
+    RELATION_COLOURS,
+    RELATION_LABELS,
+    STATE_COLOUR,
+    tint,
+    to_hex,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .record import RunResult
     from .stats import KaplanMeier, PowerLawFit
 
-#: colour of cells held by no one
-NONE_COLOUR = "#f3f0e8"
-#: colours of relation states in timelines (distinct from the group palette, safe for
-#: red-green colour blindness: grey, light blue, dark red, dark grey)
-RELATION_COLOURS = {Relation.RIVALRY: "#d4d4d4", Relation.TRUCE: "#8cc3e6",
-                    Relation.WAR: "#a3122a", Relation.ENDED: "#4d4d4d"}
-RELATION_LABELS = {Relation.RIVALRY: "rivalry", Relation.TRUCE: "truce", Relation.WAR: "war",
-                   Relation.ENDED: "ended (merged or destroyed)"}
+#: colour of cells held by no one (sim.palette)
+NONE_COLOUR = NO_ONE_COLOUR
 #: a sequential colour map for conditions (ordered parameter values): colour-blind safe
 CONDITION_CMAP = "cividis"
 #: a diverging-free sequential map for heatmaps of outcomes
@@ -198,67 +206,79 @@ def zone_outline(mask: np.ndarray) -> list[list[tuple[float, float]]]:
     return segs
 
 
+def _zone_masks(zones: dict[str, Any] | None, n_cells: int) -> dict[str, np.ndarray]:
+    out = {}
+    for name, cells in (zones or {}).items():
+        cells = np.asarray(cells)
+        if cells.dtype == bool:
+            out[name] = cells.reshape(-1)
+        else:
+            mask = np.zeros(n_cells, dtype=bool)
+            mask[cells.astype(int)] = True
+            out[name] = mask
+    return out
+
+
+def map_painter(width: int, height: int, colours: dict[str, str],
+                zones: dict[str, Any] | None = None, full_dot: float | None = None,
+                pixels: int = 480) -> MapPainter:
+    """The app's map painter for a figure (zone names are drawn as text, not in the image)."""
+    return MapPainter(width, height, list(colours.values()), _zone_masks(zones, width * height),
+                      pixels=pixels, labels=False, full_dot=full_dot)
+
+
 def draw_control_map(ax, control: np.ndarray, width: int, height: int,
                      colours: dict[str, str], *, zones: dict[str, list[int]] | None = None,
                      ungoverned: np.ndarray | None = None, title: str | None = None,
-                     lighten: float = 0.0, zone_labels: bool = True):
-    """Draw one control map (owner per cell, shape (C,) or (H, W)) on ``ax``.
+                     lighten: float = 0.0, zone_labels: bool = True,
+                     presence: np.ndarray | None = None,
+                     painter: MapPainter | None = None):
+    """Draw one control map (owner per cell, shape (C,) or (H, W)) on ``ax``: the picture of
+    the teaching app (:class:`sim.map_image.MapPainter`): who holds each cell, ungoverned
+    cells (``ungoverned``, (C,) booleans) hatched, fighters (``presence``, (G, C)) as dots,
+    zones outlined and named. Returns the image artist. (``lighten`` is kept for
+    compatibility: group cells are always drawn as a light tint of the group's colour.)
 
     Cell (x, y) is drawn at x to the right and y upward (cell index c = y * width + x).
-    ``ungoverned`` (optional (C,) booleans) hatches ungoverned cells; ``zones`` outlines the
-    scenario's zones.
     """
-    cmap, norm = control_cmap(colours, lighten)
-    grid = np.asarray(control).reshape(height, width).astype(int) + 2
-    im = ax.imshow(grid, cmap=cmap, norm=norm, origin="lower", interpolation="nearest",
+    painter = painter or map_painter(width, height, colours, zones)
+    img = painter.image(np.asarray(control).reshape(-1), ungoverned, presence)
+    im = ax.imshow(img, origin="upper", interpolation="nearest",
                    extent=(-0.5, width - 0.5, -0.5, height - 0.5))
-    if ungoverned is not None:
-        ug = np.asarray(ungoverned, dtype=bool).reshape(height, width)
-        ys, xs = np.nonzero(ug)
-        ax.scatter(xs, ys, s=max(0.8, 0.15 * (180.0 / max(width, height)) ** 2), marker="x",
-                   c="#333333", linewidths=0.45, alpha=0.45)
-    if zones:
-        for name, cells in zones.items():
-            cells = np.asarray(cells)
-            if cells.dtype == bool:
-                mask = cells.reshape(-1)
-                cells = np.flatnonzero(mask)
-            else:
-                mask = np.zeros(width * height, dtype=bool)
-                mask[cells.astype(int)] = True
-            segs = zone_outline(mask.reshape(height, width))
-            ax.add_collection(LineCollection(segs, colors="#222222", linewidths=1.0,
-                                             linestyles=(0, (3, 2)), alpha=0.8))
-            if zone_labels and len(cells):
-                ys, xs = np.divmod(np.asarray(cells), width)
-                ax.text(xs.min() - 0.3, ys.max() + 0.3, name, fontsize=7, va="top",
-                        ha="left", color="#222222",
-                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
-                              "alpha": 0.7})
+    if zone_labels:
+        for name, x, y in painter.zone_label_positions():
+            ax.text(x + 0.2, y - 0.2, name, fontsize=8, va="top", ha="left", color=INK,
+                    bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.9})
     ax.set_xlim(-0.5, width - 0.5)
     ax.set_ylim(-0.5, height - 0.5)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
     ax.set_aspect("equal")
-    for s in ax.spines.values():
-        s.set_visible(True)
-        s.set_color("#888888")
+    for sp in ax.spines.values():
+        sp.set_visible(True)
+        sp.set_color("#888888")
     if title:
         ax.set_title(title, fontsize=10, fontweight="normal", loc="center")
     return im
 
 
 def map_legend_handles(colours: dict[str, str], zones: bool = False,
-                       ungoverned: bool = False) -> list[Any]:
-    handles: list[Any] = [Patch(fc=c, ec="#666666", lw=0.5, label=n)
+                       ungoverned: bool = False, fighters: bool = False) -> list[Any]:
+    """Legend entries of the map, as the app's legend explains it."""
+    handles: list[Any] = [Patch(fc=to_hex(tint(c)), ec="#666666", lw=0.5, label=f"held by {n}")
                           for n, c in colours.items()]
-    handles += [Patch(fc=STATE_COLOUR, ec="#666666", lw=0.5, label="state"),
-                Patch(fc=NONE_COLOUR, ec="#666666", lw=0.5, label="no one")]
+    handles += [Patch(fc=STATE_COLOUR, ec="#666666", lw=0.5, label="held by the state"),
+                Patch(fc=NONE_COLOUR, ec="#666666", lw=0.5, label="held by no one")]
     if ungoverned:
-        handles.append(Line2D([], [], marker="x", ls="", color="#333333", label="ungoverned"))
+        handles.append(Patch(fc="white", ec="#555555", lw=0.5, hatch="////",
+                             label="ungoverned (hatched)"))
+    if fighters:
+        handles += [Line2D([], [], ls="", marker="o", ms=6, color=c, mec=INK, mew=0.6,
+                           label=f"{n} fighters") for n, c in colours.items()]
     if zones:
-        handles.append(Line2D([], [], color="#222222", ls=(0, (3, 2)), lw=1.0, label="zone"))
+        handles.append(Patch(fc="none", ec=INK, lw=1.5, label="zone"))
     return handles
 
 
@@ -308,6 +328,28 @@ def _map_shape(result: RunResult) -> tuple[int, int]:
     return w, h
 
 
+def _presence_at(result: RunResult, week: int) -> np.ndarray | None:
+    """Fighters per group per cell at the last kept fighter map at or before ``week``."""
+    maps = result.maps or {}
+    fmaps = maps.get("fighters")
+    mweeks = np.asarray(maps.get("map_weeks", []), dtype=int)
+    if fmaps is None or np.ndim(fmaps) != 3 or not len(mweeks):
+        return None
+    i = max(0, int(np.searchsorted(mweeks, week, side="right")) - 1)
+    return np.asarray(fmaps[i], dtype=np.float64)
+
+
+def run_painter(result: RunResult, pixels: int = 480) -> MapPainter:
+    """The map painter of a run: its world, its colours, and one dot size for all its maps
+    (a full dot at the 99.5th percentile of fighters in a cell over the run)."""
+    w, h = _map_shape(result)
+    fmaps = np.asarray((result.maps or {}).get("fighters", np.zeros((0,))))
+    nz = fmaps[fmaps > 0] if fmaps.size else np.zeros(0)
+    full = max(1.0, float(np.quantile(nz, 0.995))) if len(nz) else 1.0
+    return map_painter(w, h, group_colours(result.summary), run_zones(result), full_dot=full,
+                       pixels=pixels)
+
+
 def control_maps_figure(result: RunResult, weeks: Sequence[int] | None = None,
                         ncols: int | None = None) -> Figure:
     """Control maps of a run at ``weeks`` (default: start, one third, two thirds, end)."""
@@ -324,16 +366,19 @@ def control_maps_figure(result: RunResult, weeks: Sequence[int] | None = None,
     with style():
         fig = new_figure((pw * ncols + 1.8, (ph + 0.35) * nrows + 0.6))
         axes = fig.subplots(nrows, ncols, squeeze=False)
+        painter = run_painter(result)
         for ax, wk in zip(axes.flat, weeks):
             ug = _ungoverned_at(result, wk)
             draw_control_map(ax, _control_at(result, wk), w, h, colours,
                              zones=run_zones(result), ungoverned=ug,
-                             title=ta.describe(wk))
+                             title=ta.describe(wk), presence=_presence_at(result, wk),
+                             painter=painter)
         for ax in list(axes.flat)[k:]:
             ax.set_visible(False)
         fig.legend(handles=map_legend_handles(colours, bool(run_zones(result)),
-                                              _ungoverned_at(result, 0) is not None),
-                   loc="center left", bbox_to_anchor=(1.0, 0.5), title="control")
+                                              _ungoverned_at(result, 0) is not None,
+                                              _presence_at(result, 0) is not None),
+                   loc="center left", bbox_to_anchor=(1.0, 0.5), title="the map")
         fig.suptitle(f"Who controls each cell: {result.summary.get('scenario', '')}",
                      x=0.01, ha="left", fontweight="bold")
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
@@ -344,7 +389,8 @@ def control_maps_figure(result: RunResult, weeks: Sequence[int] | None = None,
 # Time series of one run
 # =============================================================================================
 def _describe_timeline(detail: str) -> str:
-    """A short phrase for a scheduled event, from its ``detail`` (``start kind(a=1, ...)``)."""
+    """Plain words for a scheduled event, from its ``detail`` (``start kind(a=1, ...)``), for
+    a run whose scenario was not kept."""
     text = detail[len("start "):] if detail.startswith("start ") else detail
     kind, _, rest = text.partition("(")
     args: dict[str, str] = {}
@@ -352,28 +398,36 @@ def _describe_timeline(detail: str) -> str:
         if "=" in part:
             k, v = part.split("=", 1)
             args[k.strip()] = v.strip().strip("[]'\"").replace("', '", ", ")
-    if kind == "set_group":
-        return f"{args.get('group', '?')} {args.get('field', '?')} set to {args.get('value', '?')}"
-    if kind == "intervention":
-        return f"intervention in {args.get('zone', '?')} against {args.get('targets', '?')}"
-    if kind == "leader_killed":
-        return f"{args.get('group', '?')} leader killed"
-    if kind == "restriction":
-        return (f"{args.get('group', '?')} restricted in {args.get('zone', '?')}"
-                f" (level {args.get('level', '?')})")
-    if kind == "governance_programme":
-        return f"governance programme in {args.get('zone', '?')}"
-    return text.replace("_", " ")
+    if "targets" in args:
+        args["targets"] = [t.strip() for t in args["targets"].split(",")]
+    for k in ("until",):
+        if args.get(k) in ("None", ""):
+            args.pop(k)
+    return event_words(kind, args)
 
 
 def _timeline_marks(result: RunResult) -> list[tuple[int, str]]:
-    """(week, short description) of scheduled scenario events starting after week 0."""
+    """(week, plain words) of the scheduled scenario events that started after week 0: the
+    event's ``note`` in the scenario when it has one (sim.labels)."""
     ev = result.events
     if ev is None or not len(ev) or "kind" not in ev:
         return []
     tl = ev[(ev["kind"] == "timeline") & ev["detail"].astype(str).str.startswith("start ")]
-    return [(int(wk), _describe_timeline(str(d))) for wk, d in zip(tl["week"], tl["detail"])
-            if int(wk) > 0]
+    raw = ((result.summary.get("provenance") or {}).get("resolved_scenario") or {}).get(
+        "timeline") or []
+    marks = []
+    for wk, d in zip(tl["week"], tl["detail"]):
+        if int(wk) <= 0:
+            continue
+        kind = str(d)[len("start "):].partition("(")[0]
+        entry = next((e for e in raw if isinstance(e, dict) and e.get("week") == int(wk)
+                      and e.get("event") == kind), None)
+        if entry is not None:
+            note = entry.get("note")
+            marks.append((int(wk), note if note else event_words(kind, entry)))
+        else:
+            marks.append((int(wk), _describe_timeline(str(d))))
+    return marks
 
 
 def _mark_timeline(ax, marks: list[tuple[int, str]], ta: TimeAxis, numbers: bool = False):
@@ -702,15 +756,18 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
                                  bottom=0.55 / fig_h)
         maps = outer[0].subgridspec(1, len(weeks) + 1, wspace=0.06,
                                     width_ratios=[1.0] * len(weeks) + [0.55])
+        painter = run_painter(result)
         for i, wk in enumerate(weeks):
             ax = fig.add_subplot(maps[0, i])
             draw_control_map(ax, _control_at(result, wk), w, h, colours,
                              zones=zones, ungoverned=_ungoverned_at(result, wk),
-                             title=ta.describe(wk), zone_labels=(i == 0))
+                             title=ta.describe(wk), zone_labels=(i == 0),
+                             presence=_presence_at(result, wk), painter=painter)
         lax = fig.add_subplot(maps[0, -1])
         lax.axis("off")
-        lax.legend(handles=map_legend_handles(colours, bool(zones), has_ug),
-                   loc="center left", title="control of cells", fontsize=9,
+        lax.legend(handles=map_legend_handles(colours, bool(zones), has_ug,
+                                              _presence_at(result, 0) is not None),
+                   loc="center left", title="the map", fontsize=8.5,
                    title_fontsize=9, alignment="left")
 
         mid = outer[1].subgridspec(1, 3, wspace=0.28)
@@ -1233,29 +1290,17 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
         every = max(step_weeks, int(math.ceil((n_weeks + 1) / max_frames)))
     frames = [i for i, wk in enumerate(mweeks) if wk % every == 0 or i == len(mweeks) - 1]
     zones = run_zones(result)
-    G = len(names)
-    # fighters as dots: each group's dot offset inside the cell so groups do not hide others
-    ang = np.linspace(0, 2 * np.pi, G, endpoint=False) + np.pi / 4
-    off = 0.22 * np.column_stack([np.cos(ang), np.sin(ang)]) if G > 1 else np.zeros((1, 2))
-    xs, ys = np.meshgrid(np.arange(w), np.arange(h))
-    xs, ys = xs.ravel(), ys.ravel()
-    nz = fmaps[fmaps > 0]
-    peak = max(1.0, float(np.quantile(nz, 0.995)) if len(nz) else 1.0)  # robust to one crowd
-    cell_pts = (72.0 * 5.2 / max(w, h)) ** 2  # marker area of a full cell, in points^2
     steps = result.steps
+    painter = run_painter(result, pixels=400)
     with style():
         fig = new_figure((10.0, 5.4))
         gs = fig.add_gridspec(1, 2, width_ratios=[1.15, 1.0], wspace=0.25, left=0.03,
                               right=0.97, top=0.86, bottom=0.13)
         ax = fig.add_subplot(gs[0, 0])
-        im = draw_control_map(ax, _control_at(result, int(mweeks[frames[0]])), w, h, colours,
-                              zones=zones, lighten=0.55, zone_labels=True)
-        scat = []
-        for g in range(G):
-            sc = ax.scatter(xs + off[g, 0], ys + off[g, 1], s=np.zeros(w * h),
-                            color=colours[names[g]], edgecolors="black", linewidths=0.3,
-                            zorder=4)
-            scat.append(sc)
+        wk0 = int(mweeks[frames[0]])
+        im = draw_control_map(ax, _control_at(result, wk0), w, h, colours, zones=zones,
+                              ungoverned=_ungoverned_at(result, wk0), presence=fmaps[frames[0]],
+                              painter=painter, zone_labels=True)
         bx = fig.add_subplot(gs[0, 1])
         x = ta(steps["week"])
         lines = {}
@@ -1272,19 +1317,17 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
         bx.set_ylabel("fighters")
         bx.yaxis.set_major_formatter(FuncFormatter(thousands))
         bx.set_title("Fighters per group")
-        handles = map_legend_handles(colours, bool(zones))
-        handles.append(Line2D([], [], ls="", marker="o", color="#777777", mec="black", mew=0.3,
-                              label="fighters (dot area ∝ number)"))
-        fig.legend(handles=handles, loc="lower center", ncol=min(7, len(handles)),
+        handles = map_legend_handles(colours, bool(zones), _ungoverned_at(result, 0) is not None,
+                                     fighters=True)
+        fig.legend(handles=handles, loc="lower center", ncol=min(5, len(handles)),
                    fontsize=8, bbox_to_anchor=(0.5, 0.0))
         title = fig.suptitle("", x=0.03, ha="left", fontsize=13, fontweight="bold")
         weeks_arr = steps["week"].to_numpy()
 
         def update(i: int) -> None:
             wk = int(mweeks[i])
-            im.set_data(_control_at(result, wk).reshape(h, w).astype(int) + 2)
-            for g in range(G):
-                scat[g].set_sizes(cell_pts * 0.5 * np.sqrt(np.minimum(fmaps[i, g] / peak, 1.5)))
+            im.set_data(painter.image(_control_at(result, wk), _ungoverned_at(result, wk),
+                                      fmaps[i]))
             upto = weeks_arr <= wk
             for n, ln in lines.items():
                 ln.set_data(x[upto], steps[f"fighters.{n}"].to_numpy()[upto])
@@ -1299,7 +1342,7 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
             if fmt == "gif":
                 overlay = [c for c in ax.collections if isinstance(c, LineCollection)]
                 overlay += list(ax.texts)
-                _write_gif_blit(fig, [im, *overlay, *scat, *lines.values(), cursor, title],
+                _write_gif_blit(fig, [im, *overlay, *lines.values(), cursor, title],
                                 update, frames, tmp, fps, dpi)
             else:
                 writer = FFMpegWriter(fps=fps, codec="libx264",

@@ -26,13 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from .palette import GROUP_PALETTE, STATE_COLOUR  # noqa: F401 (STATE_COLOUR re-exported)
 from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS, Param
 
-#: a colour-blind-safe palette (Okabe & Ito 2008) used for groups in every chart
-PALETTE = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
-           "#000000"]
-#: colour of the state in every chart
-STATE_COLOUR = "#9a9a9a"
+#: group colours and the state's colour come from the project's one palette (sim.palette)
+PALETTE = GROUP_PALETTE
 MAX_GROUPS = len(PALETTE)
 
 #: the one pattern for every name used in file paths, column names and --set keys: scenario
@@ -227,6 +225,10 @@ class Event:
     week: int
     kind: str
     args: dict[str, Any]
+    #: the scenario's ``note`` for the event (plain words for people), "" if none
+    note: str = ""
+    #: the scenario's ``id`` for the event, "" if none
+    id: str = ""
 
     def describe(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.args.items() if v is not None)
@@ -839,7 +841,11 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         if args.get("until") is not None and args["until"] <= week:
             raise ScenarioError(file, f"{ekey}.until", "must come after the event's week",
                                 args["until"], f"a week > {week}")
-        timeline.append(Event(week, kind, args))
+        note = e.get("note", "")
+        if not isinstance(note, str):
+            raise ScenarioError(file, f"{ekey}.note", "must be a string", note,
+                                "free text in quotes")
+        timeline.append(Event(week, kind, args, note.strip(), str(e.get("id", ""))))
     timeline.sort(key=lambda ev: ev.week)
 
     # -- scale and patterns (sim.patterns holds the measures) ----------------------------------
