@@ -58,9 +58,16 @@ def _wait_gone(sid: int, seconds: float = 20.0) -> list[tuple[int, str]]:
     return left
 
 
+#: how many times the SIGKILL test kills the sweep (MILITANT_SIM_SIGKILLS=20 for the long check)
+SIGKILLS = int(os.environ.get("MILITANT_SIM_SIGKILLS", "3"))
+#: replicates of the slow experiment: enough runs for every kill to find the sweep running
+SLOW_REPLICATES = max(3, SIGKILLS)
+
+
 def _slow_experiment() -> dict:
-    # 6 points x 3 replicates = 18 runs of 20 weeks: long enough to be killed in the middle
-    return experiment(experiment__steps=20, experiment__replicates=3,
+    # 6 points x 3 replicates = 18 runs of 20 weeks (more with more kills): long enough to be
+    # killed in the middle
+    return experiment(experiment__steps=20, experiment__replicates=SLOW_REPLICATES,
                       parameters={"groups.Caliphate.claim": [0.0, 0.5, 1.0],
                                   "groups.Front.propaganda": [0.2, 0.6]})
 
@@ -107,7 +114,7 @@ def test_sigkill_of_the_main_process_leaves_no_worker_and_loses_nothing(tmp_path
     out = tmp_path / "killed"
     cmd = [MILITANT_SIM, "sweep", str(f), "--out", str(out), "--workers", "2"]
     kept: dict[str, int] = {}
-    for kill in range(3):
+    for kill in range(SIGKILLS):
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True, cwd=tmp_path)
         try:
@@ -134,11 +141,12 @@ def test_sigkill_of_the_main_process_leaves_no_worker_and_loses_nothing(tmp_path
     # finished runs are never lost nor redone, and the sweep resumes to the end
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert res.returncode == 0, res.stderr
-    assert "18/18 runs ok" in res.stdout
+    n_runs = 6 * SLOW_REPLICATES
+    assert f"{n_runs}/{n_runs} runs ok" in res.stdout
     for name, stamp in kept.items():
         assert (out / "runs" / name).stat().st_mtime_ns == stamp, f"{name} was redone"
     resumed = SweepResult.load(out)
-    assert resumed.complete and len(resumed.runs) == 18 and resumed.runs["run_id"].is_unique
+    assert resumed.complete and len(resumed.runs) == n_runs and resumed.runs["run_id"].is_unique
     clean = run_sweep(_slow_experiment(), workers=1, out=tmp_path / "clean", progress=False)
     _frames_equal(clean, resumed)
 
