@@ -31,8 +31,8 @@ import time
 
 
 def bench_drawing(scenario: str, weeks: int) -> dict:
-    from sim.app_controls import AppModel
-    from sim.app_render import render_all, snapshot
+    from sim.app.controls import AppModel
+    from sim.app.render import render_all, snapshot
 
     before = AppModel(scenario)
     for _ in range(min(weeks, before.p.steps)):
@@ -60,7 +60,8 @@ def bench_page(scenario: str, weeks: int) -> dict:
     import solara
     from mesa.visualization.utils import force_update
 
-    from sim import app_controls, app_page
+    from sim.app import controls as app_controls
+    from sim.app import page as app_page
 
     os.environ[app_page.ENV_SCENARIO] = scenario
     os.environ.setdefault("REACTON_FAST", "1")  # as `militant-sim app` runs the page

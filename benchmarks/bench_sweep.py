@@ -45,7 +45,7 @@ def experiment(scenario: str, steps: int, runs: int) -> dict:
 
 def bench_runs_alone(exp_dict: dict) -> tuple[float, int]:
     import sim
-    from sim.experiment import load_experiment
+    from sim.sweeps.design import load_experiment
 
     exp = load_experiment(exp_dict)
     specs = exp.runs()
@@ -57,7 +57,7 @@ def bench_runs_alone(exp_dict: dict) -> tuple[float, int]:
 
 
 def bench_sweep(exp_dict: dict, workers: int, dask: bool = False) -> dict:
-    from sim.sweep import run_sweep
+    from sim.sweeps.runner import run_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

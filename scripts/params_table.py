@@ -2,10 +2,10 @@
 
 Each generated block sits in docs/ODD.md between marker comments::
 
-    <!-- params:start -->        global parameters (sim.params.PARAMS, via table_markdown())
+    <!-- params:start -->        global parameters (sim.core.params.PARAMS, via table_markdown())
     <!-- group-fields:start -->  attributes of a group in a scenario file (GROUP_FIELDS)
     <!-- cell-fields:start -->   attributes of a map zone in a scenario file (CELL_FIELDS)
-    <!-- events:start -->        timeline event kinds and their fields (sim.scenario.EVENT_KINDS)
+    <!-- events:start -->        timeline event kinds and their fields (sim.core.scenario.EVENT_KINDS)
 
 each closed by the matching ``<!-- NAME:end -->``.
 
@@ -72,7 +72,7 @@ _FIELD_TYPES = {"zone": "zone name", "group": "group name", "groups": "list of g
 
 def events_table() -> str:
     """A Markdown table of the timeline event kinds and their fields."""
-    from sim.scenario import EVENT_KINDS
+    from sim.core.scenario import EVENT_KINDS
 
     rows = ["| event | field | type | required | default | range | meaning |",
             "|---|---|---|---|---|---|---|"]
@@ -87,7 +87,7 @@ def events_table() -> str:
 
 def blocks() -> dict[str, str]:
     """Every generated block, by marker name."""
-    from sim.params import CELL_FIELDS, GROUP_FIELDS, table_markdown
+    from sim.core.params import CELL_FIELDS, GROUP_FIELDS, table_markdown
 
     return {"params": table_markdown(), "group-fields": fields_table(GROUP_FIELDS),
             "cell-fields": fields_table(CELL_FIELDS), "events": events_table()}

@@ -53,7 +53,7 @@ HOW_TO_REGENERATE = (
 
 def available_cases() -> list[tuple[str, str, int, int]]:
     """The cases whose scenario file exists in this checkout."""
-    from sim.scenario import available_scenarios
+    from sim.core.scenario import available_scenarios
 
     have = set(available_scenarios())
     return [c for c in CASES if c[1] in have]
@@ -62,7 +62,7 @@ def available_cases() -> list[tuple[str, str, int, int]]:
 def run_case(scenario: str, weeks: int, seed: int):
     """Run one case; return (steps, events, summary without provenance)."""
     import sim
-    from sim.scenario import jsonable
+    from sim.core.scenario import jsonable
 
     res = sim.run(scenario, steps=weeks, seed=seed, progress=False)
     summary = {k: v for k, v in res.summary.items() if k != "provenance"}

@@ -32,7 +32,7 @@ def run_sweeps(folder: Path, workers: int | None = None, replicates: int | None 
     """Run (or resume) the six experiments into ``folder``; ``replicates`` overrides the files'
     (their default is 30 per condition; a smaller study is a subset of the full one, whose seeds
     are the same, so it can be extended later)."""
-    from sim.sweep import run_sweep
+    from sim.sweeps.runner import run_sweep
 
     for name in EXPERIMENTS:
         run_sweep(ROOT / "experiments" / f"{name}.toml", workers=workers, out=folder / name,
@@ -88,8 +88,8 @@ def keep(folder: Path, into: Path = STUDY) -> None:
 def verdicts(folder: Path, adjust: str = "holm") -> list:
     """Every hypothesis of the six sweeps, corrected as one study: Holm's correction (or
     ``adjust``) across all of them, and across all their ablations."""
-    from sim.report import evaluate, load_sweep
-    from sim.stats import adjust_study
+    from sim.analysis.report import evaluate, load_sweep
+    from sim.analysis.stats import adjust_study
 
     vs = [v for name in EXPERIMENTS for v, _, _ in evaluate(load_sweep(folder / name),
                                                              adjust=None)]

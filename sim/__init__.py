@@ -11,11 +11,11 @@ Quick use::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .common.version import __version__  # noqa: E402
 
-from .model import MilitantModel  # noqa: E402
-from .record import RunResult  # noqa: E402
-from .scenario import (  # noqa: E402
+from .core.model import MilitantModel  # noqa: E402
+from .core.record import RunResult  # noqa: E402
+from .core.scenario import (  # noqa: E402
     DEFAULT_SCENARIO,
     Scenario,
     ScenarioError,

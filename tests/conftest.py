@@ -3,7 +3,7 @@
 A unit test of a rule builds a small world from a dict (the layout of a scenario file), with
 every rule turned *quiet* (its rate set to zero) except the ones the test switches on, places
 fighters exactly where it wants them, sets any state array it needs directly (``m.security``,
-``m.relation``, ``m.owner``, ...) and then calls the rule under test (``sim.rules.<rule>(m)``)
+``m.relation``, ``m.owner``, ...) and then calls the rule under test (``sim.core.rules.<rule>(m)``)
 or ``m.step()``.
 
 Tests use the ``tiny`` fixture::
@@ -12,7 +12,7 @@ Tests use the ``tiny`` fixture::
         m = tiny.build(tiny.world(width=3, height=1, params={"op_rate": 1.0}))
         tiny.place(m, "A", (1, 0), n=20)
         tiny.begin_week(m)
-        sim.rules.operate(m)
+        sim.core.rules.operate(m)
 
 Every number is explicit, so the tests do not depend on the calibrated defaults.
 """
@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim import rules
-from sim.enums import Relation
-from sim.model import MilitantModel
-from sim.scenario import scenario_from_dict
+from sim.core import rules
+from sim.core.enums import Relation
+from sim.core.model import MilitantModel
+from sim.core.scenario import scenario_from_dict
 
 #: shift every tiny-world seed (``MILITANT_SIM_TEST_SEED_SHIFT=7 pytest ...``) to check that no
 #: test passes only thanks to a lucky seed

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import rules
-from sim.fighters import Fighter
-from sim.model import MilitantModel
-from sim.space import box_sum, moore_table
+from sim.core import rules
+from sim.core.fighters import Fighter
+from sim.core.model import MilitantModel
+from sim.core.space import box_sum, moore_table
 
 
 def _check_agents_match_arrays(m: MilitantModel) -> None:

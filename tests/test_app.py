@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import cli, lesson
-from sim.app_controls import (
+from sim import cli
+from sim.app import lesson
+from sim.app.controls import (
     AppModel,
     apply,
     claimant,
@@ -28,7 +29,7 @@ from sim.app_controls import (
     knobs,
     parse_seed,
 )
-from sim.app_render import (
+from sim.app.render import (
     CHARTS,
     PREVIOUS,
     legend_rows,
@@ -40,11 +41,11 @@ from sim.app_render import (
     snapshot,
     week_ticks,
 )
-from sim.enums import Relation
-from sim.map_image import MapPainter
-from sim.palette import INK, NO_ONE_COLOUR, STATE_COLOUR, rgb, tint
-from sim.params import GROUP_FIELDS, PARAMS, teach_params
-from sim.scenario import EVENT_KINDS, ScenarioError, load_scenario
+from sim.core.enums import Relation
+from sim.analysis.map_image import MapPainter
+from sim.core.palette import INK, NO_ONE_COLOUR, STATE_COLOUR, rgb, tint
+from sim.core.params import GROUP_FIELDS, PARAMS, teach_params
+from sim.core.scenario import EVENT_KINDS, ScenarioError, load_scenario
 
 solara = pytest.importorskip("solara")
 v = pytest.importorskip("ipyvuetify")
@@ -58,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_app_command_is_registered_with_its_options():
     args = cli.build_parser().parse_args(
         ["app", "classroom", "--host", "127.0.0.1", "--port", "0", "--seed", "4"])
-    assert args.func.__module__ == "sim.app"
+    assert args.func.__module__ == "sim.cli.app"
     assert (args.scenario, args.host, args.port, args.seed) == ("classroom", "127.0.0.1", 0, 4)
     default = cli.build_parser().parse_args(["app"])
     assert (default.scenario, default.host, default.port) == ("classroom", "127.0.0.1", 8765)
@@ -170,7 +171,7 @@ def test_slider_ranges_hold_the_default_and_the_scenario_value(name):
 
 
 def test_a_range_far_wider_than_the_default_is_cut_to_a_usable_slider():
-    from sim.app_controls import SLIDER_SPAN, _slider_range
+    from sim.app.controls import SLIDER_SPAN, _slider_range
 
     lo, hi, step = _slider_range(0.0, 10.0, 0.02, 0.02)   # like clash_kappa
     assert (lo, hi) == (0.0, SLIDER_SPAN * 0.02) and step <= hi / 50
@@ -223,7 +224,7 @@ def _ops(model, group):
 def test_moving_the_restriction_slider_ties_the_groups_hands():
     """Move one slider in the real controls and see the model's parameter and behaviour
     change (a fully restricted group stops attacking; its twin does not)."""
-    from sim.app_page import LiveControls
+    from sim.app.page import LiveControls
 
     model, twin = AppModel("classroom", 3), AppModel("classroom", 3)
     box, rc = solara.render(LiveControls(model, solara.reactive(0)), handle_error=False)
@@ -246,7 +247,7 @@ def test_moving_the_restriction_slider_ties_the_groups_hands():
 
 
 def test_moving_the_clash_slider_changes_the_parameter_and_stops_clashes():
-    from sim.app_page import LiveControls
+    from sim.app.page import LiveControls
 
     model = AppModel("classroom", 1)
     box, rc = solara.render(LiveControls(model, solara.reactive(0)), handle_error=False)
@@ -263,7 +264,7 @@ def test_moving_the_clash_slider_changes_the_parameter_and_stops_clashes():
 
 
 def test_moving_the_claim_slider_changes_the_chosen_group():
-    from sim.app_page import LiveControls
+    from sim.app.page import LiveControls
 
     model = AppModel("classroom")
     box, rc = solara.render(LiveControls(model, solara.reactive(0)), handle_error=False)
@@ -277,8 +278,8 @@ def test_moving_the_claim_slider_changes_the_chosen_group():
 
 
 def test_sliders_that_scale_events_the_scenario_lacks_are_not_shown(tmp_path):
-    from sim.app_controls import SCALES_EVENT, has_target
-    from sim.app_page import LiveControls
+    from sim.app.controls import SCALES_EVENT, has_target
+    from sim.app.page import LiveControls
 
     ks = {k.key: k for k in knobs()}
     assert set(SCALES_EVENT) <= set(ks)
@@ -444,7 +445,7 @@ def test_monitors_match_the_model_in_plain_words():
 
 def test_scheduled_events_read_as_plain_words():
     """The app never shows a scheduled event as code (set_group(group=..., ...))."""
-    from sim.labels import event_label
+    from sim.analysis.labels import event_label
 
     m = AppModel("syria_2013")
     labels = {ev.id: event_label(ev) for ev in m.spec.timeline}
@@ -510,7 +511,11 @@ def test_changes_are_marked_on_the_charts():
 # one palette everywhere
 # ---------------------------------------------------------------------------------------------
 def test_one_palette_for_app_dashboard_animation_and_report():
-    from sim import app_render, charts, palette, report, scenario
+    from sim.app import render as app_render
+    from sim.analysis import charts
+    from sim.core import palette
+    from sim.analysis import report
+    from sim.core import scenario
 
     assert scenario.PALETTE is palette.GROUP_PALETTE
     assert scenario.STATE_COLOUR == charts.STATE_COLOUR == palette.STATE_COLOUR
@@ -529,7 +534,7 @@ def test_one_palette_for_app_dashboard_animation_and_report():
 def test_the_dashboard_map_is_the_apps_map():
     """The dashboard and the animation draw the map with the app's painter: same picture."""
     import sim
-    from sim import charts
+    from sim.analysis import charts
 
     r = sim.run("classroom", steps=12, seed=2)
     m = AppModel("classroom", 2)
@@ -565,7 +570,8 @@ def _html(rc) -> str:
 
 
 def test_page_step_reset_and_the_faded_run(monkeypatch):
-    from sim import app_controls, app_page
+    from sim.app import controls as app_controls
+    from sim.app import page as app_page
 
     monkeypatch.setenv(app_page.ENV_SCENARIO, "classroom")
     monkeypatch.setenv(app_page.ENV_SEED, "2")
@@ -602,7 +608,7 @@ def test_page_step_reset_and_the_faded_run(monkeypatch):
 
 
 def test_the_guide_tab_shows_the_guide():
-    from sim import app_page
+    from sim.app import page as app_page
 
     text = app_page.guide_markdown()
     assert "A 45-MINUTE LESSON" in text and "![" not in text
@@ -648,8 +654,8 @@ def test_the_guide_quotes_the_lesson_as_measured(the_lesson):
 def test_teaching_guide_matches_the_app():
     import shlex
 
-    from sim import app_page
-    from sim.scenario import available_scenarios
+    from sim.app import page as app_page
+    from sim.core.scenario import available_scenarios
 
     guide = (ROOT / "docs" / "TEACHING.md").read_text()
     # the NetLogo Info-tab sections, in order

@@ -6,8 +6,8 @@ projector, with the operating system's dark mode switched on. The test checks th
 controls and the charts the lesson uses are on screen without scrolling and that the page stays
 light, then does what the lesson tells the teacher to do (Reset, move a slider, "stop at week",
 Play), downloads the run's series with the page's own CSV button after each step, and asserts
-what the lesson says the class will see (the claims of :mod:`sim.lesson`), and that the browser
-ran exactly the model the lesson describes (the same numbers as :func:`sim.lesson.run_step`).
+what the lesson says the class will see (the claims of :mod:`sim.app.lesson`), and that the browser
+ran exactly the model the lesson describes (the same numbers as :func:`sim.app.lesson.run_step`).
 It also saves the map, the dashboard and a chart as PNG, and opens the Guide tab.
 
 Skipped, with the reason, only when Chromium or Playwright is not installed
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script
     sys.path.insert(0, str(ROOT))
 
-from sim import lesson  # noqa: E402
+from sim.app import lesson  # noqa: E402
 
 CHROMIUM = (os.environ.get("MILITANT_SIM_CHROMIUM") or shutil.which("chromium")
             or "/usr/bin/chromium")

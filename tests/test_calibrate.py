@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import calibrate as cb
-from sim.calibrate import CalibrationError, load_calibration, miss, run_calibration
+from sim.analysis import calibrate as cb
+from sim.analysis.calibrate import CalibrationError, load_calibration, miss, run_calibration
 
 pytest.importorskip("pyabc")
 
@@ -136,7 +136,7 @@ def test_a_particle_is_reproducible_from_its_values(tiny):
 
 
 def test_report_shows_posterior_prior_generations_and_pattern_fits(tiny, tmp_path):
-    from sim.report import report
+    from sim.analysis.report import report
 
     rep = report(tiny.out, tmp_path / "rep", formats=("png",))
     assert rep.kind == "calibration"
@@ -184,9 +184,9 @@ def test_a_folder_of_another_calibration_is_refused(tiny, tmp_path):
 def test_an_ensemble_drawn_from_the_posterior(tiny, tmp_path):
     """ensemble = "FOLDER": each replicate's parameters are a particle drawn from the
     posterior (the draw is part of the run's key)."""
-    from sim.experiment import load_experiment
-    from sim.report import report
-    from sim.sweep import run_sweep
+    from sim.sweeps.design import load_experiment
+    from sim.analysis.report import report
+    from sim.sweeps.runner import run_sweep
 
     exp = {"experiment": {"name": "post_ens", "scenario": str(DATA / "tiny_world.toml"),
                           "steps": 26, "seed": 3, "outcomes": ["clash_rate"],

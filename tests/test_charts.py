@@ -11,8 +11,8 @@ import pytest
 from matplotlib.colors import to_rgb
 
 import sim
-from sim import charts
-from sim import stats as st
+from sim.analysis import charts
+from sim.analysis import stats as st
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_dashboard_is_drawn_in_the_group_colours(result, tmp_path):
     assert n_colours(img) > 100
     for name, colour in result.summary["group_colours"].items():
         assert pixels_of(img, colour) > 200, f"colour of {name} missing from the dashboard"
-    assert pixels_of(img, sim.scenario.STATE_COLOUR) > 200
+    assert pixels_of(img, sim.core.scenario.STATE_COLOUR) > 200
 
 
 def test_dashboard_leaves_no_pyplot_figures(result, tmp_path):

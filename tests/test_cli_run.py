@@ -14,8 +14,9 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import sim
-from sim import cli, rules
-from sim.record import RunResult
+from sim import cli
+from sim.core import rules
+from sim.core.record import RunResult
 
 OUTPUTS = ("steps.parquet", "events.parquet", "maps.npz", "summary.json", "dashboard.png")
 
@@ -131,12 +132,12 @@ def test_rerun_failing_midway_does_not_leave_a_new_looking_summary(tmp_path, mon
 def test_dashboard_failure_leaves_no_summary(tmp_path, monkeypatch):
     """summary.json marks a complete output folder, dashboard included: if drawing the
     dashboard fails, the folder must not look complete."""
-    import sim.charts
+    import sim.analysis.charts
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated failure while drawing")
 
-    monkeypatch.setattr(sim.charts, "dashboard", broken)
+    monkeypatch.setattr(sim.analysis.charts, "dashboard", broken)
     out = tmp_path / "nodash"
     with pytest.raises(RuntimeError, match="drawing"):
         cli.main(["run", "classroom", "--steps", "3", "--seed", "1", "--out", str(out)])

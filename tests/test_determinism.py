@@ -11,7 +11,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import sim
-from sim.model import MilitantModel
+from sim.core.model import MilitantModel
 
 WEEKS = 30
 

@@ -1,7 +1,7 @@
 """docs/ODD.md cannot drift from the code.
 
 The ODD's tables of parameters, scenario fields and timeline events are generated from
-``sim.params`` and ``sim.scenario`` (``scripts/params_table.py``); these tests fail when the
+``sim.core.params`` and ``sim.core.scenario`` (``scripts/params_table.py``); these tests fail when the
 document and the code disagree, when the schedule in ODD section 3 is not ``MilitantModel.step()``,
 when a submodel, parameter, scenario field, event kind or output is not documented, when a
 section of 7 lists a parameter the code no longer has, when a hypothesis has no subsection in
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
-import sim.model
-import sim.rules
-from sim.enums import EventKind, Relation
-from sim.params import CELL_FIELDS, GROUP_FIELDS, PARAMS
-from sim.record import DIRECTED_VARS, EVENT_COLUMNS, GROUP_VARS, MODEL_VARS, PAIR_VARS
-from sim.scenario import EVENT_KINDS
+import sim.core.model
+import sim.core.rules
+from sim.core.enums import EventKind, Relation
+from sim.core.params import CELL_FIELDS, GROUP_FIELDS, PARAMS
+from sim.core.record import DIRECTED_VARS, EVENT_COLUMNS, GROUP_VARS, MODEL_VARS, PAIR_VARS
+from sim.core.scenario import EVENT_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD_PATH = ROOT / "docs" / "ODD.md"
@@ -81,7 +81,7 @@ def without_generated(text: str) -> str:
 
 def schedule_from_code() -> list[str]:
     """The ``rules.X(self)`` calls of MilitantModel.step(), in order."""
-    src = inspect.getsource(sim.model.MilitantModel.step)
+    src = inspect.getsource(sim.core.model.MilitantModel.step)
     tree = ast.parse(inspect.cleandoc("\n" + src) if src.startswith(" ") else src)
     calls = []
     for node in ast.walk(tree):
@@ -97,12 +97,12 @@ def _function_defs(module) -> dict[str, ast.FunctionDef]:
 
 
 def _model_methods() -> dict[str, ast.FunctionDef]:
-    tree = ast.parse(inspect.getsource(sim.model))
+    tree = ast.parse(inspect.getsource(sim.core.model))
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "MilitantModel")
     return {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
 
 
-#: public functions of sim.rules that are documented in a section of their own: a rule that
+#: public functions of sim.core.rules that are documented in a section of their own: a rule that
 #: calls one of them does not have to name its parameters (kill_leader is called by the timeline,
 #: erode_governance by the state's forces, hostility_equilibrium at mobilisation)
 DOCUMENTED_IN = {"kill_leader": "state_and_outside_forces",
@@ -112,12 +112,12 @@ DOCUMENTED_IN = {"kill_leader": "state_and_outside_forces",
 
 def params_used_by(func_name: str) -> set[str]:
     """Global parameters (``p.NAME``, ``m.p.NAME``, ``self.p.NAME``) read by a rule, including
-    the helpers of sim.rules it calls (private ones, and public ones such as
+    the helpers of sim.core.rules it calls (private ones, and public ones such as
     ``truce_tolerance``, ``union_utility`` or ``ground_forces``) and the model methods it calls.
     Not followed: the submodels of the schedule and the functions of ``DOCUMENTED_IN``, which
     are documented in their own section, and ``model.in_sight`` called with an explicit radius
     (it reads ``vision`` only by default)."""
-    funcs, methods = _function_defs(sim.rules), _model_methods()
+    funcs, methods = _function_defs(sim.core.rules), _model_methods()
     schedule = set(schedule_from_code())
     used: set[str] = set()
     seen: set[str] = set()
@@ -297,7 +297,7 @@ def check_parameter_rows(text: str) -> list[str]:
     rows = re.findall(r"^\| `(\w+)` \|", block, re.M)
     problems = [f"parameter `{n}` has {rows.count(n)} rows in the table of 7.11, not one"
                 for n in PARAMS if rows.count(n) != 1]
-    problems += [f"the table of 7.11 has a row for `{n}`, which is not in sim.params.PARAMS"
+    problems += [f"the table of 7.11 has a row for `{n}`, which is not in sim.core.params.PARAMS"
                  for n in dict.fromkeys(rows) if n not in PARAMS]
     return problems
 
@@ -310,7 +310,7 @@ def check_event_kinds(text: str) -> list[str]:
     kinds = [k.name.lower() for k in EventKind]
     problems = [f"event kind `{k}` has no row in the table of section 8.2" for k in kinds
                 if k not in rows]
-    problems += [f"section 8.2 has a row for the event kind `{k}`, which sim.enums.EventKind "
+    problems += [f"section 8.2 has a row for the event kind `{k}`, which sim.core.enums.EventKind "
                  "does not have" for k in rows if k not in kinds]
     return problems
 
@@ -401,7 +401,7 @@ def check_hypotheses(text: str, ablations: dict[str, list[dict]]) -> list[str]:
     return problems
 
 
-#: source labels of sim.params that are not literature, and how ODD explains them
+#: source labels of sim.core.params that are not literature, and how ODD explains them
 _SOURCE_ALIASES = ("design", "seed article", "article")
 
 
@@ -451,7 +451,7 @@ def test_every_timeline_event_kind_is_documented(odd):
 
 
 def test_every_output_is_documented(odd):
-    from sim.model import MilitantModel
+    from sim.core.model import MilitantModel
 
     res = MilitantModel("classroom").run(1, progress=False)
     assert check_outputs(odd, res.summary, res.maps) == [], HOW_TO_FIX
@@ -626,7 +626,7 @@ OVERRIDE_EXAMPLES = {
 
 def check_override_examples(text: str) -> list[str]:
     from sim.cli import parse_sets
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.core.scenario import ScenarioError, load_scenario
 
     problems = []
     for example, scenario in OVERRIDE_EXAMPLES.items():
@@ -648,8 +648,8 @@ def test_override_examples_in_the_document_work(odd):
 def test_scenario_example_in_the_document_is_valid(odd):
     import tomllib
 
-    from sim.model import MilitantModel
-    from sim.scenario import scenario_from_dict
+    from sim.core.model import MilitantModel
+    from sim.core.scenario import scenario_from_dict
 
     block = re.search(r"```toml\n(.*?)```", section(odd, "6.6"), re.S)
     assert block, "ODD section 6.6 has no ```toml example"

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import stats as st
-from sim.experiment import ExperimentError, load_experiment, point_key, run_seed
-from sim.report import report
-from sim.sweep import run_sweep
+from sim.analysis import stats as st
+from sim.sweeps.design import ExperimentError, load_experiment, point_key, run_seed
+from sim.analysis.report import report
+from sim.sweeps.runner import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 LHS = ROOT / "tests" / "data" / "ensemble_tiny.toml"
@@ -98,7 +98,7 @@ def test_the_report_gives_the_share_of_draws_with_its_wilson_interval(lhs_sweep,
     md = rep.markdown.read_text()
     assert "Verdicts over the ensemble" in md and "share meeting it" in md
     # the pattern outcomes are the pattern's measure and its miss in each run
-    from sim.calibrate import miss
+    from sim.analysis.calibrate import miss
 
     assert np.allclose(runs["pattern_miss:rivals_fight"],
                        [miss(x, 1, np.inf) for x in runs["pattern:rivals_fight"]])
@@ -126,7 +126,7 @@ def test_sobol_indices_of_outcomes_and_effects_over_a_sobol_ensemble(tmp_path):
     from SALib.sample import sobol
 
     problem = exp.ensemble.problem()
-    from sim.experiment import ensemble_seed
+    from sim.sweeps.design import ensemble_seed
 
     ref = sobol.sample(problem, 2, calc_second_order=False, scramble=True,
                        seed=ensemble_seed(exp.seed))
@@ -172,8 +172,8 @@ def test_bad_ensembles_name_the_key_and_what_is_allowed(change, message):
 
 
 def test_an_ensemble_over_the_guessed_ranges_by_default():
-    from sim.experiment import ENSEMBLE_EXCLUDED, guessed_parameters
-    from sim.params import PARAMS
+    from sim.sweeps.design import ENSEMBLE_EXCLUDED, guessed_parameters
+    from sim.core.params import PARAMS
 
     raw = _raw(LHS)
     raw["experiment"]["ensemble"] = {"lhs": 3}
@@ -199,7 +199,7 @@ def test_the_shipped_sobol_study_expands_as_its_comments_say():
     small = load_experiment(path, scale=0.03)
     assert len(small.ensemble.draws) == 20 and small.n_runs == 40
     # the ranges are the core calibration's priors
-    from sim.calibrate import load_calibration
+    from sim.analysis.calibrate import load_calibration
 
     priors = {p.key: (p.low, p.high) for p in load_calibration("core").priors}
     for k, (lo, hi, _) in ens.parameters.items():

@@ -1,6 +1,6 @@
 """Docking the project's mobilisation rule with Epstein's (2002) civil violence model.
 
-``sim.epstein.EpsteinModel`` runs only the project's activation rule (the functions
+``sim.analysis.epstein.EpsteinModel`` runs only the project's activation rule (the functions
 ``rules.grievance``, ``rules.arrest_probability`` and ``rules.activates`` that
 ``rules.mobilise`` calls) in Epstein's world, and is compared with Mesa's bundled example
 (``mesa.examples.advanced.epstein_civil_violence``) at its defaults for *distributional
@@ -11,7 +11,7 @@ distributions of summary statistics of the active-citizen series should agree.
 Mesa's example takes about 0.04 s a step, so its 24 seeds x 400 steps (about 6 minutes) are
 stored in tests/data/epstein_mesa.json, written by::
 
-    .venv/bin/python -m sim.epstein --write-mesa-reference tests/data/epstein_mesa.json \
+    .venv/bin/python -m sim.analysis.epstein --write-mesa-reference tests/data/epstein_mesa.json \
         --seeds 24 --steps 400
 
 and ``test_mesa_reference_is_current`` re-runs two seeds of Mesa's example here (60 steps) and
@@ -38,11 +38,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import epstein, rules
-from sim.epstein import ACTIVE, JAILED, EpsteinModel
+from sim.analysis import epstein
+from sim.core import rules
+from sim.analysis.epstein import ACTIVE, JAILED, EpsteinModel
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "epstein_mesa.json"
-REFRESH = ("Refresh it with\n    .venv/bin/python -m sim.epstein --write-mesa-reference "
+REFRESH = ("Refresh it with\n    .venv/bin/python -m sim.analysis.epstein --write-mesa-reference "
            "tests/data/epstein_mesa.json --seeds 24 --steps 400")
 
 # -- tolerances --------------------------------------------------------------------------------

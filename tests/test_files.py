@@ -1,4 +1,4 @@
-"""The one atomic writer (sim.files): permissions follow the umask, a failed write leaves
+"""The one atomic writer (sim.common.files): permissions follow the umask, a failed write leaves
 nothing, only the project's own temporary files are ever deleted, and no other module writes
 files its own way."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.files import TEMP_PREFIX, atomic_json, atomic_text, atomic_write, remove_temporary
+from sim.common.files import TEMP_PREFIX, atomic_json, atomic_text, atomic_write, remove_temporary
 
 SIM = Path(__file__).resolve().parent.parent / "sim"
 
@@ -31,7 +31,7 @@ def test_outputs_are_as_readable_as_the_umask_allows(tmp_path, umask, mode):
 
 def test_a_run_folder_and_a_sweep_folder_are_readable_by_others(tmp_path):
     import sim
-    from sim.sweep import Store
+    from sim.sweeps.runner import Store
 
     old = os.umask(0o022)
     try:
@@ -80,7 +80,7 @@ def test_temporary_files_keep_the_suffix_and_only_ours_are_removed(tmp_path):
 
 
 def test_no_module_writes_files_its_own_way():
-    """One atomic writer for the whole project: only sim/files.py renames temporary files."""
+    """One atomic writer for the whole project: only sim/common/files.py renames temporary files."""
     offenders = []
     for f in SIM.glob("*.py"):
         if f.name == "files.py":

@@ -24,9 +24,9 @@ from test_scenario_errors import VALID
 from test_sweep_helpers import experiment, to_toml
 
 from sim import cli
-from sim.experiment import ExperimentError, load_experiment
-from sim.params import CELL_FIELDS, GROUP_FIELDS, PARAMS
-from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
+from sim.sweeps.design import ExperimentError, load_experiment
+from sim.core.params import CELL_FIELDS, GROUP_FIELDS, PARAMS
+from sim.core.scenario import ScenarioError, load_scenario, scenario_from_dict
 
 MILITANT_SIM = str(Path(sys.executable).parent / "militant-sim")
 NAN, INF = float("nan"), float("inf")

@@ -19,8 +19,8 @@ from test_sweep_helpers import write as write_experiment
 
 import sim
 from sim import cli
-from sim.experiment import ExperimentError, load_experiment
-from sim.scenario import NAME_PATTERN, ScenarioError, load_scenario, scenario_from_dict
+from sim.sweeps.design import ExperimentError, load_experiment
+from sim.core.scenario import NAME_PATTERN, ScenarioError, load_scenario, scenario_from_dict
 
 MILITANT_SIM = str(Path(sys.executable).parent / "militant-sim")
 
@@ -193,7 +193,7 @@ def test_out_that_is_a_file_under_a_file_or_read_only(in_tmp, capsys, monkeypatc
 
 def test_out_that_cannot_be_written_during_the_run(in_tmp, capsys, monkeypatch):
     """A failure to write the outputs (a full disk, say) is one message, not a traceback."""
-    from sim.record import RunResult
+    from sim.core.record import RunResult
 
     def full(self, out):
         raise OSError(28, "No space left on device", str(Path(out) / "steps.parquet"))
@@ -216,7 +216,7 @@ def test_manifest_that_is_json_but_not_an_object(in_tmp, capsys):
 def test_scale_must_be_finite_and_positive(in_tmp, capsys, value):
     f = write_experiment(in_tmp / "e.toml", experiment())
     one_error(capsys, "sweep", f, "--scale", value, "--dry-run", names=("--scale",))
-    from sim.sweep import SweepError, run_sweep
+    from sim.sweeps.runner import SweepError, run_sweep
 
     with pytest.raises(SweepError, match="--scale"):
         run_sweep(f, scale=float(value), out=in_tmp / "o", workers=1)
@@ -362,8 +362,8 @@ def test_an_experiment_name_cannot_choose_where_a_sweep_writes(in_tmp, capsys, n
 
 
 def test_clean_temporary_removes_only_the_projects_own_files(tmp_path):
-    from sim.files import TEMP_PREFIX
-    from sim.sweep import Store
+    from sim.common.files import TEMP_PREFIX
+    from sim.sweeps.runner import Store
 
     st = Store(tmp_path)
     st.runs_dir.mkdir()
@@ -421,7 +421,7 @@ def test_a_different_run_is_not_written_over_without_force(in_tmp, capsys):
 
 
 def test_the_dashboard_shows_the_overrides(in_tmp, capsys):
-    from sim.charts import _summary_text, dashboard
+    from sim.analysis.charts import _summary_text, dashboard
 
     res = sim.run("classroom", steps=2, seed=1, overrides={"clash_kappa": 0.2,
                                                              "groups.Front.claim": 0.5})
@@ -435,7 +435,7 @@ def test_the_dashboard_shows_the_overrides(in_tmp, capsys):
 # params and scenarios
 # =============================================================================================
 def test_params_lists_ranges_and_group_and_zone_fields(capsys):
-    from sim.params import CELL_FIELDS, GROUP_FIELDS, PARAMS
+    from sim.core.params import CELL_FIELDS, GROUP_FIELDS, PARAMS
 
     code, out, _ = run_cli(capsys, "params")
     assert code == 0
@@ -467,7 +467,7 @@ def test_scenarios_lists_groups_zones_and_timeline_ids(capsys):
 # The control rule with control_min = 0, and the bound on fighters
 # =============================================================================================
 def test_a_group_without_fighters_never_takes_ground_even_with_control_min_0(tiny):
-    from sim import rules
+    from sim.core import rules
 
     m = tiny.build(tiny.world(width=4, height=4, params={"control_min": 0.0, "firm_rate": 0.1,
                                                           "erode_rate": 0.25}))
@@ -491,7 +491,7 @@ def test_a_destroyed_group_takes_no_ground_in_a_full_run_with_control_min_0():
 
 
 def test_max_fighters_stops_a_run_with_a_clear_message(in_tmp, capsys, tiny):
-    from sim.scenario import LimitError
+    from sim.core.scenario import LimitError
 
     m = sim.MilitantModel("classroom", rng=1, overrides={"max_fighters": 310,
                                                          "groups.Caliphate.foreign_inflow": 50})
@@ -505,7 +505,7 @@ def test_max_fighters_stops_a_run_with_a_clear_message(in_tmp, capsys, tiny):
 
 
 def test_nan_min_effect_is_refused_by_the_dry_run_and_writes_nothing(in_tmp, capsys):
-    """The hypothesis' own checks are in sim.experiment; the sweep refuses any non-finite
+    """The hypothesis' own checks are in sim.sweeps.design; the sweep refuses any non-finite
     number before it runs or writes anything (it used to pass --dry-run, then crash)."""
     f = write_experiment(in_tmp / "e.toml", experiment(hypothesis__min_effect=float("nan")))
     one_error(capsys, "sweep", f, "--dry-run", names=("e.toml", "hypothesis.min_effect"))

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import rules
-from sim.enums import NO_OWNER, STATE, Relation
+from sim.core import rules
+from sim.core.enums import NO_OWNER, STATE, Relation
 
 
 def _rows(m, fids):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.params import PARAMS
-from sim.scenario import LimitError
+from sim.core.params import PARAMS
+from sim.core.scenario import LimitError
 
 N_RUNS = 40
 WEEKS = 12

@@ -1,4 +1,4 @@
-"""Patterns of the record (sim.patterns), the scenario scale, and ``militant-sim check``.
+"""Patterns of the record (sim.core.patterns, sim.analysis.check), the scenario scale, and ``militant-sim check``.
 
 Every measure is tested on hand-made run data with a known answer; the statistics across seeds
 on hand-made frames; validation errors on small scenario files; and the command on a tiny world.
@@ -20,10 +20,11 @@ import pytest
 from scipy import stats
 
 from sim import cli
-from sim import patterns as P
-from sim.enums import Relation
-from sim.record import EVENT_COLUMNS, truce_spells
-from sim.scenario import Scale, ScenarioError, load_scenario, scenario_from_dict
+from sim.analysis import check as C
+from sim.core import patterns as P
+from sim.core.enums import Relation
+from sim.core.record import EVENT_COLUMNS, truce_spells
+from sim.core.scenario import Scale, ScenarioError, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = Scale(fighters_per_agent=5.0, km2_per_cell=150.0, week0=datetime.date(2013, 4, 1))
@@ -227,23 +228,23 @@ def _pattern(measure="truce_end_week", stat="median", low=-math.inf, high=math.i
 
 
 def test_censored_values_count_as_late_in_median_and_quartiles():
-    s = P.statistics([10, 20, math.inf, math.nan], _pattern(low=0, high=30))
+    s = C.statistics([10, 20, math.inf, math.nan], _pattern(low=0, high=30))
     assert (s["n"], s["censored"], s["seeds"]) == (3, 1, 4)
     assert s["median"] == 20 and s["q25"] == 15 and s["q75"] == math.inf
     assert s["holds"]
-    late = P.statistics([10, math.inf, math.inf], _pattern(low=0, high=30))
+    late = C.statistics([10, math.inf, math.inf], _pattern(low=0, high=30))
     assert late["median"] == math.inf and not late["holds"]
-    assert P.statistics([math.nan, math.nan], _pattern(low=0))["holds"] is False
+    assert C.statistics([math.nan, math.nan], _pattern(low=0))["holds"] is False
 
 
 def test_iqr_share_and_holds():
-    iqr = P.statistics([10, 20, 30, 40, 50], _pattern(stat="iqr", low=8))
+    iqr = C.statistics([10, 20, 30, 40, 50], _pattern(stat="iqr", low=8))
     assert iqr["value"] == 20 and iqr["holds"]
-    assert not P.statistics([30, 30, 30, 31], _pattern(stat="iqr", low=8))["holds"]
+    assert not C.statistics([30, 30, 30, 31], _pattern(stat="iqr", low=8))["holds"]
     share = _pattern("war_after_truce", "share", low=0.8)
-    assert P.statistics([1, 1, 1, 0, math.nan], share)["value"] == 0.75
-    assert not P.statistics([1, 1, 1, 0, math.nan], share)["holds"]
-    assert P.statistics([1, 1, 1, 1, 0], share)["holds"]
+    assert C.statistics([1, 1, 1, 0, math.nan], share)["value"] == 0.75
+    assert not C.statistics([1, 1, 1, 0, math.nan], share)["holds"]
+    assert C.statistics([1, 1, 1, 1, 0], share)["holds"]
 
 
 def test_summarise_gives_one_row_per_pattern():
@@ -251,18 +252,18 @@ def test_summarise_gives_one_row_per_pattern():
     pats[1].id = "q"
     df = pd.DataFrame({"p": [10.0, 20.0, 25.0], "q": [1.0, 0.0, 1.0]},
                       index=pd.Index([1, 2, 3], name="seed"))
-    table = P.summarise(df, pats)
+    table = C.summarise(df, pats)
     assert list(table.index) == ["p", "q"]
     assert table.loc["p", "median"] == 20 and bool(table.loc["p", "holds"])
     assert table.loc["q", "share"] == pytest.approx(2 / 3) and not bool(table.loc["q", "holds"])
-    text = P.format_table(table, pats, SCALE)
+    text = C.format_table(table, pats, SCALE)
     assert "p " in text and "NO" in text and "yes" in text
 
 
 def test_seed_list_is_deterministic_and_extends():
-    a = P.seed_list(2019, 3)
-    assert a == P.seed_list(2019, 3) and P.seed_list(2019, 5)[:3] == a
-    assert len(set(P.seed_list(2019, 20))) == 20 and P.seed_list(1, 3) != a
+    a = C.seed_list(2019, 3)
+    assert a == C.seed_list(2019, 3) and C.seed_list(2019, 5)[:3] == a
+    assert len(set(C.seed_list(2019, 20))) == 20 and C.seed_list(1, 3) != a
 
 
 # =============================================================================================
@@ -438,14 +439,14 @@ def test_the_odd_lists_every_measure():
     odd = (ROOT / "docs" / "ODD.md").read_text()
     block = odd.split("<!-- measures:start -->")[1].split("<!-- measures:end -->")[0]
     assert block.strip() == P.measures_markdown().strip(), \
-        "docs/ODD.md section 6.9: paste sim.patterns.measures_markdown() between the markers"
+        "docs/ODD.md section 6.9: paste sim.core.patterns.measures_markdown() between the markers"
 
 
 # =============================================================================================
 # The summary in real units
 # =============================================================================================
 def test_summary_gives_the_scale_and_real_units(tmp_path):
-    from sim.model import MilitantModel
+    from sim.core.model import MilitantModel
 
     res = MilitantModel(load_scenario(write(tmp_path, MINI)), rng=1).run(8, progress=False)
     s = res.summary
@@ -471,28 +472,28 @@ def test_summary_gives_the_scale_and_real_units(tmp_path):
 def test_evaluate_gives_one_row_per_seed_and_is_the_same_on_one_or_two_workers(tmp_path):
     path = write(tmp_path, MINI + PATTERN + PATTERN.replace('"clashes"', '"deaths"')
                  .replace("clash_count", "clash_deaths"))
-    one = P.evaluate(path, seeds=2, workers=1, steps=12)
-    two = P.evaluate(path, seeds=2, workers=2, steps=12)
+    one = C.evaluate(path, seeds=2, workers=1, steps=12)
+    two = C.evaluate(path, seeds=2, workers=2, steps=12)
     assert list(one.columns) == ["clashes", "deaths"] and one.index.name == "seed"
-    assert list(one.index) == P.seed_list(3, 2)
+    assert list(one.index) == C.seed_list(3, 2)
     pd.testing.assert_frame_equal(one, two)
     # the same numbers as a run made by hand with the seed of a row
     import sim
 
     res = sim.run(path, steps=12, seed=int(one.index[0]))
     assert one.iloc[0]["clashes"] == P.measure_all(load_scenario(path).patterns, res)["clashes"]
-    table = P.summarise(one)
+    table = C.summarise(one)
     assert list(table.index) == ["clashes", "deaths"] and table["holds"].all()
 
 
 def test_evaluate_applies_overrides_and_rejects_bad_ones(tmp_path):
     path = write(tmp_path, MINI + PATTERN)
-    df = P.evaluate(path, seeds=1, workers=1, steps=5, overrides={"patterns.clashes.low": 1e9})
-    assert not P.summarise(df)["holds"].any()
+    df = C.evaluate(path, seeds=1, workers=1, steps=5, overrides={"patterns.clashes.low": 1e9})
+    assert not C.summarise(df)["holds"].any()
     with pytest.raises(ScenarioError):
-        P.evaluate(path, seeds=1, workers=1, steps=5, overrides={"no_such_parameter": 1})
+        C.evaluate(path, seeds=1, workers=1, steps=5, overrides={"no_such_parameter": 1})
     with pytest.raises(ScenarioError, match="no patterns"):
-        P.evaluate(write(tmp_path, MINI, "bare.toml"), seeds=1, workers=1, steps=5)
+        C.evaluate(write(tmp_path, MINI, "bare.toml"), seeds=1, workers=1, steps=5)
 
 
 def test_check_exit_status_follows_the_patterns(tmp_path, capsys):
@@ -536,8 +537,8 @@ def test_check_bad_input_exits_2(argv, words, capsys):
 def test_evaluate_from_a_script_without_a_main_guard_still_finishes(tmp_path):
     path = write(tmp_path, MINI + PATTERN)
     script = tmp_path / "noguard.py"
-    script.write_text("import sim.patterns as P\n"
-                      f"df = P.evaluate({str(path)!r}, seeds=2, workers=2, steps=5)\n"
+    script.write_text("import sim.analysis.check as C\n"
+                      f"df = C.evaluate({str(path)!r}, seeds=2, workers=2, steps=5)\n"
                       "print('RESULT', df.shape)\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           cwd=tmp_path, timeout=300)
@@ -550,6 +551,6 @@ def test_a_run_that_raises_stops_the_check_and_the_pool_still_works(tmp_path):
     broken = P.Pattern("broken", "d", "territory_km2", {"group": "Z", "week": 1}, 0.0,
                        math.inf, "median", "s")
     with pytest.raises(KeyError, match="territory.Z"):
-        P.evaluate(path, seeds=2, workers=2, steps=3, patterns=[broken])
-    again = P.evaluate(path, seeds=2, workers=2, steps=3)
+        C.evaluate(path, seeds=2, workers=2, steps=3, patterns=[broken])
+    again = C.evaluate(path, seeds=2, workers=2, steps=3)
     assert list(again.columns) == ["clashes"] and len(again) == 2

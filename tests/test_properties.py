@@ -3,7 +3,7 @@
 Each example draws a small classroom-like world (a procedural map with a capital, two or three
 groups, random initial relations and a timeline with an intervention, a restriction that is
 lifted, a leader killed and a governance programme) and a random subset of the global
-parameters anywhere in their allowed ranges (``sim.params.PARAMS``), runs it for a few dozen
+parameters anywhere in their allowed ranges (``sim.core.params.PARAMS``), runs it for a few dozen
 weeks and checks, every week:
 
 * fighter accounting: alive = previous + recruits - deaths (state, clashes, strikes, ground
@@ -24,10 +24,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.enums import STATE, Relation
-from sim.model import MilitantModel
-from sim.params import PARAMS
-from sim.scenario import scenario_from_dict
+from sim.core.enums import STATE, Relation
+from sim.core.model import MilitantModel
+from sim.core.params import PARAMS
+from sim.core.scenario import scenario_from_dict
 
 WEEKS = 30
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import report as rp
-from sim import stats as st
+from sim.analysis import report as rp
+from sim.analysis import stats as st
 from sim.cli import main
 
 CLAIM = "groups.Caliphate.claim"

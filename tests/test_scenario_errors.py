@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sim import cli
-from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
+from sim.core.scenario import ScenarioError, load_scenario, scenario_from_dict
 
 VALID = """\
 name = "mini"

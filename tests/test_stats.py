@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from sim import stats as st
+from sim.analysis import stats as st
 
 
 def rng(seed: int = 0) -> np.random.Generator:

@@ -20,8 +20,8 @@ import pytest
 from test_sweep_helpers import comparable, experiment, sorted_frame, write
 
 from sim import cli
-from sim.experiment import load_experiment
-from sim.sweep import (
+from sim.sweeps.design import load_experiment
+from sim.sweeps.runner import (
     Store,
     SweepError,
     SweepResult,
@@ -102,7 +102,7 @@ def test_a_run_reproduces_from_its_seed(reference):
     """The seed in the run table is the model's rng: the same run made alone gives the same
     outcomes (this is what `militant-sim run --seed S --set ...` does)."""
     import sim
-    from sim import outcomes
+    from sim.sweeps import outcomes
 
     exp = load_experiment(experiment())
     row = reference.runs.iloc[5]
@@ -189,16 +189,16 @@ def test_a_locked_folder_is_refused(tmp_path):
 # Failures
 # ---------------------------------------------------------------------------------------------
 def test_failed_runs_are_recorded_and_retried(tmp_path, monkeypatch):
-    import sim.model
+    import sim.core.model
 
-    real_run = sim.model.MilitantModel.run
+    real_run = sim.core.model.MilitantModel.run
 
     def flaky(self, steps=None, progress=None):
         if self.claim[0] == 1.0:
             raise RuntimeError("boom in the model")
         return real_run(self, steps, progress)
 
-    monkeypatch.setattr(sim.model.MilitantModel, "run", flaky)
+    monkeypatch.setattr(sim.core.model.MilitantModel, "run", flaky)
     out = tmp_path / "fail"
     res = run_sweep(experiment(), workers=1, out=out, progress=False)
     runs = res.runs
@@ -213,7 +213,7 @@ def test_failed_runs_are_recorded_and_retried(tmp_path, monkeypatch):
     # without --retry-failed the failures stay; with it they are redone
     again = run_sweep(experiment(), workers=1, out=out, progress=False)
     assert again.new_runs == 0 and again.new_failures == 0
-    monkeypatch.setattr(sim.model.MilitantModel, "run", real_run)
+    monkeypatch.setattr(sim.core.model.MilitantModel, "run", real_run)
     fixed = run_sweep(experiment(), workers=1, out=out, retry_failed=True, progress=False)
     assert fixed.new_runs == 4 and (fixed.runs["status"] == "ok").all()
     assert not list((out / "runs").glob("*.failed.json"))
@@ -363,8 +363,8 @@ def test_sigterm_is_an_orderly_interruption(tmp_path):
 
 
 def test_resuming_after_the_model_code_changed_warns(tmp_path, monkeypatch):
-    import sim.sweep as sweep
-    from sim.sweep import SweepWarning
+    import sim.sweeps.runner as sweep
+    from sim.sweeps.runner import SweepWarning
 
     out = tmp_path / "code"
     first = run_sweep(experiment(experiment__replicates=1), workers=1, out=out, progress=False)
@@ -380,7 +380,7 @@ def test_a_dead_worker_process_costs_only_its_runs():
     from concurrent.futures import Future
     from concurrent.futures.process import BrokenProcessPool
 
-    from sim.sweep import _drive
+    from sim.sweeps.runner import _drive
 
     class FakePool:
         def __init__(self):
@@ -426,7 +426,7 @@ def test_a_sweep_with_worker_processes_runs_in_jupyter(tmp_path):
     pytest.importorskip("ipykernel")
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
             "from test_sweep_helpers import experiment\n"
-            "from sim.sweep import run_sweep\n"
+            "from sim.sweeps.runner import run_sweep\n"
             f"res = run_sweep(experiment(), workers=2, out={str(tmp_path / 'nb')!r})\n"
             "print(len(res.runs), res.complete, res.manifest['sessions'][-1]['engine'])")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])

@@ -13,8 +13,8 @@ import pytest
 from test_sweep_helpers import experiment, write
 
 from sim import cli
-from sim.stats import MIN_PER_CONDITION
-from sim.experiment import (
+from sim.analysis.stats import MIN_PER_CONDITION
+from sim.sweeps.design import (
     ExperimentError,
     available_experiments,
     load_experiment,
@@ -299,7 +299,7 @@ def test_shipped_experiment_parses_and_expands(path):
 
 def test_shipped_experiments_run_end_to_end(tmp_path):
     """Every shipped experiment runs (two weeks per run, one replicate) and leaves its tables."""
-    from sim.sweep import run_sweep
+    from sim.sweeps.runner import run_sweep
 
     for path in SHIPPED:
         res = run_sweep(path, workers=1, out=tmp_path / path.stem, replicates=1, steps=2,

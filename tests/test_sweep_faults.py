@@ -18,7 +18,7 @@ import pytest
 from test_sweep_helpers import comparable, experiment, sorted_frame, write
 
 import sim
-from sim.sweep import Store, SweepError, SweepResult, SweepWarning, run_frames, run_sweep
+from sim.sweeps.runner import Store, SweepError, SweepResult, SweepWarning, run_frames, run_sweep
 
 MILITANT_SIM = str(Path(sys.executable).parent / "militant-sim")
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,7 @@ def test_run_sweep_from_a_plain_script_without_a_main_guard(tmp_path):
     write(tmp_path / "e.toml", experiment())
     script = tmp_path / "plain.py"
     script.write_text(
-        "from sim.sweep import run_sweep\n"
+        "from sim.sweeps.runner import run_sweep\n"
         "res = run_sweep('e.toml', workers=2, out='out')\n"
         "print(res.summary)\n"
         "print('STATUS', res.runs['status'].tolist().count('ok'), "
@@ -96,7 +96,7 @@ def test_run_sweep_from_a_plain_script_without_a_main_guard(tmp_path):
 
 
 def test_workers_that_cannot_start_are_one_error_and_poison_nothing(tmp_path, monkeypatch):
-    import sim.sweep as sweep
+    import sim.sweeps.runner as sweep
 
     monkeypatch.setattr(sweep, "PROBE_SECONDS", 1e-9)  # the first worker never "starts"
     with pytest.raises(SweepError, match="worker processes could not start"):
@@ -215,8 +215,8 @@ def test_report_on_an_unfinished_sweep_reads_the_runs_on_disk(tmp_path, capsys):
     """A sweep killed after its tables were last rebuilt: the report must use the runs that
     are on disk, say how many of how many, and never show the older table."""
     from sim import cli
-    from sim.experiment import load_experiment
-    from sim.report import load_sweep
+    from sim.sweeps.design import load_experiment
+    from sim.analysis.report import load_sweep
 
     exp = experiment(experiment__replicates=2)
     out = tmp_path / "sw"

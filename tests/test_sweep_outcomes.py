@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import outcomes
-from sim.enums import Relation
-from sim.outcomes import OUTCOMES, OutcomeError, compute, parse
-from sim.record import RunResult
+from sim.sweeps import outcomes
+from sim.core.enums import Relation
+from sim.sweeps.outcomes import OUTCOMES, OutcomeError, compute, parse
+from sim.core.record import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 T = Relation.TRUCE
@@ -168,7 +168,7 @@ def test_outcome_table_in_the_docs_is_current():
     doc = (ROOT / "docs" / "SWEEPS.md").read_text()
     block = doc.split("<!-- outcomes:start -->\n", 1)[1].split("<!-- outcomes:end -->", 1)[0]
     assert block.strip() == outcomes.table_markdown().strip(), (
-        "docs/SWEEPS.md is out of date: paste the output of '.venv/bin/python -m sim.outcomes' "
+        "docs/SWEEPS.md is out of date: paste the output of '.venv/bin/python -m sim.sweeps.outcomes' "
         "between its outcomes:start and outcomes:end markers")
     assert len(OUTCOMES) >= 40
 

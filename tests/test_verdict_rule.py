@@ -16,8 +16,8 @@ import pytest
 from scipy import stats as sps
 from test_sweep_helpers import experiment, write
 
-from sim import stats as st
-from sim.experiment import load_experiment, point_key, run_seed
+from sim.analysis import stats as st
+from sim.sweeps.design import load_experiment, point_key, run_seed
 
 DRAWS = 400
 N = st.MIN_PER_CONDITION          # the default replicates per condition (30)

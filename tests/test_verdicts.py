@@ -43,8 +43,8 @@ def test_readme_verdicts_are_what_the_kept_study_gives():
 @pytest.mark.parametrize("name", ["h1_claim", "h2_restriction", "h3_propaganda",
                                   "h4_infighting", "h5_governance", "h6_leader"])
 def test_kept_study_is_what_the_model_gives_now(name):
-    from sim.experiment import load_experiment
-    from sim.sweep import execute, make_task
+    from sim.sweeps.design import load_experiment
+    from sim.sweeps.runner import execute, make_task
 
     manifest = json.loads((STUDY / name / "manifest.json").read_text())
     reps = manifest["experiment"]["replicates"]  # the kept study may be smaller than the file's

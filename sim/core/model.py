@@ -1,0 +1,330 @@
+"""The militant-competition model.
+
+``MilitantModel.step()`` is the schedule of ``docs/ODD.md`` section 3, one submodel per line;
+the submodels are the functions of :mod:`sim.core.rules`. The model holds the state as numpy arrays
+(cells, groups, pairs of groups, fighters) and owns the only random generator (``self.rng``).
+"""
+
+from __future__ import annotations
+
+import os
+import time as _time
+from types import SimpleNamespace
+from typing import Any
+
+import mesa
+import numpy as np
+from mesa.discrete_space import OrthogonalMooreGrid
+
+from . import rules
+from .enums import STATE, EventKind, Relation
+from .fighters import Fighter, FighterTable
+from .record import Recorder, RunResult
+from .scenario import Scenario, load_scenario
+from .space import box_sum, moore_table
+
+
+class MilitantModel(mesa.Model):
+    """Competition among militant groups on a regional grid.
+
+    Args:
+        scenario: a scenario name (``"sahel_2019"``), a path to a TOML file, or a
+            :class:`~sim.core.scenario.Scenario`. Default: ``syria_2013``.
+        rng: seed or generator for the model's random numbers (Mesa's ``rng=``). Default: the
+            scenario's ``seed``.
+        overrides: ``{key: value}`` applied to the scenario before validation; keys are
+            parameter names or dotted paths (``"groups.ISIS.claim"``).
+        **params: global parameters by name (as Mesa's ``batch_run`` passes them).
+
+    Time: one step is one week; ``model.week`` (== ``model.time``) counts them.
+    """
+
+    def __init__(self, scenario: str | os.PathLike | Scenario = "syria_2013", *,
+                 rng: Any = None, overrides: dict[str, Any] | None = None, **params: Any):
+        overrides = {**(overrides or {}), **params}
+        spec = load_scenario(scenario, overrides)
+        if rng is None:
+            rng = spec.seed
+        super().__init__(rng=rng)
+        self.seed = _describe_seed(rng)
+        self.spec = spec
+        self.p = SimpleNamespace(**spec.params)
+        self.week = 0
+        self._wall_start = _time.perf_counter()
+
+        # -- space ---------------------------------------------------------------------------
+        self.width, self.height = spec.width, spec.height
+        self.n_cells = spec.n_cells
+        self.nbr = moore_table(self.width, self.height)
+        self.grid = OrthogonalMooreGrid((self.width, self.height), torus=False, random=self.random)
+        self.zones = spec.zones
+        cells = spec.cells
+        self.population = cells["population"].astype(np.float64).copy()
+        self.hardship = cells["hardship"].copy()
+        self.governance = cells["governance"].copy()
+        self.governance0 = cells["governance"].copy()
+        self.security = cells["security"].copy()
+        self.capacity = cells["security"].copy()
+        self.pop_ideology = np.column_stack([cells["takfir"], cells["coercion"]])
+
+        # -- groups --------------------------------------------------------------------------
+        gs = spec.groups
+        self.group_names = [g.name for g in gs]
+        self.group_colours = [g.colour for g in gs]
+        G = self.n_groups = len(gs)
+        self.doctrine = np.array([[g.takfir, g.coercion] for g in gs], dtype=np.float64)
+        self.claim = np.array([g.claim for g in gs], dtype=np.float64)
+        self.propaganda = np.array([g.propaganda for g in gs], dtype=np.float64)
+        self.claim_persistence = np.array([g.claim_persistence for g in gs])
+        self.cohesion = np.array([g.cohesion for g in gs], dtype=np.float64)
+        self.tolerance = np.array([g.tolerance for g in gs], dtype=np.float64)
+        self.momentum = np.array([g.momentum for g in gs], dtype=np.float64)
+        self.foreign_inflow = np.array([g.foreign_inflow for g in gs], dtype=np.float64)
+        self.base_zone = [self.zones[g.zone] if g.zone else self.zones["all"] for g in gs]
+        self.group_alive = np.ones(G, dtype=bool)
+        self.leader_alive = np.ones(G, dtype=bool)
+        self.leader_back_week = np.zeros(G, dtype=np.int64)
+        self.threat = np.zeros(G)
+        self.last_strike_deaths = np.zeros(G, dtype=np.int64)
+        self.support = np.zeros((G, self.n_cells))
+
+        # -- pairs of groups -----------------------------------------------------------------
+        self.relation = np.full((G, G), int(Relation.RIVALRY), dtype=np.int8)
+        np.fill_diagonal(self.relation, int(Relation.ENDED))
+        self.relation_since = np.zeros((G, G), dtype=np.int64)
+        self.tension = np.zeros((G, G))      # tension[g, h]: g's grievance with its partner h
+        self.clash_memory = np.zeros((G, G))
+        self.last_clash = np.zeros((G, G), dtype=np.int64)
+        dist = self.doctrinal_distance()
+        self.hostility = np.clip(0.5 * (self.p.hostility_base_weight * (
+            self.doctrine[:, 0][:, None] + self.doctrine[:, 0][None, :]))
+            + self.p.distance_weight * dist, 0, 1)
+        np.fill_diagonal(self.hostility, 0.0)
+        for (a, b), r in spec.relations.items():
+            self.relation[a, b] = self.relation[b, a] = int(Relation[r["state"].upper()])
+            since = r.get("since", 0)
+            self.relation_since[a, b] = self.relation_since[b, a] = since
+            if "hostility" in r:
+                self.hostility[a, b] = self.hostility[b, a] = r["hostility"]
+
+        # -- scheduled effects (filled by the timeline) -------------------------------------------
+        self.restriction = np.zeros((G, self.n_cells))
+        self.strike = np.zeros((G, self.n_cells))
+        self.programme_rate = np.zeros(self.n_cells)
+        self.programme_target = np.zeros(self.n_cells)
+        self.programme_security = np.zeros(self.n_cells)
+        self.ground = np.zeros(self.n_cells)  # ground forces allied to the state, per cell
+        self.active_effects: list[rules.ActiveEffect] = []
+        self._next_event = 0
+
+        # -- control -------------------------------------------------------------------------
+        self.owner = np.full(self.n_cells, -1, dtype=np.int16)
+        self.firmness = np.zeros(self.n_cells)
+
+        # -- per-week tallies (reset each step) ----------------------------------------------------
+        self.tally = rules.Tally(G, self.n_cells)
+        self.prev_ops = np.zeros((G, self.n_cells))
+
+        # -- fighters ------------------------------------------------------------------------
+        self.fighters = FighterTable()
+        self.next_unit = rules.FIRST_NEW_UNIT  # the next fresh unit label (rules.new_units)
+        self._agent_of: dict[int, Fighter] = {}
+        rules.place_initial_fighters(self)
+        rules.initial_control(self)
+        self.recorder = Recorder(self)
+        rules.timeline(self)  # events scheduled for week 0 hold from the start
+        self.recorder.collect(self)
+        # a small Mesa DataCollector, so that mesa.batch_run and Mesa's tools work on the model;
+        # the full record is self.recorder (see results())
+        reporters = {"fighters": lambda m: len(m.fighters),
+                     "militant_cells": lambda m: int((m.owner >= 0).sum()),
+                     "ungoverned": lambda m: int(m.ungoverned().sum())}
+        for g, name in enumerate(self.group_names):
+            reporters[f"fighters.{name}"] = lambda m, g=g: int((m.fighters.group == g).sum())
+            reporters[f"territory.{name}"] = lambda m, g=g: int((m.owner == g).sum())
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------------------------------
+    # The schedule (docs/ODD.md, section 3)
+    # ------------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance one week."""
+        self.week += 1
+        self.tally.reset()
+        rules.timeline(self)
+        rules.mobilise(self)
+        rules.socialise(self)
+        rules.move(self)
+        rules.operate(self)
+        rules.interact(self)
+        rules.defect_and_desert(self)
+        rules.relations(self)
+        rules.control_and_governance(self)
+        rules.state_and_outside_forces(self)
+        self.recorder.collect(self)
+        self.datacollector.collect(self)
+        if len(self.fighters) > self.p.max_fighters:
+            from .scenario import LimitError
+
+            raise LimitError(self.spec.file, "max_fighters", f"the run was stopped at week "
+                             f"{self.week}: {len(self.fighters):,} fighters exceed the bound",
+                             self.p.max_fighters, "raise it with --set max_fighters=N if the "
+                             "machine has the memory (about 0.5 GB per million fighters), or "
+                             "check the parameters that make the groups grow")
+
+    def run(self, steps: int | None = None, progress: bool | None = None) -> RunResult:
+        """Run ``steps`` weeks (default: the scenario's ``steps``) and return the results.
+
+        ``progress``: show a progress bar (default: only when stderr is a terminal).
+        """
+        steps = self.p.steps if steps is None else int(steps)
+        if progress is None:
+            progress = _stderr_is_tty() and steps * max(len(self.fighters), 1) > 2_000_000
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=steps, unit="week", desc=self.spec.name, leave=False)
+        try:
+            for _ in range(steps):
+                self.step()
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        return self.results()
+
+    def results(self) -> RunResult:
+        """The run so far as data frames and a summary (see :class:`sim.core.record.RunResult`)."""
+        return self.recorder.result(self, wall_seconds=_time.perf_counter() - self._wall_start)
+
+    # ------------------------------------------------------------------------------------------
+    # Helpers used by the rules and by observers
+    # ------------------------------------------------------------------------------------------
+    def presence(self) -> np.ndarray:
+        """Fighters per group per cell, shape (G, C)."""
+        F = self.fighters
+        flat = F.group.astype(np.int64) * self.n_cells + F.cell
+        return np.bincount(flat, minlength=self.n_groups * self.n_cells).reshape(
+            self.n_groups, self.n_cells).astype(np.float64)
+
+    def in_sight(self, layers: np.ndarray, radius: int | None = None) -> np.ndarray:
+        """Sum of a layer (or stack of layers) over each cell's neighbourhood of ``vision``."""
+        r = self.p.vision if radius is None else radius
+        return box_sum(layers, self.width, self.height, r)
+
+    def doctrinal_distance(self) -> np.ndarray:
+        """(G, G) doctrinal distance |Theta_g - Theta_h| / sqrt(2), in [0, 1]."""
+        d = self.doctrine[:, None, :] - self.doctrine[None, :, :]
+        return np.sqrt((d ** 2).sum(-1)) / np.sqrt(2.0)
+
+    def state_strength(self) -> np.ndarray:
+        """The state's effective strength per cell: security weighted by governance, plus any
+        ground forces allied to it."""
+        return (self.security * (0.5 + self.p.state_governance_weight * self.governance)
+                + self.ground)
+
+    def territory(self) -> np.ndarray:
+        """Cells held by each group, shape (G,)."""
+        own = self.owner[self.owner >= 0]
+        return np.bincount(own, minlength=self.n_groups)
+
+    def ungoverned(self) -> np.ndarray:
+        """Boolean mask of ungoverned cells (low governance and low security)."""
+        return ((self.governance < self.p.ungoverned_governance)
+                & (self.security < self.p.ungoverned_security))
+
+    def fighter_counts(self) -> np.ndarray:
+        return np.bincount(self.fighters.group, minlength=self.n_groups)
+
+    def control_map(self) -> np.ndarray:
+        """Owner of each cell as an (height, width) array (-2 state, -1 none, g a group)."""
+        return self.owner.reshape(self.height, self.width)
+
+    def pair_name(self, g: int, h: int) -> str:
+        return f"{self.group_names[g]}|{self.group_names[h]}"
+
+    # -- changes while running (the app's sliders, experiments that intervene) -------------------
+    def set_param(self, name: str, value: Any) -> None:
+        """Change a global parameter now (validated against its range)."""
+        from .params import PARAMS
+        from .scenario import ScenarioError, _check_value
+
+        if name not in PARAMS:
+            raise ScenarioError("<model>", name, "unknown parameter")
+        setattr(self.p, name, _check_value("<model>", name, value, PARAMS[name]))
+        if name in ("intervention_scale", "governance_support"):
+            rules._refresh_effects(self)
+
+    def set_group(self, group: str | int, field: str, value: float) -> None:
+        """Change a group's claim, propaganda, takfir, coercion or foreign_inflow now."""
+        from .scenario import SETTABLE_GROUP_FIELDS, ScenarioError
+
+        g = group if isinstance(group, int) else self.group_names.index(group)
+        if field not in SETTABLE_GROUP_FIELDS:
+            raise ScenarioError("<model>", field, "cannot be changed",
+                                allowed=", ".join(SETTABLE_GROUP_FIELDS))
+        from .params import GROUP_FIELDS
+        from .scenario import _check_value
+
+        value = _check_value("<model>", field, value, GROUP_FIELDS[field])
+        if field in ("takfir", "coercion"):
+            self.doctrine[g, 0 if field == "takfir" else 1] = float(value)
+        else:
+            getattr(self, field)[g] = float(value)
+
+    def set_restriction(self, group: str | int, zone: str, level: float) -> None:
+        """Restrict a group's operations in a zone from now on (0 lifts the restriction)."""
+        from .scenario import ScenarioError
+
+        g = self.group_names[group] if isinstance(group, int) else group
+        if zone not in self.zones:
+            raise ScenarioError("<model>", "zone", "unknown zone", zone, ", ".join(self.zones))
+        if not 0.0 <= float(level) <= 1.0:
+            raise ScenarioError("<model>", "level", "out of range", level, "[0, 1]")
+        self.active_effects = [e for e in self.active_effects if not (
+            e.kind == "restriction" and e.args["group"] == g and e.args["zone"] == zone)]
+        if level > 0:
+            self.active_effects.append(rules.ActiveEffect(
+                "restriction", self.week, None, {"group": g, "zone": zone, "level": float(level)}))
+        rules._refresh_effects(self)
+
+    # -- agent bookkeeping (per recruit and per death, not per fighter-week) ---------------------
+    def _add_agents(self, fids: np.ndarray) -> None:
+        for fid in fids.tolist():
+            self._agent_of[fid] = Fighter(self, fid)
+
+    def _remove_agents(self, fids: np.ndarray) -> None:
+        for fid in fids.tolist():
+            self._agent_of.pop(fid).remove()
+
+    def fighter(self, fid: int) -> Fighter:
+        """The Mesa agent of a living fighter."""
+        return self._agent_of[int(fid)]
+
+    def log_event(self, kind: EventKind, group: int = -1, other: int = -1, cell: int = -1,
+                  size: float = 0.0, detail: str = "") -> None:
+        self.recorder.log(self.week, kind, group, other, cell, size, detail)
+
+    @property
+    def state_code(self) -> int:
+        return STATE
+
+
+def _describe_seed(rng: Any) -> Any:
+    if isinstance(rng, (int, np.integer)):
+        return int(rng)
+    if isinstance(rng, np.random.SeedSequence):
+        return {"entropy": str(rng.entropy), "spawn_key": list(rng.spawn_key)}
+    return repr(rng)
+
+
+def _stderr_is_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
