@@ -62,7 +62,7 @@ def available_cases() -> list[tuple[str, str, int, int]]:
 def run_case(scenario: str, weeks: int, seed: int):
     """Run one case; return (steps, events, summary without provenance)."""
     import sim
-    from sim.core.scenario import jsonable
+    from sim.common.jsonio import jsonable
 
     res = sim.run(scenario, steps=weeks, seed=seed, progress=False)
     summary = {k: v for k, v in res.summary.items() if k != "provenance"}

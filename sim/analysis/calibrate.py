@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.paths import PACKAGE_DIR
+from ..common.jsonio import nonfinite_to_text
 from ..core.params import CELL_FIELDS, GROUP_FIELDS, PARAMS
 from ..core.patterns import MISS_CAP, miss  # noqa: F401 - a particle's distance
 from ..core.scenario import (EVENT_KINDS, ScenarioError, check_depth, find_scenario_file, find_toml,
@@ -1127,17 +1128,8 @@ def _write_parquet(df: pd.DataFrame, path: Path, meta: dict[str, Any]) -> None:
 def _write_json(path: Path, data: Any) -> None:
     from ..common.files import atomic_text
 
-    atomic_text(path, json.dumps(_clean(data), indent=2, default=str) + "\n", durable=True)
-
-
-def _clean(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
+    atomic_text(path, json.dumps(nonfinite_to_text(data), indent=2, default=str) + "\n",
+                durable=True)
 
 
 def _read_manifest(out: Path) -> dict[str, Any] | None:
@@ -1208,3 +1200,7 @@ def load_posterior(folder: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, A
                                f"{POSTERIOR})", allowed="a folder written by 'militant-sim "
                                "calibrate'")
     return pd.read_parquet(d / POSTERIOR), m
+
+
+__all__ = ["Calibration", "CalibrationError", "Prior", "Simulator", "evaluate_particle",
+           "load_calibration", "load_posterior", "miss", "run_calibration", "write_outputs"]

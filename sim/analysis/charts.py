@@ -32,13 +32,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from ..core.columns import col_var, group_col, parse_col, split_pair
+from ..common.units import WEEKS_PER_YEAR
 from ..core.enums import Relation
 from ..common.files import atomic_write
 from .labels import event_words
 from .map_image import MapPainter
-from ..core.palette import (
-    GROUP_PALETTE as PALETTE,
-)
+from ..core.palette import GROUP_PALETTE as PALETTE  # noqa: F401 (re-exported)
 from ..core.palette import (
     INK,
     NO_ONE_COLOUR,
@@ -48,6 +48,7 @@ from ..core.palette import (
     tint,
     to_hex,
 )
+from ..core.palette import group_colours as palette_group_colours
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.record import RunResult
@@ -59,7 +60,6 @@ NONE_COLOUR = NO_ONE_COLOUR
 CONDITION_CMAP = "cividis"
 #: a diverging-free sequential map for heatmaps of outcomes
 HEATMAP_CMAP = "viridis"
-WEEKS_PER_YEAR = 52.0
 #: figure sizes in inches: a single chart (fits a paper column pair and a 16:9 slide), the
 #: dashboard and a wide strip of maps
 SIZE_CHART = (7.5, 4.2)
@@ -142,9 +142,7 @@ class TimeAxis:
 
 def group_colours(summary: dict[str, Any]) -> dict[str, str]:
     """Group name -> colour, from the run's summary (palette order as a fallback)."""
-    names = list(summary.get("groups", {}))
-    given = summary.get("group_colours") or {}
-    return {n: given.get(n, PALETTE[i % len(PALETTE)]) for i, n in enumerate(names)}
+    return palette_group_colours(list(summary.get("groups", {})), summary.get("group_colours"))
 
 
 def thousands(x: float, _pos: Any = None) -> str:
@@ -452,7 +450,7 @@ def plot_group_series(ax, result: RunResult, var: str, ta: TimeAxis, *,
     steps = result.steps
     x = ta(steps["week"])
     for name, colour in group_colours(result.summary).items():
-        col = f"{var}.{name}"
+        col = group_col(var, name)
         if col not in steps:
             continue
         y = steps[col].to_numpy(dtype=float)
@@ -498,7 +496,7 @@ def plot_defections(ax, result: RunResult, ta: TimeAxis, window: int | None = No
     """Fighters joining each group from another group, per week (smoothed)."""
     steps = result.steps
     window = window or _smoothing_window(len(steps))
-    if not any(steps.get(f"defect_in.{n}", pd.Series([0])).sum() > 0
+    if not any(steps.get(group_col("defect_in", n), pd.Series([0])).sum() > 0
                for n in result.group_names):
         ax.text(0.5, 0.5, "no defections in this run", transform=ax.transAxes, ha="center",
                 va="center", color="#666666")
@@ -523,7 +521,7 @@ def relation_spans(states: np.ndarray, weeks: np.ndarray) -> list[tuple[int, flo
 def plot_relations(ax, result: RunResult, ta: TimeAxis, *, legend: bool = True):
     """Relation state of each pair of groups as coloured bands over time."""
     steps = result.steps
-    cols = [c for c in steps.columns if c.startswith("relation.")]
+    cols = [c for c in steps.columns if (pc := parse_col(c)).var == "relation" and pc.kind == "pair"]
     weeks = steps["week"].to_numpy()
     seen: set[int] = set()
     labels = []
@@ -534,12 +532,12 @@ def plot_relations(ax, result: RunResult, ta: TimeAxis, *, legend: bool = True):
             ax.broken_barh([(ta(a), ta(b) - ta(a))], (i - 0.38, 0.76),
                            facecolors=RELATION_COLOURS[st], edgecolor="none",
                            hatch="///" if st == Relation.ENDED else None)
-        labels.append(col.split(".", 1)[1].replace("|", " – "))
+        labels.append(" – ".join(split_pair(parse_col(col).subject)))
     # mergers and absorptions on their pair's row; leader deaths and destroyed groups on a
     # row of their own, in the group's colour
     ev = result.events
     colours = group_colours(result.summary)
-    pair_names = [c.split(".", 1)[1].split("|") for c in cols]
+    pair_names = [split_pair(parse_col(c).subject) for c in cols]
     if ev is not None and len(ev):
         for kind, sym in (("merger", "D"), ("pledge", "s")):
             for _, r in ev[ev["kind"] == kind].iterrows():
@@ -666,7 +664,8 @@ def series_figure(result: RunResult, what: str) -> Figure:
 
 
 def _n_pairs(result: RunResult) -> int:
-    return sum(c.startswith("relation.") for c in result.steps.columns)
+    return sum((pc := parse_col(c)).var == "relation" and pc.kind == "pair"
+               for c in result.steps.columns)
 
 
 # =============================================================================================
@@ -696,7 +695,7 @@ def _summary_text(result: RunResult) -> str:
     else:
         lines.append("truces: none")
     for pair, d in s.get("net_defections", {}).items():
-        a, b = pair.split("|")
+        a, b = split_pair(pair)
         lines.append(f"net defections {a}→{b}: {d.get(f'net {a}>{b}', 0):+,}")
     merg = s.get("mergers") or []
     if merg:
@@ -1133,7 +1132,7 @@ def series_bands_figure(series: pd.DataFrame, column: str | Sequence[str],
                 ax.plot(x, g["mean"], label=lab, **{"lw": 1.7, **sty})
                 ax.fill_between(x, lo, hi, color=sty["color"], alpha=0.15, lw=0)
             ax.set_xlabel(ta.label)
-            ax.set_ylabel(ylabel or col.split(".", 1)[0])
+            ax.set_ylabel(ylabel or col_var(col))
             ax.set_title(col, fontsize=10)
             ax.yaxis.set_major_formatter(FuncFormatter(thousands))
             ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
@@ -1305,14 +1304,14 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
         x = ta(steps["week"])
         lines = {}
         for n in names:
-            col = f"fighters.{n}"
+            col = group_col("fighters", n)
             if col in steps:
                 bx.plot(x, steps[col], color=colours[n], lw=0.8, alpha=0.25)
                 lines[n], = bx.plot([], [], color=colours[n], lw=2.0, label=n)
         cursor = bx.axvline(0, color="#333333", lw=0.8)
         bx.set_xlim(x.min(), x.max())
-        bx.set_ylim(0, max(1.0, float(steps[[f"fighters.{n}" for n in names
-                                              if f"fighters.{n}" in steps]].max().max())) * 1.1)
+        bx.set_ylim(0, max(1.0, float(steps[[group_col("fighters", n) for n in names
+                                              if group_col("fighters", n) in steps]].max().max())) * 1.1)
         bx.set_xlabel(ta.label)
         bx.set_ylabel("fighters")
         bx.yaxis.set_major_formatter(FuncFormatter(thousands))
@@ -1330,7 +1329,7 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
                                       fmaps[i]))
             upto = weeks_arr <= wk
             for n, ln in lines.items():
-                ln.set_data(x[upto], steps[f"fighters.{n}"].to_numpy()[upto])
+                ln.set_data(x[upto], steps[group_col("fighters", n)].to_numpy()[upto])
             cursor.set_xdata([ta(wk), ta(wk)])
             when = f"week {wk}" + (f"  ·  year {wk / WEEKS_PER_YEAR:.1f}"
                                    if ta.unit == "years" else "")

@@ -27,7 +27,7 @@ import os
 import pandas as pd
 import sys
 import time
-from ..core.patterns import (Pattern, measure_all)
+from ..core.patterns import Pattern, _plain, measure_all
 
 
 # =============================================================================================
@@ -270,18 +270,6 @@ def evaluate(scenario: str | Scenario, seeds: int | Sequence[int] = 10,
 # =============================================================================================
 # Presentation
 # =============================================================================================
-def _plain(x: float) -> Any:
-    """A JSON-safe number: nan as None, infinities as "inf"/"-inf"."""
-    if x is None:
-        return None
-    x = float(x)
-    if math.isnan(x):
-        return None
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return int(x) if x.is_integer() and abs(x) < 2**53 else x
-
-
 def fmt(x: float, unit: str, scale: Scale | None = None, dates: bool = True) -> str:
     """A value in its unit, for people: weeks with their date, fractions as percentages."""
     if x is None or math.isnan(x):
@@ -382,3 +370,7 @@ def to_json(values: pd.DataFrame, summary: pd.DataFrame) -> dict[str, Any]:
             "wall_seconds": values.attrs.get("wall_seconds"),
             "all_hold": bool(summary["holds"].all()), "patterns": out_rows,
             "values": {c: [_plain(v) for v in values[c]] for c in values.columns}}
+
+
+__all__ = ["close_pool", "evaluate", "fmt", "format_table", "quantile", "seed_list",
+           "statistics", "summarise", "target_text", "to_json"]

@@ -35,7 +35,12 @@ import pandas as pd
 
 from . import charts
 from . import stats as st
-from ..core.scenario import jsonable
+from ..common.files import atomic_text
+from ..common.jsonio import jsonable
+from ..common.units import WEEKS_PER_YEAR
+from ..core.columns import col_var, parse_col
+from ..core.palette import group_colours
+from ..sweeps.keys import match
 
 #: charts written per format
 DEFAULT_FORMATS = ("png", "svg")
@@ -275,8 +280,6 @@ def _slug(text: str) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    from ..common.files import atomic_text
-
     atomic_text(path, text, durable=False)
 
 
@@ -374,7 +377,7 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
 
     doc.section("The run")
     doc.p(f"Scenario `{s.get('scenario')}`, seed {s.get('seed')}, {n_weeks} weeks"
-          + (f" ({n_weeks / 52:.1f} years)" if n_weeks >= 104 else "") + ". "
+          + (f" ({n_weeks / WEEKS_PER_YEAR:.1f} years)" if n_weeks >= 104 else "") + ". "
           + (f"Made with {_provenance_text(s.get('provenance'))}." if s.get("provenance")
              else ""))
     rows = []
@@ -762,8 +765,7 @@ def _group_colours(sweep: Sweep) -> dict[str, str]:
         sc = load_scenario(exp.get("scenario_file") or exp.get("scenario"))
         return {g.name: g.colour for g in sc.groups}
     except Exception:  # the scenario file may have moved: fall back to palette order
-        groups = exp.get("groups") or []
-        return {g: charts.PALETTE[i % len(charts.PALETTE)] for i, g in enumerate(groups)}
+        return group_colours(exp.get("groups") or [])
 
 
 # -- hypotheses ---------------------------------------------------------------------------------
@@ -794,21 +796,12 @@ def _select(sweep: Sweep, h: dict[str, Any], side: str) -> pd.DataFrame:
         allr = sweep.all_runs if sweep.all_runs is not None else runs
         return allr[allr["point_id"].isin(ids)]
     spec = h.get(side) or {}
-    mask = pd.Series(True, index=runs.index)
-    for k, v in spec.items():
+    for k in spec:
         if k not in runs:
             raise ReportError(f"hypothesis {h.get('id')}: {side} names {k!r}, which is not a "
                               f"column of runs.parquet; varied parameters: "
                               f"{', '.join(sweep.params) or '(none)'}")
-        col = runs[k]
-        if isinstance(v, dict) and ("low" in v or "high" in v):
-            lo, hi = v.get("low", -np.inf), v.get("high", np.inf)
-            mask &= (col >= lo) & (col <= hi)
-        elif isinstance(v, (int, float)) and not isinstance(v, bool) and \
-                pd.api.types.is_numeric_dtype(col):
-            mask &= np.isclose(col.astype(float), float(v), rtol=1e-9, atol=1e-12)
-        else:
-            mask &= col == v
+    mask = match(runs, spec)
     return runs[mask]
 
 
@@ -1329,7 +1322,7 @@ def _series_section(doc: _Doc, sweep: Sweep, conditions: dict[str, list[int]],
     cols = [c for c in s.columns if c not in ("run_id", "point_id", "replicate", "week", "year")]
     by_var: dict[str, list[str]] = {}
     for c in cols:
-        by_var.setdefault(c.split(".", 1)[0] if "." in c else "model", []).append(c)
+        by_var.setdefault(col_var(c) if parse_col(c).kind != "model" else "model", []).append(c)
     order = sorted(by_var, key=lambda v: (_SERIES_ORDER.index(v) if v in _SERIES_ORDER
                                           else len(_SERIES_ORDER), v))
     shown = order[:MAX_SERIES_FIGURES]

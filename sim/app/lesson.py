@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.columns import subject_col
 from ..core.enums import Relation
 
 SCENARIO = "classroom"
@@ -138,7 +139,7 @@ def militant(s: Series) -> np.ndarray:
 
 def measure(step: str, s: Series, first: Series | None = None) -> dict[str, Any]:
     """What a step shows, from its run's series (and the first run's, for comparisons)."""
-    rel = s[f"relation.{PAIR}"].astype(int)
+    rel = s[subject_col("relation", PAIR)].astype(int)
     out: dict[str, Any] = {}
     if step == "first":
         brk = first_week(rel, Relation.WAR)
@@ -162,7 +163,7 @@ def measure(step: str, s: Series, first: Series | None = None) -> dict[str, Any]
             out["first_clashes"] = float(first["clashes"][1: CLAIM_END + 1].sum())
             out["first_militant_104"] = int(militant(first)[CLAIM_END])
     elif step == "propaganda":
-        h = s[f"hostility.{PAIR}"]
+        h = s[subject_col("hostility", PAIR)]
         a, b, c = PROPAGANDA_OFF, PROPAGANDA_ON, PROPAGANDA_END
         out["at_war_when_off"] = bool(rel[a] == Relation.WAR)
         out["hostility_off"], out["hostility_low"] = float(h[a]), float(h[b])

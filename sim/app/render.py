@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core.columns import directed_col, group_col, pair_col
 from ..core.enums import Relation
 from ..analysis.labels import effect_words, event_label
 from ..analysis.map_image import MapPainter
@@ -33,7 +34,7 @@ from ..core.palette import (
     RELATION_LABELS,
     STATE_COLOUR,
 )
-from ..core.record import WEEKS_PER_YEAR
+from ..common.units import WEEKS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.model import MilitantModel
@@ -276,11 +277,11 @@ def fighters_option(model: MilitantModel, previous: PreviousRun | None = None) -
     """Chart: fighters per group, each week."""
     opt = _base(model, "Fighters per group", "")
     prev = _same_world(model, previous)
-    _previous_lines(opt, prev, [(f"fighters.{n}", c)
+    _previous_lines(opt, prev, [(group_col("fighters", n), c)
                                 for n, c in zip(model.group_names, model.group_colours)])
     weeks = series(model, "week")
     for name, colour in zip(model.group_names, model.group_colours):
-        opt["series"].append(_line(name, colour, _points(weeks, series(model, f"fighters.{name}"))))
+        opt["series"].append(_line(name, colour, _points(weeks, series(model, group_col("fighters", name)))))
     return _with_marks(opt, model)
 
 
@@ -288,13 +289,13 @@ def territory_option(model: MilitantModel, previous: PreviousRun | None = None) 
     """Chart: districts held per group, with the state's and the ungoverned districts."""
     opt = _base(model, "Territory: districts held", "")
     prev = _same_world(model, previous)
-    cols = [(f"territory.{n}", c) for n, c in zip(model.group_names, model.group_colours)]
+    cols = [(group_col("territory", n), c) for n, c in zip(model.group_names, model.group_colours)]
     cols += [("state_cells", STATE_COLOUR), ("ungoverned", NEUTRAL_DARK)]
     _previous_lines(opt, prev, cols, dashed=("ungoverned",))
     weeks = series(model, "week")
     for name, colour in zip(model.group_names, model.group_colours):
         opt["series"].append(_line(name, colour,
-                                   _points(weeks, series(model, f"territory.{name}"))))
+                                   _points(weeks, series(model, group_col("territory", name)))))
     opt["series"].append(_line("state", STATE_COLOUR, _points(weeks, series(model, "state_cells")),
                                width=1.8))
     opt["series"].append(_line("ungoverned", NEUTRAL_DARK,
@@ -332,7 +333,7 @@ def violence_option(model: MilitantModel, previous: PreviousRun | None = None) -
             opt["series"].append(_line(PREVIOUS, "#b0b0b0", _points(w, moving_mean(c), 2),
                                        faded=True, width=2.6))
         for a, b in pairs:
-            h = prev.get(f"hostility.{a}|{b}")
+            h = prev.get(pair_col("hostility", a, b))
             if w is not None and h is not None:
                 opt["series"].append(_line(PREVIOUS, HOSTILITY_COLOUR, _points(w, h, 3),
                                            dashed=True, y_axis=1, faded=True))
@@ -346,7 +347,7 @@ def violence_option(model: MilitantModel, previous: PreviousRun | None = None) -
     for a, b in pairs:
         name = "hostility" if len(pairs) == 1 else f"hostility {a}\u2013{b}"
         opt["series"].append(_line(name, HOSTILITY_COLOUR,
-                                   _points(weeks, series(model, f"hostility.{a}|{b}"), 3),
+                                   _points(weeks, series(model, pair_col("hostility", a, b)), 3),
                                    dashed=True, y_axis=1, width=1.8))
     return _with_marks(opt, model)
 
@@ -367,14 +368,14 @@ def defections_option(model: MilitantModel,
     for a, src in enumerate(names):
         for b, dst in enumerate(names):
             if a != b:
-                s = series(model, f"defect.{src}>{dst}")
+                s = series(model, directed_col("defect", src, dst))
                 dirs.append((s.sum(), src, dst, b, s))
     dirs.sort(key=lambda d: -d[0])
     shown = dirs[:MAX_DEFECTION_LINES]
     if prev is not None:
         w = prev.get("week")
         for _, src, dst, b, _s in shown:
-            y = prev.get(f"defect.{src}>{dst}")
+            y = prev.get(directed_col("defect", src, dst))
             if y is not None and w is not None:
                 opt["series"].append(_line(PREVIOUS, model.group_colours[b],
                                            _points(w, moving_mean(y), 2), faded=True))
@@ -398,7 +399,7 @@ def relations_option(model: MilitantModel, previous: PreviousRun | None = None) 
     prev = _same_world(model, previous)
     areas = []
     for i, (a, b) in enumerate(pairs):
-        col = f"relation.{names[a]}|{names[b]}"
+        col = pair_col("relation", names[a], names[b])
         for state, x0, x1 in relation_spans(series(model, col), weeks):
             areas.append([{"xAxis": x0, "yAxis": i - 0.36,
                            "itemStyle": {"color": RELATION_COLOURS[Relation(state)]}},

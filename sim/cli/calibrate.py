@@ -71,7 +71,3 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"{cal.name}: {res.generations} generations, stopped by {res.stop} -> {res.out} "
           f"(militant-sim report {res.out})")
     return 0
-
-
-__all__ = ["Calibration", "CalibrationError", "Prior", "Simulator", "evaluate_particle",
-           "load_calibration", "load_posterior", "miss", "run_calibration", "write_outputs"]

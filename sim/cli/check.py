@@ -59,8 +59,3 @@ def cmd_check(args: argparse.Namespace) -> int:
         out.write_text(json.dumps(to_json(values, table), indent=2, allow_nan=False,
                                   default=str) + "\n")
     return 0 if held == len(table) else 1
-
-
-__all__ = ["MEASURES", "Measure", "Pattern", "STATS", "close_pool", "evaluate", "format_table",
-           "measure", "measure_all", "measures_markdown", "parse_patterns", "power_law_fit",
-           "seed_list", "summarise", "to_json"]

@@ -16,6 +16,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
+from .columns import group_col, pair_key
 from . import rules
 from .enums import STATE, EventKind, Relation
 from .fighters import Fighter, FighterTable
@@ -140,8 +141,8 @@ class MilitantModel(mesa.Model):
                      "militant_cells": lambda m: int((m.owner >= 0).sum()),
                      "ungoverned": lambda m: int(m.ungoverned().sum())}
         for g, name in enumerate(self.group_names):
-            reporters[f"fighters.{name}"] = lambda m, g=g: int((m.fighters.group == g).sum())
-            reporters[f"territory.{name}"] = lambda m, g=g: int((m.owner == g).sum())
+            reporters[group_col("fighters", name)] = lambda m, g=g: int((m.fighters.group == g).sum())
+            reporters[group_col("territory", name)] = lambda m, g=g: int((m.owner == g).sum())
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
 
@@ -244,7 +245,7 @@ class MilitantModel(mesa.Model):
         return self.owner.reshape(self.height, self.width)
 
     def pair_name(self, g: int, h: int) -> str:
-        return f"{self.group_names[g]}|{self.group_names[h]}"
+        return pair_key(self.group_names[g], self.group_names[h])
 
     # -- changes while running (the app's sliders, experiments that intervene) -------------------
     def set_param(self, name: str, value: Any) -> None:

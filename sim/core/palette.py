@@ -55,6 +55,13 @@ def group_colour(i: int) -> str:
     return GROUP_PALETTE[i % len(GROUP_PALETTE)]
 
 
+def group_colours(names, given: dict[str, str] | None = None) -> dict[str, str]:
+    """Group name -> colour: the colour ``given`` for it (a scenario's or a run's), else the
+    palette colour of its place in ``names``."""
+    given = given or {}
+    return {n: given.get(n, group_colour(i)) for i, n in enumerate(names)}
+
+
 def rgb(colour: str) -> np.ndarray:
     """A colour ('#RRGGBB', or any name matplotlib knows) -> three floats in [0, 255]."""
     c = colour.lstrip("#")

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .columns import directed_col, group_col, pair_col, parse_col, split_pair
 from .enums import Relation
 from .scenario import (
     WEEKS_PER_CALENDAR_YEAR,
@@ -134,7 +135,8 @@ def _names(r) -> list[str]:
     groups = (getattr(r, "summary", None) or {}).get("groups")
     if groups:
         return list(groups)
-    return [c.split(".", 1)[1] for c in r.steps.columns if c.startswith("fighters.")]
+    return [pc.a for c in r.steps.columns
+            if (pc := parse_col(c)).kind == "group" and pc.var == "fighters"]
 
 
 def _last_week(r) -> int:
@@ -161,7 +163,7 @@ def _at(r, col: str, week: int) -> float:
 
 def _relation(r, pair: tuple[str, str]) -> np.ndarray:
     a, b = pair
-    for col in (f"relation.{a}|{b}", f"relation.{b}|{a}"):
+    for col in (pair_col("relation", a, b), pair_col("relation", b, a)):
         if col in r.steps:
             return r.steps[col].to_numpy()
     raise KeyError(f"no relation column for {a}|{b}")
@@ -175,7 +177,7 @@ def _first_truce(r, pair: tuple[str, str]) -> dict | None:
         from .record import truce_spells
 
         spells = truce_spells(r.steps, _names(r), r.events)
-    mine = [s for s in spells if set(s.get("groups") or s["pair"].split("|")) == set(pair)]
+    mine = [s for s in spells if set(s.get("groups") or split_pair(s["pair"])) == set(pair)]
     return min(mine, key=lambda s: s["start"]) if mine else None
 
 
@@ -230,7 +232,7 @@ def _casualties(ev: pd.DataFrame) -> np.ndarray:
 
 
 def _defections(r, source: str, target: str, rows: pd.DataFrame) -> float:
-    col = f"defect.{source}>{target}"
+    col = directed_col("defect", source, target)
     return float(rows[col].sum()) if col in rows else 0.0
 
 
@@ -309,7 +311,7 @@ def territory_peak_week(r, scale, group, weeks=None):
     rows = _rows(r, weeks)
     if rows is None or not len(rows):
         return math.nan
-    t = rows[f"territory.{group}"].to_numpy()
+    t = rows[group_col("territory", group)].to_numpy()
     if t.max() <= 0:
         return math.nan
     return float(rows["week"].iloc[int(t.argmax())])
@@ -321,13 +323,13 @@ def territory_peak_km2(r, scale, group, weeks=None):
     rows = _rows(r, weeks)
     if rows is None or not len(rows):
         return math.nan
-    return float(rows[f"territory.{group}"].max()) * scale.km2_per_cell
+    return float(rows[group_col("territory", group)].max()) * scale.km2_per_cell
 
 
 @measure("territory_km2", "km2", "territory of the group at a week",
          args={"group": GROUP, "week": Arg("week", meaning="a week or date")})
 def territory_km2(r, scale, group, week):
-    return _at(r, f"territory.{group}", week) * scale.km2_per_cell
+    return _at(r, group_col("territory", group), week) * scale.km2_per_cell
 
 
 @measure("territory_change", "fraction", "relative change of the group's territory from the "
@@ -337,14 +339,14 @@ def territory_change(r, scale, group, weeks=None):
     rows = _rows(r, weeks)
     if rows is None or not len(rows):
         return math.nan
-    t = rows[f"territory.{group}"].to_numpy(np.float64)
+    t = rows[group_col("territory", group)].to_numpy(np.float64)
     return float(t[-1] / t[0] - 1.0) if t[0] > 0 else math.nan
 
 
 @measure("fighters", "fighters", "real fighters of the group at a week",
          args={"group": GROUP, "week": Arg("week", meaning="a week or date")})
 def fighters(r, scale, group, week):
-    return _at(r, f"fighters.{group}", week) * scale.fighters_per_agent
+    return _at(r, group_col("fighters", group), week) * scale.fighters_per_agent
 
 
 # -- defections -------------------------------------------------------------------------------------
@@ -358,11 +360,11 @@ def defection_rate_into(r, scale, group, from_group=None, weeks=None):
         return math.nan
     if from_group is not None:
         into = _defections(r, from_group, group, rows)
-    elif f"defect_in.{group}" in rows:
-        into = float(rows[f"defect_in.{group}"].sum())
+    elif group_col("defect_in", group) in rows:
+        into = float(rows[group_col("defect_in", group)].sum())
     else:
         into = sum(_defections(r, s, group, rows) for s in _names(r) if s != group)
-    strength = float(rows[f"fighters.{group}"].mean())
+    strength = float(rows[group_col("fighters", group)].mean())
     if strength <= 0:
         return math.nan
     return into / (len(rows) / WEEKS_PER_MONTH) / strength
@@ -687,6 +689,18 @@ def measure_all(patterns: Sequence[Pattern], result, scale: Scale | None = None)
     return {p.id: p.value(result, scale) for p in patterns}
 
 
+def _plain(x: float) -> Any:
+    """A JSON-safe number: nan as None, infinities as "inf"/"-inf"."""
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x):
+        return None
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
+
+
 # =============================================================================================
 # Distance from a target
 # =============================================================================================
@@ -713,3 +727,7 @@ def miss(value: float, low: float, high: float) -> float:
         width = max(finite + [1.0])
     gap = (low - value) if value < low else (value - high)
     return float(min(MISS_CAP, gap / width))
+
+
+__all__ = ["MEASURES", "MISS_CAP", "Measure", "Pattern", "STATS", "measure", "measure_all",
+           "measures_markdown", "miss", "parse_patterns", "power_law_fit"]

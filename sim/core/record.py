@@ -24,41 +24,37 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .columns import (  # noqa: F401 - the variables are re-exported
+    BOOL_VARS,
+    DIRECTED_VARS,
+    FLOW_VARS,
+    GROUP_VARS,
+    INT_VARS,
+    MODEL_VARS,
+    PAIR_VARS,
+    col_var,
+    subject_col,
+    directed_key,
+    directed_col,
+    group_col,
+    is_flow,
+    pair_col,
+    pair_key,
+    pairs,
+    parse_col,
+    steps_columns,
+)
 from .enums import EventKind, Relation
-from ..common.files import atomic_write
+from ..common.files import atomic_json, atomic_write
+from ..common.jsonio import jsonable, plain
 from ..common.paths import ROOT_DIR
-from .scenario import WEEKS_PER_CALENDAR_YEAR, jsonable
+from ..common.units import WEEKS_PER_CALENDAR_YEAR, WEEKS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import MilitantModel
 
-GROUP_VARS = ["fighters", "territory", "recruits", "deaths_state", "deaths_clash",
-              "deaths_strike", "deaths_ground", "desertions", "defect_in", "defect_out", "hostility",
-              "commitment", "frustration", "momentum", "cohesion", "claim", "support", "ops",
-              "hits", "threat", "alive"]
-PAIR_VARS = ["relation", "hostility", "clashes", "incidents", "clash_casualties"]
-DIRECTED_VARS = ["tension", "defect"]
-MODEL_VARS = ["week", "year", "fighters", "recruits", "latent", "deaths", "desertions",
-              "defections", "clashes", "clash_casualties", "hits", "ungoverned",
-              "governance_mean", "security_total", "state_cells", "free_cells",
-              "militant_cells", "population"]
-#: variables that count what happened during the week (flows); every other column is the
-#: state at the end of the week (a stock). Kept series sum flows over each collection period.
-FLOW_VARS = {"recruits", "latent", "deaths", "deaths_state", "deaths_clash", "deaths_strike",
-             "desertions", "defections", "defect_in", "defect_out", "clashes",
-             "clash_casualties", "hits", "ops", "defect"}
 EVENT_COLUMNS = ["week", "kind", "group", "other", "x", "y", "fighters_group", "fighters_other",
                  "casualties_group", "casualties_other", "winner", "size", "detail"]
-WEEKS_PER_YEAR = 52.0
-
-
-def is_flow(column: str) -> bool:
-    """Whether a ``steps`` column is a flow (a count of the week) rather than a stock."""
-    return column.split(".", 1)[0] in FLOW_VARS
-
-
-def pairs(G: int) -> list[tuple[int, int]]:
-    return [(a, b) for a in range(G) for b in range(a + 1, G)]
 
 
 class Recorder:
@@ -68,13 +64,7 @@ class Recorder:
         names = m.group_names
         G = len(names)
         self.G = G
-        self.columns: list[str] = list(MODEL_VARS)
-        self.columns += [f"{v}.{n}" for v in GROUP_VARS for n in names]
-        for v in PAIR_VARS:
-            self.columns += [f"{v}.{names[a]}|{names[b]}" for a, b in pairs(G)]
-        for v in DIRECTED_VARS:
-            self.columns += [f"{v}.{names[a]}>{names[b]}" for a in range(G) for b in range(G)
-                             if a != b]
+        self.columns: list[str] = steps_columns(names)
         self._col = {c: i for i, c in enumerate(self.columns)}
         self.data = np.zeros((m.p.steps + 1, len(self.columns)))
         self.rows = 0
@@ -106,30 +96,38 @@ class Recorder:
         denom = np.maximum(1.0, counts)
         terr = m.territory()
         ungov = m.ungoverned()
-        row = [m.week, m.week / WEEKS_PER_YEAR, len(F), t.recruits.sum(), t.latent,
-               t.deaths_state.sum() + t.deaths_clash.sum() + t.deaths_strike.sum()
-               + t.deaths_ground.sum(),
-               t.desertions.sum(), t.defections.sum(), t.clashes.sum() / 2,
-               t.clash_casualties.sum(), t.hits.sum(), ungov.sum(), m.governance.mean(),
-               m.security.sum(), (m.owner == m.state_code).sum(), (m.owner == -1).sum(),
-               (m.owner >= 0).sum(), m.population.sum()]
-        per_group = [
-            counts, terr, t.recruits, t.deaths_state, t.deaths_clash, t.deaths_strike,
-            t.deaths_ground, t.desertions, t.defections.sum(0), t.defections.sum(1),
-            np.bincount(F.group, weights=F.hostility, minlength=G) / denom,
-            np.bincount(F.group, weights=F.commitment, minlength=G) / denom,
-            np.bincount(F.group, weights=F.frustration, minlength=G) / denom,
-            m.momentum, m.cohesion, m.claim, m.support.mean(1), t.ops.sum(1), t.hits.sum(1),
-            m.threat, m.group_alive,
-        ]
+        model = {
+            "week": m.week, "year": m.week / WEEKS_PER_YEAR, "fighters": len(F),
+            "recruits": t.recruits.sum(), "latent": t.latent,
+            "deaths": t.deaths_state.sum() + t.deaths_clash.sum() + t.deaths_strike.sum()
+            + t.deaths_ground.sum(),
+            "desertions": t.desertions.sum(), "defections": t.defections.sum(),
+            "clashes": t.clashes.sum() / 2, "clash_casualties": t.clash_casualties.sum(),
+            "hits": t.hits.sum(), "ungoverned": ungov.sum(),
+            "governance_mean": m.governance.mean(), "security_total": m.security.sum(),
+            "state_cells": (m.owner == m.state_code).sum(), "free_cells": (m.owner == -1).sum(),
+            "militant_cells": (m.owner >= 0).sum(), "population": m.population.sum(),
+        }
+        per_group = {
+            "fighters": counts, "territory": terr, "recruits": t.recruits,
+            "deaths_state": t.deaths_state, "deaths_clash": t.deaths_clash,
+            "deaths_strike": t.deaths_strike, "deaths_ground": t.deaths_ground,
+            "desertions": t.desertions, "defect_in": t.defections.sum(0),
+            "defect_out": t.defections.sum(1),
+            "hostility": np.bincount(F.group, weights=F.hostility, minlength=G) / denom,
+            "commitment": np.bincount(F.group, weights=F.commitment, minlength=G) / denom,
+            "frustration": np.bincount(F.group, weights=F.frustration, minlength=G) / denom,
+            "momentum": m.momentum, "cohesion": m.cohesion, "claim": m.claim,
+            "support": m.support.mean(1), "ops": t.ops.sum(1), "hits": t.hits.sum(1),
+            "threat": m.threat, "alive": m.group_alive,
+        }
         pa, pb = self._pa, self._pb
-        per_pair = [m.relation[pa, pb], m.hostility[pa, pb], t.clashes[pa, pb],
-                    t.incidents[pa, pb], t.clash_casualties[pa, pb] + t.clash_casualties[pb, pa]]
-        directed = [m.tension[self._da, self._db], t.defections[self._da, self._db]]
-        self.data[self.rows] = np.concatenate(
-            [np.asarray(row, dtype=np.float64)] + [np.asarray(x, dtype=np.float64) for x in per_group]
-            + [np.asarray(x, dtype=np.float64) for x in per_pair]
-            + [np.asarray(x, dtype=np.float64) for x in directed])
+        per_pair = {"relation": m.relation[pa, pb], "hostility": m.hostility[pa, pb],
+                    "clashes": t.clashes[pa, pb], "incidents": t.incidents[pa, pb],
+                    "clash_casualties": t.clash_casualties[pa, pb] + t.clash_casualties[pb, pa]}
+        directed = {"tension": m.tension[self._da, self._db],
+                    "defect": t.defections[self._da, self._db]}
+        self.data[self.rows] = _row(model, per_group, per_pair, directed)
         self.rows += 1
         self.control.append(m.owner.astype(np.int8))
         self.ungoverned.append(ungov)
@@ -160,15 +158,9 @@ class Recorder:
     # -- results -------------------------------------------------------------------------------
     def steps_frame(self) -> pd.DataFrame:
         df = pd.DataFrame(self.data[: self.rows], columns=self.columns)
-        int_cols = [c for c in df.columns if c.split(".")[0] in
-                    {"week", "fighters", "territory", "recruits", "latent", "deaths",
-                     "deaths_state", "deaths_clash", "deaths_strike", "deaths_ground",
-                     "desertions", "defect_in", "defect_out", "defections", "clashes",
-                     "incidents", "clash_casualties", "ungoverned",
-                     "state_cells", "free_cells", "militant_cells", "relation", "defect", "ops",
-                     "hits"}]
+        int_cols = [c for c in df.columns if col_var(c) in INT_VARS]
         df[int_cols] = df[int_cols].round().astype(np.int64)
-        alive = [c for c in df.columns if c.startswith("alive.")]
+        alive = [c for c in df.columns if col_var(c) in BOOL_VARS and "." in c]
         df[alive] = df[alive].astype(bool)
         return df
 
@@ -216,6 +208,20 @@ class Recorder:
         return RunResult(steps=steps, events=events, summary=summary, maps=maps)
 
 
+def _row(model: dict[str, Any], per_group: dict[str, Any], per_pair: dict[str, Any],
+         directed: dict[str, Any]) -> np.ndarray:
+    """One week's row of the steps table from its values named by variable, laid out in the
+    order of :func:`sim.core.columns.steps_columns` (a variable missing or unknown raises)."""
+    parts = []
+    for values, names in ((model, MODEL_VARS), (per_group, GROUP_VARS), (per_pair, PAIR_VARS),
+                          (directed, DIRECTED_VARS)):
+        if values.keys() != set(names):
+            raise KeyError(f"recorder row: {sorted(set(names) ^ values.keys())} named on one "
+                           "side only")
+        parts += [np.asarray(values[v], dtype=np.float64).reshape(-1) for v in names]
+    return np.concatenate(parts)
+
+
 # =============================================================================================
 # Summary
 # =============================================================================================
@@ -229,8 +235,8 @@ def truce_spells(steps: pd.DataFrame, names: list[str], events: pd.DataFrame | N
     last = int(steps["week"].iloc[-1])
     weeks = steps["week"].to_numpy()
     for a, b in pairs(len(names)):
-        pair = f"{names[a]}|{names[b]}"
-        col = f"relation.{pair}"
+        pair = pair_key(names[a], names[b])
+        col = subject_col("relation", pair)
         if col not in steps:
             continue
         rel = steps[col].to_numpy()
@@ -267,42 +273,42 @@ def summarise(m: MilitantModel, steps: pd.DataFrame, events: pd.DataFrame) -> di
     weeks = steps["week"].to_numpy()
     groups = {}
     for n in names:
-        f = steps[f"fighters.{n}"].to_numpy()
-        terr = steps[f"territory.{n}"].to_numpy()
+        f = steps[group_col("fighters", n)].to_numpy()
+        terr = steps[group_col("territory", n)].to_numpy()
         k = int(terr.argmax())
         groups[n] = {
             "final_fighters": int(f[-1]), "initial_fighters": int(f[0]),
             "peak_fighters": int(f.max()), "peak_fighters_week": int(weeks[int(f.argmax())]),
             "final_territory": int(terr[-1]), "peak_territory": int(terr[k]),
             "peak_territory_week": int(weeks[k]),
-            "recruits": int(steps[f"recruits.{n}"].sum()),
-            "deaths_state": int(steps[f"deaths_state.{n}"].sum()),
-            "deaths_clash": int(steps[f"deaths_clash.{n}"].sum()),
-            "deaths_strike": int(steps[f"deaths_strike.{n}"].sum()),
-            "desertions": int(steps[f"desertions.{n}"].sum()),
-            "defected_in": int(steps[f"defect_in.{n}"].sum()),
-            "defected_out": int(steps[f"defect_out.{n}"].sum()),
-            "exists_at_end": bool(steps[f"alive.{n}"].iloc[-1]),
-            "final_claim": float(steps[f"claim.{n}"].iloc[-1]),
+            "recruits": int(steps[group_col("recruits", n)].sum()),
+            "deaths_state": int(steps[group_col("deaths_state", n)].sum()),
+            "deaths_clash": int(steps[group_col("deaths_clash", n)].sum()),
+            "deaths_strike": int(steps[group_col("deaths_strike", n)].sum()),
+            "desertions": int(steps[group_col("desertions", n)].sum()),
+            "defected_in": int(steps[group_col("defect_in", n)].sum()),
+            "defected_out": int(steps[group_col("defect_out", n)].sum()),
+            "exists_at_end": bool(steps[group_col("alive", n)].iloc[-1]),
+            "final_claim": float(steps[group_col("claim", n)].iloc[-1]),
         }
     net = {}
     for a, b in pairs(G):
         A, B = names[a], names[b]
-        ab = int(steps[f"defect.{A}>{B}"].sum())
-        ba = int(steps[f"defect.{B}>{A}"].sum())
-        strength = (steps[f"fighters.{A}"] + steps[f"fighters.{B}"]).mean()
-        net[f"{A}|{B}"] = {f"{A}>{B}": ab, f"{B}>{A}": ba, f"net {A}>{B}": ab - ba,
+        ab = int(steps[directed_col("defect", A, B)].sum())
+        ba = int(steps[directed_col("defect", B, A)].sum())
+        strength = (steps[group_col("fighters", A)] + steps[group_col("fighters", B)]).mean()
+        net[pair_key(A, B)] = {directed_key(A, B): ab, directed_key(B, A): ba, f"net {A}>{B}": ab - ba,
                            "net_per_1000_fighters": float(1000.0 * (ab - ba) / strength)
                            if strength > 0 else 0.0}
-    initial_since = {f"{names[a]}|{names[b]}": int(r.get("since", 0))
+    initial_since = {pair_key(names[a], names[b]): int(r.get("since", 0))
                      for (a, b), r in m.spec.relations.items()}
     spells = truce_spells(steps, names, events, initial_since)
     militant = steps["militant_cells"].to_numpy()
     kp = int(militant.argmax())
     share_truce = {}
     for a, b in pairs(G):
-        col = f"relation.{names[a]}|{names[b]}"
-        share_truce[f"{names[a]}|{names[b]}"] = float((steps[col] == Relation.TRUCE).mean())
+        col = pair_col("relation", names[a], names[b])
+        share_truce[pair_key(names[a], names[b])] = float((steps[col] == Relation.TRUCE).mean())
     ev_kinds = events["kind"] if len(events) else pd.Series(dtype=str)
     clashes = events[ev_kinds == "clash"] if len(events) else events
     return {
@@ -371,8 +377,7 @@ def provenance(m: MilitantModel, wall_seconds: float) -> dict[str, Any]:
             "seed": m.seed, "scenario": m.spec.name, "scenario_file": m.spec.file,
             "scenario_digest": m.spec.digest(), "weeks": m.week,
             "wall_seconds": round(wall_seconds, 3),
-            "overrides": json.loads(json.dumps(getattr(m.spec, "overrides", {}) or {},
-                                               default=jsonable)),
+            "overrides": plain(getattr(m.spec, "overrides", {}) or {}),
             "params": dict(m.spec.params),
             "resolved_scenario": m.spec.to_dict()}
 
@@ -413,8 +418,8 @@ class RunResult:
 
     def groups(self, var: str | None = None) -> pd.DataFrame:
         """Per-group series in long form: columns week, group, and one per variable."""
-        cols = [c for c in self.steps.columns if c.split(".", 1)[0] in GROUP_VARS and "." in c
-                and "|" not in c and ">" not in c]
+        cols = [c for c in self.steps.columns
+                if (pc := parse_col(c)).kind == "group" and pc.var in GROUP_VARS]
         long = self.steps[["week"] + cols].melt(id_vars="week")
         long[["var", "group"]] = long["variable"].str.split(".", n=1, expand=True)
         wide = long.pivot_table(index=["week", "group"], columns="var", values="value").reset_index()
@@ -428,7 +433,7 @@ class RunResult:
         for a in names:
             for b in names:
                 if a != b:
-                    mat.loc[a, b] = int(self.steps[f"defect.{a}>{b}"].sum())
+                    mat.loc[a, b] = int(self.steps[directed_col("defect", a, b)].sum())
         return mat
 
     def save(self, out_dir: str | os.PathLike) -> Path:
@@ -443,8 +448,8 @@ class RunResult:
         atomic_write(out / "steps.parquet", lambda p: self.steps.to_parquet(p, index=False))
         atomic_write(out / "events.parquet", lambda p: self.events.to_parquet(p, index=False))
         atomic_write(out / "maps.npz", lambda p: _save_npz(p, self.maps))
-        atomic_write(out / "summary.json", lambda p: Path(p).write_text(
-            json.dumps(self.summary, indent=2, default=jsonable), encoding="utf-8"))
+        atomic_json(out / "summary.json", self.summary, default=jsonable, indent=2,
+                    allow_nan=True)
         return out
 
     @classmethod

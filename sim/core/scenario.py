@@ -26,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from ..common.jsonio import jsonable  # noqa: F401 (re-exported)
 from ..common.paths import PACKAGE_DIR
-from .palette import GROUP_PALETTE, STATE_COLOUR  # noqa: F401 (STATE_COLOUR re-exported)
+from ..common.units import WEEKS_PER_CALENDAR_YEAR, WEEKS_PER_MONTH  # noqa: F401
+from .palette import GROUP_PALETTE, STATE_COLOUR, group_colour  # noqa: F401 (re-exported)
 from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS, Param
 
 #: group colours and the state's colour come from the project's one palette (sim.core.palette)
@@ -180,9 +182,6 @@ RELATION_NAMES = ("rivalry", "truce", "war")
 _TOP_KEYS = {"name", "description", "base", "sources", "seed", "params", "map", "zones",
              "groups", "relations", "timeline", "scale", "patterns"}
 _SCALE_KEYS = {"fighters_per_agent", "km2_per_cell", "week0"}
-#: weeks in a calendar year and in a month (for figures in real units)
-WEEKS_PER_CALENDAR_YEAR = 365.25 / 7.0
-WEEKS_PER_MONTH = 4.35
 _MAP_KEYS = {"width", "height", "default", "procedural"}
 _PROCEDURAL_KEYS = {"capital", "radius", "falloff"} | set(CELL_FIELDS)
 _ZONE_KEYS = {"rect", "disc", "raster", "description"} | set(CELL_FIELDS)
@@ -296,15 +295,6 @@ class Scenario:
         raw = {k: v for k, v in self.raw.items() if k != "patterns"}
         blob = json.dumps(raw, sort_keys=True, default=jsonable).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def jsonable(x):
-    """numpy scalars and arrays as plain JSON values (for json.dumps(default=...))."""
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -736,7 +726,7 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         vals = {n: _check_value(file, f"{gkey}.{n}", g.get(n, s.default), s)
                 for n, s in GROUP_FIELDS.items()}
         if not vals["colour"]:
-            vals["colour"] = PALETTE[i]
+            vals["colour"] = group_colour(i)
         elif not _is_colour(vals["colour"]):
             raise ScenarioError(file, f"{gkey}.colour", "not a colour", vals["colour"],
                                 "a colour name or hex code matplotlib knows, e.g. \"#E69F00\" "

@@ -38,7 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.columns import steps_columns
 from ..common.paths import PACKAGE_DIR
+from ..common.jsonio import plain as _jsonable
+from .keys import (_DESIGN_STREAM, _ENSEMBLE_STREAM, _canonical, _is_number,  # noqa: F401
+                   design_seed, ensemble_seed, match_points, point_key, run_id, run_seed)
 from . import outcomes as _outcomes
 from ..core.params import CELL_FIELDS, GROUP_FIELDS, PARAMS
 from ..core.scenario import (EVENT_KINDS, NAME_ALLOWED, ScenarioError, check_depth,
@@ -61,7 +65,6 @@ ENSEMBLE_DRAWS = 30
 #: of the scenario's own events (knobs of the design, not mechanisms of the model)
 ENSEMBLE_EXCLUDED = {"steps", "max_fighters", "intervention_scale", "governance_support"}
 #: spawn key of the stream that draws an ensemble (LHS, Sobol, posterior)
-_ENSEMBLE_STREAM = 0xE75E
 _DESIGN_KEYS = {"kind", "samples", "levels", "second_order", "scramble"}
 _RANGE_KEYS = {"low", "high", "num", "integer"}
 _HYPOTHESIS_KEYS = {"id", "statement", "outcome", "control", "treatment", "expect", "min_effect",
@@ -74,7 +77,6 @@ AUTO_REPLICATES = "auto"
 #: keys that cannot be constants or varied parameters (they have their own place)
 _RESERVED = {"steps": "experiment.steps", "seed": "experiment.seed"}
 #: spawn key of the stream that seeds the samplers (LHS, Sobol, Morris)
-_DESIGN_STREAM = 0x5EED_DE51
 
 
 class ExperimentError(ScenarioError):
@@ -315,50 +317,6 @@ class Experiment:
 # ---------------------------------------------------------------------------------------------
 # Seeds and ids
 # ---------------------------------------------------------------------------------------------
-def point_key(values: dict[str, Any], occurrence: int = 0) -> str:
-    """A stable 16-hex-digit key of a point's parameter values.
-
-    ``occurrence`` tells apart identical points of one design (a sampler may repeat a point);
-    the first occurrence has the plain hash of the values.
-    """
-    items = sorted((str(k), _canonical(v)) for k, v in values.items())
-    if occurrence:
-        items.append(("#occurrence", occurrence))
-    blob = json.dumps(items, separators=(",", ":"), default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def run_seed(master: int, key: str, replicate: int) -> int:
-    """The integer seed of a run: drawn from SeedSequence(master, spawn_key=(key, replicate)).
-
-    It is what the model receives as ``rng=``, so ``militant-sim run SCENARIO --seed S --set
-    ...`` reproduces the run.
-    """
-    ss = np.random.SeedSequence(int(master), spawn_key=(int(key, 16), int(replicate)))
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
-
-
-def run_id(key: str, replicate: int) -> str:
-    return f"{key}-r{replicate:03d}"
-
-
-def _canonical(v: Any) -> Any:
-    if isinstance(v, bool) or v is None or isinstance(v, str):
-        return v
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return repr(float(v))
-    if isinstance(v, (list, tuple)):
-        return [_canonical(x) for x in v]
-    return repr(v)
-
-
-def _jsonable(x: Any) -> Any:
-    return json.loads(json.dumps(x, default=lambda o: o.item() if isinstance(o, np.generic)
-                                 else (o.tolist() if isinstance(o, np.ndarray) else str(o))))
-
-
 # ---------------------------------------------------------------------------------------------
 # Finding files
 # ---------------------------------------------------------------------------------------------
@@ -942,37 +900,9 @@ def _outcome_unit(name: str, groups: list[str]) -> str:
         return "-"
 
 
-def match_points(points: list[Point], spec: dict[str, Any]) -> list[int]:
-    """Ids of the points whose values match ``spec`` (numbers compared with a tolerance)."""
-    out = []
-    for p in points:
-        ok = True
-        for k, v in spec.items():
-            pv = p.values.get(k)
-            if _is_number(v) and _is_number(pv):
-                ok = math.isclose(float(v), float(pv), rel_tol=1e-9, abs_tol=1e-12)
-            else:
-                ok = pv == v
-            if not ok:
-                break
-        if ok:
-            out.append(p.point_id)
-    return out
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
-
-
 # ---------------------------------------------------------------------------------------------
 # Designs
 # ---------------------------------------------------------------------------------------------
-def design_seed(master: int) -> int:
-    """The seed of the sampler (LHS, Sobol, Morris) of an experiment with this master seed."""
-    ss = np.random.SeedSequence(int(master), spawn_key=(_DESIGN_STREAM,))
-    return int(ss.generate_state(1, np.uint32)[0])
-
-
 def expand(exp: Experiment) -> list[Point]:
     """The points of the design, in design order (SALib's sample order for Sobol and Morris)."""
     kind = exp.design["kind"]
@@ -1038,12 +968,6 @@ def sample_matrix(exp: Experiment) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Ensembles
 # ---------------------------------------------------------------------------------------------
-def ensemble_seed(master: int) -> int:
-    """The seed of an experiment's ensemble draws (LHS, Sobol, posterior resampling)."""
-    ss = np.random.SeedSequence(int(master), spawn_key=(_ENSEMBLE_STREAM,))
-    return int(ss.generate_state(1, np.uint32)[0])
-
-
 def guessed_parameters() -> dict[str, tuple[float, float, bool]]:
     """The global parameters whose value is a guess (``source = "guess"`` in sim.core.params),
     with their ranges: the default parameters of ``ensemble = { lhs = N }``."""
@@ -1240,20 +1164,6 @@ def _ensemble(file, spec, exp: Experiment, raw, checker, base, *, replicates, re
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-def steps_columns(groups: list[str]) -> list[str]:
-    """The columns of a run's ``steps`` table for these groups (as sim.core.record writes them)."""
-    from ..core.record import DIRECTED_VARS, GROUP_VARS, MODEL_VARS, PAIR_VARS, pairs
-
-    cols = list(MODEL_VARS)
-    cols += [f"{v}.{n}" for v in GROUP_VARS for n in groups]
-    for a, b in pairs(len(groups)):
-        cols += [f"{v}.{groups[a]}|{groups[b]}" for v in PAIR_VARS]
-    for v in DIRECTED_VARS:
-        cols += [f"{v}.{groups[a]}>{groups[b]}" for a in range(len(groups))
-                 for b in range(len(groups)) if a != b]
-    return cols
-
-
 def param_type(key: str, scenario_raw: dict[str, Any]) -> type | None:
     """The type (int, float, str, bool) of a parameter or dotted scenario key, if known."""
     parts = key.split(".")

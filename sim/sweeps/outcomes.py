@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.columns import directed_col, group_col, pair_key, subject_col
+from ..common.units import WEEKS_PER_YEAR
 from ..core.enums import Relation
 
-WEEKS_PER_YEAR = 52.0
 #: weeks after a leader's death over which the "..._after_shock" outcomes are measured
 SHOCK_WINDOW_WEEKS = 52
 
@@ -189,13 +190,13 @@ def _pair_key(r, pair: tuple[str, str]) -> tuple[str, bool]:
     a, b = pair
     names = r.group_names
     if names.index(a) < names.index(b):
-        return f"{a}|{b}", False
-    return f"{b}|{a}", True
+        return pair_key(a, b), False
+    return pair_key(b, a), True
 
 
 def _pairs(r) -> list[str]:
     names = r.group_names
-    return [f"{names[i]}|{names[j]}" for i in range(len(names)) for j in range(i + 1, len(names))]
+    return [pair_key(names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]
 
 
 def _spells(r, pair) -> list[dict]:
@@ -276,8 +277,8 @@ def _truce_censored_share(r, pair):
 def _truce_share(r, pair):
     if pair is not None:
         key, _ = _pair_key(r, pair)
-        return float((r.steps[f"relation.{key}"] == Relation.TRUCE).mean())
-    cols = [f"relation.{k}" for k in _pairs(r)]
+        return float((r.steps[subject_col("relation", key)] == Relation.TRUCE).mean())
+    cols = [subject_col("relation", k) for k in _pairs(r)]
     if not cols:
         return 0.0
     return float((r.steps[cols] == Relation.TRUCE).any(axis=1).mean())
@@ -288,8 +289,8 @@ def _truce_share(r, pair):
 def _war_share(r, pair):
     if pair is not None:
         key, _ = _pair_key(r, pair)
-        return float((r.steps[f"relation.{key}"] == Relation.WAR).mean())
-    cols = [f"relation.{k}" for k in _pairs(r)]
+        return float((r.steps[subject_col("relation", key)] == Relation.WAR).mean())
+    cols = [subject_col("relation", k) for k in _pairs(r)]
     if not cols:
         return 0.0
     return float((r.steps[cols] == Relation.WAR).any(axis=1).mean())
@@ -335,7 +336,7 @@ def _first_merger_week(r, pair):
          meaning="mean hostility between the pair over the run")
 def _pair_hostility(r, pair):
     key, _ = _pair_key(r, pair)
-    return float(_col(r, f"hostility.{key}").mean())
+    return float(_col(r, subject_col("hostility", key)).mean())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,14 +346,14 @@ def _pair_hostility(r, pair):
          meaning="fighters who left A for B over the run")
 def _defections(r, d):
     a, b = d
-    return float(r.steps[f"defect.{a}>{b}"].sum())
+    return float(r.steps[directed_col("defect", a, b)].sum())
 
 
 @outcome("net_defections", "directed", unit="fighters",
          meaning="defections A>B minus defections B>A over the run")
 def _net_defections(r, d):
     a, b = d
-    return float(r.steps[f"defect.{a}>{b}"].sum() - r.steps[f"defect.{b}>{a}"].sum())
+    return float(r.steps[directed_col("defect", a, b)].sum() - r.steps[directed_col("defect", b, a)].sum())
 
 
 @outcome("net_defections_per_1000", "directed", unit="per 1,000 fighters",
@@ -368,13 +369,13 @@ def _net_defections_per_1000(r, d):
 @outcome("defections_out", "group", unit="fighters",
          meaning="fighters who left the group for another group over the run")
 def _defections_out(r, g):
-    return float(r.steps[f"defect_out.{g}"].sum())
+    return float(r.steps[group_col("defect_out", g)].sum())
 
 
 @outcome("defections_in", "group", unit="fighters",
          meaning="fighters who joined the group from another group over the run")
 def _defections_in(r, g):
-    return float(r.steps[f"defect_in.{g}"].sum())
+    return float(r.steps[group_col("defect_in", g)].sum())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,17 +383,17 @@ def _defections_in(r, g):
 # ---------------------------------------------------------------------------------------------
 @outcome("final_fighters", "group", unit="fighters", meaning="fighters at the last week")
 def _final_fighters(r, g):
-    return float(r.steps[f"fighters.{g}"].iloc[-1])
+    return float(r.steps[group_col("fighters", g)].iloc[-1])
 
 
 @outcome("peak_fighters", "group", unit="fighters", meaning="largest number of fighters")
 def _peak_fighters(r, g):
-    return float(r.steps[f"fighters.{g}"].max())
+    return float(r.steps[group_col("fighters", g)].max())
 
 
 @outcome("mean_fighters", "group", unit="fighters", meaning="mean number of fighters over the run")
 def _mean_fighters(r, g):
-    return float(r.steps[f"fighters.{g}"].mean())
+    return float(r.steps[group_col("fighters", g)].mean())
 
 
 @outcome("total_fighters", unit="fighters", meaning="fighters of all groups at the last week")
@@ -402,14 +403,14 @@ def _total_fighters(r, _):
 
 @outcome("survived", "group", unit="0/1", meaning="1 if the group still exists at the end")
 def _survived(r, g):
-    return float(bool(r.steps[f"alive.{g}"].iloc[-1]))
+    return float(bool(r.steps[group_col("alive", g)].iloc[-1]))
 
 
 def _mean_while_present(r, var: str, g: str) -> float:
-    present = r.steps[f"fighters.{g}"].to_numpy() > 0
+    present = r.steps[group_col("fighters", g)].to_numpy() > 0
     if not present.any():
         return _nan()
-    return float(_col(r, f"{var}.{g}")[present].mean())
+    return float(_col(r, group_col(var, g))[present].mean())
 
 
 @outcome("mean_hostility", "group", unit="-",
@@ -422,7 +423,7 @@ def _mean_hostility(r, g):
 @outcome("final_hostility", "group", unit="-",
          meaning="mean hostility of the group's fighters at the last week")
 def _final_hostility(r, g):
-    return float(r.steps[f"hostility.{g}"].iloc[-1])
+    return float(r.steps[group_col("hostility", g)].iloc[-1])
 
 
 @outcome("mean_frustration", "group", unit="-",
@@ -439,17 +440,17 @@ def _mean_commitment(r, g):
 
 @outcome("mean_cohesion", "group", unit="-", meaning="mean leadership cohesion over the run")
 def _mean_cohesion(r, g):
-    return float(_col(r, f"cohesion.{g}").mean())
+    return float(_col(r, group_col("cohesion", g)).mean())
 
 
 @outcome("min_cohesion", "group", unit="-", meaning="lowest leadership cohesion of the run")
 def _min_cohesion(r, g):
-    return float(_col(r, f"cohesion.{g}").min())
+    return float(_col(r, group_col("cohesion", g)).min())
 
 
 @outcome("final_claim", "group", unit="-", meaning="the group's claim at the last week")
 def _final_claim(r, g):
-    return float(r.steps[f"claim.{g}"].iloc[-1])
+    return float(r.steps[group_col("claim", g)].iloc[-1])
 
 
 @outcome("leader_deaths", "group", optional=True, unit="deaths",
@@ -477,7 +478,7 @@ def _cohesion_after_shock(r, g):
     s = r.steps[r.steps["week"] == w + 1]
     if not len(s):
         s = r.steps[r.steps["week"] == w]
-    return float(s[f"cohesion.{g}"].iloc[0])
+    return float(s[group_col("cohesion", g)].iloc[0])
 
 
 @outcome("claim_after_shock", "group", unit="-",
@@ -488,7 +489,7 @@ def _claim_after_shock(r, g):
         return _nan()
     s = r.steps[r.steps["week"] >= w + 1]
     s = s if len(s) else r.steps.iloc[[-1]]
-    return float(s[f"claim.{g}"].iloc[0])
+    return float(s[group_col("claim", g)].iloc[0])
 
 
 @outcome("defections_out_after_shock", "group", unit="per 1,000 fighters",
@@ -498,11 +499,11 @@ def _defections_out_after_shock(r, g):
     w = _shock_week(r, g)
     if w is None:
         return _nan()
-    at = r.steps.loc[r.steps["week"] == w, f"fighters.{g}"]
+    at = r.steps.loc[r.steps["week"] == w, group_col("fighters", g)]
     n = float(at.iloc[0]) if len(at) else 0.0
     if n <= 0:
         return _nan()
-    out = _window(r, w, SHOCK_WINDOW_WEEKS)[f"defect_out.{g}"].sum()
+    out = _window(r, w, SHOCK_WINDOW_WEEKS)[group_col("defect_out", g)].sum()
     return float(1000.0 * out / n)
 
 
@@ -513,7 +514,7 @@ def _fighters_change_after_shock(r, g):
     w = _shock_week(r, g)
     if w is None:
         return _nan()
-    f = r.steps.set_index("week")[f"fighters.{g}"]
+    f = r.steps.set_index("week")[group_col("fighters", g)]
     n0 = float(f.get(w, 0))
     if n0 <= 0:
         return _nan()
@@ -626,23 +627,23 @@ def _state_cells_final(r, _):
 
 @outcome("territory_peak", "group", unit="cells", meaning="largest number of cells the group held")
 def _territory_peak(r, g):
-    return float(r.steps[f"territory.{g}"].max())
+    return float(r.steps[group_col("territory", g)].max())
 
 
 @outcome("territory_mean", "group", unit="cells", meaning="mean number of cells the group held")
 def _territory_mean(r, g):
-    return float(r.steps[f"territory.{g}"].mean())
+    return float(r.steps[group_col("territory", g)].mean())
 
 
 @outcome("territory_final", "group", unit="cells", meaning="cells the group held at the last week")
 def _territory_final(r, g):
-    return float(r.steps[f"territory.{g}"].iloc[-1])
+    return float(r.steps[group_col("territory", g)].iloc[-1])
 
 
 @outcome("territory_peak_week", "group", unit="weeks",
          meaning="week at which the group's territory peaked")
 def _territory_peak_week(r, g):
-    t = r.steps[f"territory.{g}"].to_numpy()
+    t = r.steps[group_col("territory", g)].to_numpy()
     return float(r.steps["week"].iloc[int(t.argmax())])
 
 

@@ -51,6 +51,8 @@ import pandas as pd
 
 from .design import Experiment, ExperimentError, RunSpec, load_experiment
 from ..common.files import atomic_json as atomic_json_file
+from ..common.jsonio import jsonable
+from ..common.jsonio import nan_to_none as _clean_nan
 from ..common.files import atomic_write, remove_temporary
 
 FORMAT = "militant-sim sweep 1"
@@ -173,28 +175,7 @@ def _failed_record(task: dict[str, Any], error: str, tb: str = "") -> dict[str, 
 # Atomic files
 # =============================================================================================
 def atomic_json(path: Path, data: Any) -> None:
-    atomic_json_file(path, data, default=_json_default)
-
-
-def _json_default(x):
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Path):
-        return str(x)
-    return str(x)
-
-
-def _clean_nan(x):
-    """Replace non-finite floats by None, recursively (JSON has no NaN)."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean_nan(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean_nan(v) for v in x]
-    return x
+    atomic_json_file(path, data, default=jsonable)
 
 
 # =============================================================================================
@@ -897,27 +878,38 @@ class SweepResult:
         return bool(self.manifest.get("complete"))
 
     @cached_property
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """The folder's tables, read by :func:`read_tables` (the one reader of a sweep
+        folder)."""
+        return read_tables(self.out, self.manifest)[0]
+
+    def _table(self, name: str) -> pd.DataFrame:
+        df = self.tables.get(name)
+        if df is None:
+            raise FileNotFoundError(f"{self.out / (name + '.parquet')}: no such table")
+        return df
+
+    @property
     def runs(self) -> pd.DataFrame:
         """One row per run: run_id, point_id, replicate, seed, parameters, outcomes, status,
         wall_seconds."""
-        return pd.read_parquet(self.out / "runs.parquet")
+        return self._table("runs")
 
-    @cached_property
+    @property
     def series(self) -> pd.DataFrame | None:
-        p = self.out / "series.parquet"
-        return pd.read_parquet(p) if p.is_file() else None
+        return self.tables.get("series")
 
-    @cached_property
+    @property
     def truces(self) -> pd.DataFrame:
-        return pd.read_parquet(self.out / "truces.parquet")
+        return self._table("truces")
 
-    @cached_property
+    @property
     def clashes(self) -> pd.DataFrame:
-        return pd.read_parquet(self.out / "clashes.parquet")
+        return self._table("clashes")
 
-    @cached_property
+    @property
     def points(self) -> pd.DataFrame:
-        return pd.read_parquet(self.out / "points.parquet")
+        return self._table("points")
 
     def by_point(self) -> pd.DataFrame:
         """Mean, standard deviation and count of each outcome per point (successful runs)."""
@@ -976,7 +968,8 @@ class _DesignView:
 def read_tables(out: str | os.PathLike,
                 manifest: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """A sweep folder's tables as they are on disk now: ``({"runs", "series", "truces",
-    "clashes": DataFrame or None}, counts)``.
+    "clashes", "points": DataFrame or None}, counts)``; the one reader of a sweep folder (of
+    :class:`SweepResult` and of the report).
 
     When the folder's tables are older than its run files (an unfinished or killed sweep, or
     one still running), they are rebuilt from ``runs/`` in a temporary folder (the sweep
@@ -1025,6 +1018,11 @@ def read_tables(out: str | os.PathLike,
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+    f = out / "points.parquet"
+    try:
+        tables["points"] = pd.read_parquet(f) if f.is_file() else None
+    except (OSError, ValueError) as exc:
+        raise SweepError(f, None, f"cannot read the table: {exc}") from None
     counts = {k: counts.get(k) for k in ("total", "ok", "failed", "missing")} if counts else {}
     counts["rebuilt"] = tmp is not None
     return tables, counts
