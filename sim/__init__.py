@@ -26,7 +26,9 @@ from .core.scenario import (  # noqa: E402
 
 def run(scenario="syria_2013", steps: int | None = None, seed=None, overrides=None,
         progress: bool | None = False) -> RunResult:
-    """Build a model of ``scenario`` with ``seed``, run ``steps`` weeks, return the results."""
+    """Build a model of ``scenario`` with ``seed``, run ``steps`` weeks, return the results
+    (``steps`` sets the parameter ``steps``, the run's length: the summary's ``weeks`` and its
+    provenance's ``params["steps"]`` agree)."""
     model = MilitantModel(scenario, rng=seed, overrides=overrides)
     return model.run(steps, progress=progress)
 

@@ -116,3 +116,13 @@ def test_the_model_imports_without_the_tooling(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_timeline_kinds_are_the_scenario_format_s():
+    from sim.core.enums import EFFECT_KINDS, TimelineKind
+    from sim.core.scenario import EVENT_KINDS
+
+    assert set(EVENT_KINDS) == set(TimelineKind)
+    assert EFFECT_KINDS <= set(TimelineKind)
+    assert "until" not in EVENT_KINDS["set_group"] and all(
+        "until" in EVENT_KINDS[k] for k in EFFECT_KINDS)

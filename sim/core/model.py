@@ -18,7 +18,7 @@ from mesa.discrete_space import OrthogonalMooreGrid
 
 from .columns import group_col, pair_key
 from . import rules
-from .enums import STATE, EventKind, Relation
+from .enums import STATE, EventKind, Relation, TimelineKind
 from .fighters import Fighter, FighterTable
 from .record import Recorder, RunResult
 from .scenario import Scenario, load_scenario
@@ -52,6 +52,11 @@ class MilitantModel(mesa.Model):
         self.p = SimpleNamespace(**spec.params)
         self.week = 0
         self._wall_start = _time.perf_counter()
+        #: the changes made while the model runs (sliders, set_param, set_group,
+        #: set_restriction), in order: week, kind, target and value (also in the events table
+        #: as ``live_change`` and in the summary's provenance)
+        self.live_changes: list[dict[str, Any]] = []
+        self._live_event = -1  # index in the recorder's events of the last live change
 
         # -- space ---------------------------------------------------------------------------
         self.width, self.height = spec.width, spec.height
@@ -175,11 +180,16 @@ class MilitantModel(mesa.Model):
                              "check the parameters that make the groups grow")
 
     def run(self, steps: int | None = None, progress: bool | None = None) -> RunResult:
-        """Run ``steps`` weeks (default: the scenario's ``steps``) and return the results.
+        """Run ``steps`` weeks (default: the parameter ``steps``) and return the results.
+
+        The parameter ``steps`` is the run's length, the one route for it: a ``steps`` given
+        here becomes the parameter (the weeks run in all, when a run is continued), so that the
+        summary's ``weeks`` and its provenance's ``params["steps"]`` agree.
 
         ``progress``: show a progress bar (default: only when stderr is a terminal).
         """
         steps = self.p.steps if steps is None else int(steps)
+        self.p.steps = self.week + steps
         if progress is None:
             progress = _stderr_is_tty() and steps * max(len(self.fighters), 1) > 2_000_000
         bar = None
@@ -255,9 +265,11 @@ class MilitantModel(mesa.Model):
 
         if name not in PARAMS:
             raise ScenarioError("<model>", name, "unknown parameter")
-        setattr(self.p, name, _check_value("<model>", name, value, PARAMS[name]))
+        value = _check_value("<model>", name, value, PARAMS[name])
+        setattr(self.p, name, value)
         if name in ("intervention_scale", "governance_support"):
             rules._refresh_effects(self)
+        self._record_change("set_param", name, value)
 
     def set_group(self, group: str | int, field: str, value: float) -> None:
         """Change a group's claim, propaganda, takfir, coercion or foreign_inflow now."""
@@ -275,6 +287,7 @@ class MilitantModel(mesa.Model):
             self.doctrine[g, 0 if field == "takfir" else 1] = float(value)
         else:
             getattr(self, field)[g] = float(value)
+        self._record_change("set_group", field, float(value), group=g)
 
     def set_restriction(self, group: str | int, zone: str, level: float) -> None:
         """Restrict a group's operations in a zone from now on (0 lifts the restriction)."""
@@ -286,11 +299,31 @@ class MilitantModel(mesa.Model):
         if not 0.0 <= float(level) <= 1.0:
             raise ScenarioError("<model>", "level", "out of range", level, "[0, 1]")
         self.active_effects = [e for e in self.active_effects if not (
-            e.kind == "restriction" and e.args["group"] == g and e.args["zone"] == zone)]
+            e.kind == TimelineKind.RESTRICTION and e.args["group"] == g and e.args["zone"] == zone)]
         if level > 0:
             self.active_effects.append(rules.ActiveEffect(
-                "restriction", self.week, None, {"group": g, "zone": zone, "level": float(level)}))
+                TimelineKind.RESTRICTION, self.week, None, {"group": g, "zone": zone, "level": float(level)}))
         rules._refresh_effects(self)
+        self._record_change("set_restriction", zone, float(level),
+                            group=self.group_names.index(g))
+
+    def _record_change(self, kind: str, name: str, value: Any, group: int = -1) -> None:
+        """Keep a live change: in :attr:`live_changes` and as a ``live_change`` event. The
+        same change made again in the same week (a slider being dragged) replaces the
+        previous one."""
+        who = {"group": self.group_names[group]} if group >= 0 else {}
+        change = {"week": self.week, "kind": kind, **who, "name": name, "value": value}
+        size = float(value) if isinstance(value, (int, float)) else 0.0
+        last = self.live_changes[-1] if self.live_changes else None
+        same = last is not None and {k: v for k, v in last.items() if k != "value"} == {
+            k: v for k, v in change.items() if k != "value"}
+        if same and self._live_event == len(self.recorder._events) - 1:
+            self.live_changes[-1] = change
+            self.recorder._events.pop()
+        else:
+            self.live_changes.append(change)
+        self.log_event(EventKind.LIVE_CHANGE, group, -1, -1, size, f"{kind} {name}={value}")
+        self._live_event = len(self.recorder._events) - 1
 
     # -- agent bookkeeping (per recruit and per death, not per fighter-week) ---------------------
     def _add_agents(self, fids: np.ndarray) -> None:

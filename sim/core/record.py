@@ -378,7 +378,8 @@ def provenance(m: MilitantModel, wall_seconds: float) -> dict[str, Any]:
             "scenario_digest": m.spec.digest(), "weeks": m.week,
             "wall_seconds": round(wall_seconds, 3),
             "overrides": plain(getattr(m.spec, "overrides", {}) or {}),
-            "params": dict(m.spec.params),
+            "params": dict(vars(m.p)),
+            "changes": plain(getattr(m, "live_changes", [])),
             "resolved_scenario": m.spec.to_dict()}
 
 

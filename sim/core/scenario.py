@@ -29,6 +29,7 @@ import numpy as np
 from ..common.jsonio import jsonable  # noqa: F401 (re-exported)
 from ..common.paths import PACKAGE_DIR
 from ..common.units import WEEKS_PER_CALENDAR_YEAR, WEEKS_PER_MONTH  # noqa: F401
+from .enums import TimelineKind
 from .palette import GROUP_PALETTE, STATE_COLOUR, group_colour  # noqa: F401 (re-exported)
 from .params import CELL_FIELDS, GROUP_FIELDS, PARAMS, Param
 
@@ -223,7 +224,7 @@ class Event:
     """One scheduled timeline event."""
 
     week: int
-    kind: str
+    kind: TimelineKind
     args: dict[str, Any]
     #: the scenario's ``note`` for the event (plain words for people), "" if none
     note: str = ""
@@ -836,7 +837,8 @@ def validate(raw: dict[str, Any], file: str = "<scenario>", base_dir: Path | Non
         if not isinstance(note, str):
             raise ScenarioError(file, f"{ekey}.note", "must be a string", note,
                                 "free text in quotes")
-        timeline.append(Event(week, kind, args, note.strip(), str(e.get("id", ""))))
+        timeline.append(Event(week, TimelineKind(kind), args, note.strip(),
+                              str(e.get("id", ""))))
     timeline.sort(key=lambda ev: ev.week)
 
     # -- scale and patterns (sim.core.patterns holds the measures) ----------------------------------
