@@ -96,9 +96,9 @@ def test_run_sweep_from_a_plain_script_without_a_main_guard(tmp_path):
 
 
 def test_workers_that_cannot_start_are_one_error_and_poison_nothing(tmp_path, monkeypatch):
-    import sim.sweeps.runner as sweep
+    import sim.sweeps.engines as engines
 
-    monkeypatch.setattr(sweep, "PROBE_SECONDS", 1e-9)  # the first worker never "starts"
+    monkeypatch.setattr(engines, "PROBE_SECONDS", 1e-9)  # the first worker never "starts"
     with pytest.raises(SweepError, match="worker processes could not start"):
         run_sweep(experiment(), workers=2, out=tmp_path / "o", progress=False)
     assert not (tmp_path / "o").exists()

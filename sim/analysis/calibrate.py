@@ -635,7 +635,7 @@ class Simulator:
         self.seed = cal.seed
         self.steps = dict(cal.steps)
         self.parent = os.getpid() if watch_parent else None
-        from ..sweeps.runner import _start_time
+        from ..sweeps.engines import _start_time
 
         self.parent_start = _start_time(os.getpid()) if watch_parent else None
 
@@ -655,7 +655,7 @@ class Simulator:
             return
         global _WATCHING
         if _WATCHING != os.getpid():
-            from ..sweeps.runner import _worker_init
+            from ..sweeps.engines import _worker_init
 
             _worker_init(self.parent, self.parent_start)
             _WATCHING = os.getpid()
@@ -756,7 +756,7 @@ class _Lock:
         self.path = out / ".calibration.lock"
 
     def __enter__(self):
-        from ..sweeps.runner import _alive, _start_time
+        from ..sweeps.engines import _alive, _start_time
 
         if self.path.exists():
             try:
@@ -791,7 +791,7 @@ class CalibrationResult:
 def _sampler(pyabc, dask, workers: int | None):
     """pyABC's multicore sampler (local processes), or its Dask sampler."""
     if dask is None:
-        from ..sweeps.runner import default_workers
+        from ..sweeps.engines import default_workers
 
         n = workers or default_workers()
         return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=n), None, \
@@ -807,7 +807,7 @@ def _sampler(pyabc, dask, workers: int | None):
     elif dask == "local":
         import logging
 
-        from ..sweeps.runner import default_workers
+        from ..sweeps.engines import default_workers
 
         n = workers or default_workers()
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
@@ -1090,7 +1090,7 @@ def predictive_check(cal: Calibration, post: pd.DataFrame, *, workers: int | Non
     fitted = {f.name for f in cal.patterns}
     scen = list(by_s)
     if workers is None:
-        from ..sweeps.runner import default_workers
+        from ..sweeps.engines import default_workers
 
         workers = default_workers()
     n_workers = max(1, int(workers))

@@ -141,7 +141,7 @@ def _pool(workers: int):
     if _POOL is None or _POOL_WORKERS != workers:
         from concurrent.futures import ProcessPoolExecutor
 
-        from ..sweeps.runner import _start_time, _worker_init, start_method
+        from ..sweeps.engines import _start_time, _worker_init, start_method
 
         close_pool()
         ctx = multiprocessing.get_context(start_method())
@@ -222,7 +222,7 @@ def evaluate(scenario: str | Scenario, seeds: int | Sequence[int] = 10,
     if n_steps < 1:
         raise ValueError("evaluate: steps must be at least 1")
     if workers is None:
-        from ..sweeps.runner import default_workers
+        from ..sweeps.engines import default_workers
 
         workers = default_workers()
     workers = max(1, min(int(workers), len(seed_values)))

@@ -698,7 +698,7 @@ def load_sweep(directory: str | os.PathLike) -> Sweep:
                           f"{type(manifest).__name__})")
     exp = manifest.get("experiment") if isinstance(manifest.get("experiment"), dict) else None
     exp = exp or manifest.get("resolved") or manifest
-    from ..sweeps.runner import SweepError, read_tables
+    from ..sweeps.storage import SweepError, read_tables
 
     try:  # the runs on disk now: tables older than the run files are rebuilt (in memory)
         tables, counts = read_tables(d, manifest)

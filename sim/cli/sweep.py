@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from ..sweeps.design import Experiment
-from ..sweeps.design import load_experiment
 import argparse
 import math
 import shlex
 import sys
-from ..sweeps.runner import (SweepInterrupted, SweepWarning, _duration, _import_distributed, estimate, run_sweep)
+
+from ..sweeps.design import Experiment, load_experiment
+from ..sweeps.engines import _import_distributed
+from ..sweeps.runner import SweepInterrupted, SweepWarning, _duration, estimate, run_sweep
 
 
 # =============================================================================================

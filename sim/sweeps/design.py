@@ -87,6 +87,10 @@ class ExperimentError(ScenarioError):
 # ---------------------------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------------------------
+class SweepError(ExperimentError):
+    """A problem with the sweep folder or the sweep's options (exit status 2)."""
+
+
 @dataclass
 class Parameter:
     """A varied parameter: a list of values, or a range ``[low, high]`` for the samplers."""
