@@ -126,3 +126,14 @@ def test_timeline_kinds_are_the_scenario_format_s():
     assert EFFECT_KINDS <= set(TimelineKind)
     assert "until" not in EVENT_KINDS["set_group"] and all(
         "until" in EVENT_KINDS[k] for k in EFFECT_KINDS)
+
+
+def test_the_architecture_page_names_every_module():
+    text = (SIM.parent / "docs" / "ARCHITECTURE.md").read_text()
+    missing = []
+    for layer in LAYERS:
+        assert f"`sim/{layer}/`" in text, layer
+        for p in sorted((SIM / layer).glob("*.py")):
+            if p.name not in ("__init__.py", "__main__.py") and f"`{p.name}`" not in text:
+                missing.append(f"sim/{layer}/{p.name}")
+    assert not missing, f"docs/ARCHITECTURE.md does not say what these modules are: {missing}"
