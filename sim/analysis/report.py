@@ -18,6 +18,7 @@ From Python: :func:`report` (either kind of folder), :func:`run_report`, :func:`
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import math
@@ -29,6 +30,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 import numpy as np
 import pandas as pd
 
@@ -145,100 +147,39 @@ class _Doc:
         self.sections[-1].blocks.append(("figure", ref))
         return ref
 
-    # -- writers -------------------------------------------------------------------------------
+    # -- writers: the templates of sim/analysis/templates ----------------------------------------
     def write_html(self, path: Path, title: str, subtitle: str) -> Path:
-        parts = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                 f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-                 f"<h1>{html.escape(title)}</h1>\n<p class=\"sub\">{html.escape(subtitle)}</p>\n"]
-        toc = "".join(f"<li><a href=\"#s{i}\">{html.escape(s.title)}</a></li>"
-                      for i, s in enumerate(self.sections))
-        parts.append(f"<nav><ol>{toc}</ol></nav>\n")
-        for i, s in enumerate(self.sections):
-            parts.append(f"<section id=\"s{i}\"><h2>{html.escape(s.title)}</h2>\n")
-            for kind, x in s.blocks:
-                if kind == "p":
-                    parts.append(f"<p>{_inline_html(x)}</p>\n")
-                elif kind == "pre":
-                    parts.append(f"<pre>{html.escape(x)}</pre>\n")
-                elif kind == "verdict":
-                    parts.append(f"<pre class=\"verdict\">{_inline_html(x.line())}</pre>\n")
-                    if x.ablations:
-                        items = "".join(
-                            f"<li class=\"{'warn' if a.attribution == 'survives' else ''}\">"
-                            f"{_inline_html(f'ablation `{a.ablation}`: {a.attribution_text}')}"
-                            "</li>" for a in x.ablations)
-                        parts.append(f"<ul class=\"ablations\">{items}</ul>\n")
-                elif kind == "table":
-                    df, cap = x
-                    parts.append("<div class=\"tbl\">" + _html_table(df, cap) + "</div>\n")
-                elif kind == "figure":
-                    data = base64.b64encode(x.png.read_bytes()).decode()
-                    links = " ".join(f"<a href=\"{f.name}\">{f.suffix[1:].upper()}</a>"
-                                     for f in x.files)
-                    parts.append(
-                        f"<figure id=\"fig-{x.name}\" data-chart=\"{x.name}\">"
-                        f"<img alt=\"{html.escape(x.title)}\" "
-                        f"src=\"data:image/png;base64,{data}\">\n<figcaption><b>"
-                        f"{html.escape(x.title)}.</b> {_inline_html(x.caption)} "
-                        f"<span class=\"files\">[{links}]</span></figcaption></figure>\n")
-            parts.append("</section>\n")
-        parts.append("</body>\n</html>\n")
-        _atomic_text(path, "".join(parts))
+        _atomic_text(path, _render("report.html.j2", self, title, subtitle))
         return path
 
     def write_markdown(self, path: Path, title: str, subtitle: str) -> Path:
-        lines = [f"# {title}", "", subtitle, ""]
-        for s in self.sections:
-            lines += [f"## {s.title}", ""]
-            for kind, x in s.blocks:
-                if kind == "p":
-                    lines += [x, ""]
-                elif kind == "pre":
-                    lines += ["```", x, "```", ""]
-                elif kind == "verdict":
-                    lines += ["```", x.text(), "```", ""]
-                elif kind == "table":
-                    df, cap = x
-                    if cap:
-                        lines += [f"*{cap}*", ""]
-                    lines += [_md_table(df), ""]
-                elif kind == "figure":
-                    lines += [f"![{x.title}]({x.png.name})", "",
-                              f"**{x.title}.** {x.caption} "
-                              + " ".join(f"[{f.suffix[1:].upper()}]({f.name})" for f in x.files),
-                              ""]
-        _atomic_text(path, "\n".join(lines))
+        _atomic_text(path, _render("report.md.j2", self, title, subtitle))
         return path
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{margin-bottom:0.1em} .sub{color:#555;margin-top:0} h2{border-bottom:1px solid #ddd;
-padding-bottom:0.2em;margin-top:2em} figure{margin:1.2em 0} img{max-width:100%;height:auto;
-border:1px solid #eee} figcaption{font-size:0.92em;color:#333} .files{color:#777}
-table{border-collapse:collapse;font-size:0.88em;margin:0.4em 0} th,td{border:1px solid #ddd;
-padding:0.25em 0.5em;text-align:right} th{background:#f4f4f4} td:first-child,th:first-child
-{text-align:left} caption{caption-side:top;text-align:left;font-style:italic;color:#444;
-padding-bottom:0.3em} .tbl{overflow-x:auto} pre{background:#f7f7f7;padding:0.8em;
-overflow-x:auto;font-size:0.88em} nav ol{columns:2;font-size:0.92em}
-.verdict-supported{color:#0a6b3d;font-weight:bold}
-.verdict-not-supported{color:#a3122a;font-weight:bold}
-.verdict-inconclusive{color:#8a6100;font-weight:bold}
-.verdict-set-by-the-rules{color:#444;font-weight:bold}
-pre.verdict{white-space:pre-wrap;overflow-wrap:anywhere;font-size:0.86em;line-height:1.4}
-ul.ablations{margin-top:-0.4em;font-size:0.9em} li.warn{color:#a3122a;font-weight:bold}
-td,th{overflow-wrap:anywhere} p.note{color:#555;font-size:0.9em}
-@media print{
-@page{size:A4;margin:14mm 12mm}
-body{max-width:none;margin:0;padding:0;font-size:9pt;line-height:1.3}
-nav{display:none} h2{page-break-after:avoid} .files{display:none}
-.tbl{overflow:visible} table{width:100%;font-size:6.8pt;page-break-inside:auto}
-th,td{padding:0.1em 0.25em;word-break:break-word} tr{page-break-inside:avoid}
-pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:7.5pt}
-figure{page-break-inside:avoid;margin:0.6em 0} img{max-width:100%;max-height:125mm}
-}
-"""
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES), trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                            default_for_string=False))
+    env.filters["inline"] = lambda text: markupsafe.Markup(_inline_html(str(text)))
+    env.filters["cell"] = _cell
+    env.filters["b64"] = lambda path: base64.b64encode(Path(path).read_bytes()).decode()
+    return env
+
+
+def _render(template: str, doc: _Doc, title: str, subtitle: str) -> str:
+    css = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
+    text = _environment().get_template(template).render(
+        title=title, subtitle=subtitle, sections=doc.sections, css=css)
+    return text[:-1] if template.endswith(".md.j2") and text.endswith("\n") else text
 
 
 def _inline_html(text: str) -> str:
@@ -267,22 +208,6 @@ def _cell(v: Any) -> str:
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     return "" if v is None else str(v)
-
-
-def _html_table(df: pd.DataFrame, caption: str) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{_inline_html(_cell(v))}</td>" for v in r) + "</tr>"
-                   for r in df.itertuples(index=False))
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    cols = [str(c).replace("|", "\\|") for c in df.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for r in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v).replace("|", "\\|") for v in r) + " |")
-    return "\n".join(lines)
 
 
 def _slug(text: str) -> str:
