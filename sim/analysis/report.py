@@ -946,9 +946,8 @@ def _hypothesis_figure(control: np.ndarray, treatment: np.ndarray, v: st.Verdict
 def _morris_sample(sweep: Sweep, names: list[str], per_point) -> np.ndarray:
     """The Morris sample matrix in point order: the sampler's values before any rounding of
     integer parameters (points.parquet ``sample:KEY``) when the folder has them."""
-    pp = sweep.path / "points.parquet"
-    if pp.is_file():
-        pts = pd.read_parquet(pp).sort_values("point_id")
+    if sweep.design_points is not None:
+        pts = sweep.design_points.sort_values("point_id")
         pts = pts[pts["point_id"].isin(per_point.groups.keys())]
         cols = [f"sample:{k}" if f"sample:{k}" in pts else k for k in names]
         if all(c in pts for c in cols):

@@ -53,6 +53,8 @@ class Sweep:
     clashes: pd.DataFrame | None = None
     all_runs: pd.DataFrame | None = None   #: with the ablation points' runs
     ablation_points: dict[int, str] = field(default_factory=dict)
+    #: points.parquet: every point of the design with its values (and ``sample:KEY`` columns)
+    design_points: pd.DataFrame | None = None
 
     @property
     def design(self) -> str:
@@ -144,7 +146,7 @@ def load_sweep(directory: str | os.PathLike) -> Sweep:
     return Sweep(path=d, manifest=manifest, experiment=exp, runs=ok, failed=failed,
                  params=params, outcomes=outcomes, series=opt("series.parquet"),
                  truces=opt("truces.parquet"), clashes=opt("clashes.parquet"),
-                 all_runs=all_ok, ablation_points=abl)
+                 all_runs=all_ok, ablation_points=abl, design_points=tables.get("points"))
 
 
 def incomplete_note(manifest: dict[str, Any]) -> str:

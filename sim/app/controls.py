@@ -15,6 +15,7 @@ current value and moving it changes the running model at once (:func:`apply`), t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import weakref
@@ -253,8 +254,7 @@ def restriction_level(model: MilitantModel, group: str, zone: str) -> float:
 def apply(model: MilitantModel, knob: Knob, value: float, group: str | None = None,
           zone: str | None = None) -> None:
     """Change the running model as the slider says (takes effect from the next week)."""
-    lock = getattr(model, "lock", None) or threading.RLock()
-    with lock:
+    with getattr(model, "lock", None) or contextlib.nullcontext():
         if knob.scope == "param":
             model.set_param(knob.key, _as_kind(PARAMS[knob.key], value))
         elif knob.scope == "group":

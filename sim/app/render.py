@@ -15,6 +15,7 @@ Colours: :mod:`sim.core.palette`, the same everywhere (app, dashboard, animation
 
 from __future__ import annotations
 
+import contextlib
 import io
 import weakref
 from dataclasses import dataclass, field
@@ -520,18 +521,8 @@ def monitors(model: MilitantModel) -> dict[str, Any]:
 
 def render_all(model: MilitantModel, previous: PreviousRun | None = None) -> dict[str, Any]:
     """Everything the app draws for one week (used by the benchmark and the tests)."""
-    with getattr(model, "lock", _NO_LOCK):
+    with getattr(model, "lock", None) or contextlib.nullcontext():
         out = {"map": painter_for(model).model_png(model), "monitors": monitors(model)}
         out.update({k: f(model, previous) for k, f in CHARTS.items()})
     return out
 
-
-class _NoLock:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_NO_LOCK = _NoLock()
