@@ -356,6 +356,33 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
     two), for full studies (``scale=4``) or quick checks (``scale=0.1``); ``steps`` replaces the
     run length (a quick check of the pipeline).
     """
+    file, text, raw = _read_experiment(source)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    _unknown(file, "", raw, _TOP_KEYS)
+    h = _experiment_header(file, raw, steps)
+    ex, base = h["ex"], h["base"]
+    groups = base.group_names
+    clean_outs = _outcome_list(file, ex, base, h["scen"])
+    series = _series_list(file, ex, h["collect"], groups)
+    d = _design_table(file, raw)
+    checker = _Checker(file, h["scen"], h["scen_path"], h["constants"])
+    params = _parameter_tables(file, raw, d["kind"], h["constants"], base, checker)
+    reps, applied = _apply_scale(file, d, h["reps"], h["auto"], replicates, scale, steps,
+                                 h["n_steps"])
+    exp = Experiment(
+        file=file, sha256=sha, text=text, name=h["name"], description=h["desc"],
+        scenario=h["scen"], scenario_file=str(h["scen_path"]), scenario_digest=base.digest(),
+        groups=groups, steps=h["n_steps"], replicates=reps, seed=h["seed"],
+        collect_every=h["collect"], outcomes=clean_outs, series=list(series),
+        constants=dict(h["constants"]), parameters=params, design=d, hypothesis=None,
+        scale=scale, overrides_applied=applied, power=float(h["target"]),
+        replicates_rule="--replicates" if replicates is not None else
+        ("power" if h["auto"] else "file"))
+    return _finish(exp, file, raw, ex, checker, base, h["auto"], replicates, scale)
+
+
+def _read_experiment(source) -> tuple[str, str, dict[str, Any]]:
+    """(file name, text, parsed table) of an experiment file or dict."""
     if isinstance(source, dict):
         check_depth("<experiment>", source, ExperimentError)
         file, text, raw = "<experiment>", json.dumps(source, sort_keys=True, default=str), \
@@ -370,10 +397,12 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         text = data.decode("utf-8", errors="replace")
         raw = toml_text(file, data, ExperimentError)
         check_depth(file, raw, ExperimentError)
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    _unknown(file, "", raw, _TOP_KEYS)
+    return file, text, raw
 
-    # -- [experiment] --------------------------------------------------------------------------
+
+def _experiment_header(file: str, raw: dict[str, Any], steps: int | None) -> dict[str, Any]:
+    """The [experiment] table's name, scenario, constants, seed, steps, replicates, power and
+    collect_every, checked; with the scenario loaded under the constants (``base``)."""
     ex = _table(file, "experiment", raw.get("experiment"))
     if not ex:
         raise ExperimentError(file, "experiment", "missing", allowed="an [experiment] table with "
@@ -414,7 +443,6 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         key = key[len("params."):] if key.startswith("params.") else key
         raise ExperimentError(file, f'constants."{key}"' if key in constants else "constants",
                               f"rejected by scenario {scen}: {_strip(exc)}") from None
-    groups = base.group_names
 
     seed = ex.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -439,7 +467,14 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
                               "0.8")
     collect = _int(file, "experiment.collect_every", ex.get("collect_every", 0), 0,
                    "an integer >= 0 (weeks between kept time-series rows; 0 = none)")
+    return {"ex": ex, "name": name, "desc": desc, "scen": scen, "scen_path": scen_path,
+            "constants": constants, "base": base, "seed": seed, "n_steps": n_steps,
+            "reps": reps, "auto": auto, "target": target, "collect": collect}
 
+
+def _outcome_list(file: str, ex: dict[str, Any], base, scen: str) -> list[str]:
+    """The experiment's outcomes, checked against the scenario's groups and patterns."""
+    groups = base.group_names
     outs = ex.get("outcomes")
     if not isinstance(outs, list) or not outs or not all(isinstance(o, str) for o in outs):
         raise ExperimentError(file, "experiment.outcomes", "must be a non-empty list of names",
@@ -467,7 +502,11 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         if o.strip() in clean_outs:
             raise ExperimentError(file, "experiment.outcomes", "listed twice", o)
         clean_outs.append(o.strip())
+    return clean_outs
 
+
+def _series_list(file: str, ex: dict[str, Any], collect: int, groups: list[str]) -> list[str]:
+    """The globs of the steps columns a sweep keeps, checked."""
     series = ex.get("series", ["*"] if collect > 0 else [])
     if not isinstance(series, list) or not all(isinstance(s, str) and s for s in series):
         raise ExperimentError(file, "experiment.series", "must be a list of column patterns",
@@ -481,8 +520,11 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         if not fnmatch.filter(columns, s):
             raise ExperimentError(file, "experiment.series", "matches no column", s,
                                   "globs over: " + ", ".join(columns[:12]) + ", ...")
+    return series
 
-    # -- [design] ------------------------------------------------------------------------------
+
+def _design_table(file: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The [design] table, checked: its kind and the options of that kind."""
     design = _table(file, "design", raw.get("design"))
     _unknown(file, "design.", design, _DESIGN_KEYS)
     kind = design.get("kind", "grid")
@@ -525,10 +567,13 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
                                       design[bkey])
         if kind in kinds:
             d[bkey] = design.get(bkey, default)
+    return d
 
-    # -- [parameters] --------------------------------------------------------------------------
+
+def _parameter_tables(file: str, raw: dict[str, Any], kind: str, constants: dict[str, Any],
+                      base, checker: _Checker) -> dict[str, Parameter]:
+    """The [parameters] tables, lists of values or ranges, checked against the scenario."""
     praw = _table(file, "parameters", raw.get("parameters"))
-    checker = _Checker(file, scen, scen_path, constants)
     params: dict[str, Parameter] = {}
     for key, spec in praw.items():
         where = f'parameters."{key}"'
@@ -604,8 +649,14 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         if len(set(lens.values())) > 1:
             raise ExperimentError(file, "parameters", "design 'explicit' needs lists of the "
                                   "same length (point i takes the i-th value of each)", lens)
+    return params
 
-    # -- scale and overrides -------------------------------------------------------------------
+
+def _apply_scale(file: str, d: dict[str, Any], reps: int, auto: bool, replicates, scale,
+                 steps, n_steps: int) -> tuple[int, dict[str, Any]]:
+    """The replicates and the design's samples after ``--scale`` and ``--replicates``, and the
+    overrides applied."""
+    kind = d["kind"]
     applied: dict[str, Any] = {}
     if scale is not None:
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
@@ -624,15 +675,12 @@ def load_experiment(source: str | os.PathLike | dict, *, replicates: int | None 
         applied["replicates"] = reps
     if steps is not None:
         applied["steps"] = n_steps
+    return reps, applied
 
-    exp = Experiment(
-        file=file, sha256=sha, text=text, name=name, description=desc, scenario=scen,
-        scenario_file=str(scen_path), scenario_digest=base.digest(), groups=groups,
-        steps=n_steps, replicates=reps, seed=seed, collect_every=collect, outcomes=clean_outs,
-        series=list(series), constants=dict(constants), parameters=params, design=d,
-        hypothesis=None, scale=scale, overrides_applied=applied, power=float(target),
-        replicates_rule="--replicates" if replicates is not None else
-        ("power" if auto else "file"))
+
+def _finish(exp: Experiment, file: str, raw: dict[str, Any], ex: dict[str, Any], checker,
+            base, auto: bool, replicates, scale) -> Experiment:
+    """The ensemble, the points, the hypothesis and the replicates sized by power."""
     if ex.get("ensemble") is not None:
         exp.ensemble = _ensemble(file, ex["ensemble"], exp, raw, checker, base,
                                  replicates=replicates, reps_given="replicates" in ex,
