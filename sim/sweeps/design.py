@@ -1117,90 +1117,9 @@ def _ensemble(file, spec, exp: Experiment, raw, checker, base, *, replicates, re
         if "parameters" in spec:
             raise ExperimentError(file, f"{where}.parameters", "not used with a posterior",
                                   spec["parameters"], "the posterior's own parameters")
-        src = spec["posterior"]
-        if not isinstance(src, str) or not src:
-            raise ExperimentError(file, f"{where}.posterior", "must be a folder", src,
-                                  '"calibrations/NAME"')
-        folder = find_posterior(file, f"{where}.posterior", src)
-        n = _int(file, f"{where}.draws", spec.get("draws", ENSEMBLE_DRAWS), 1,
-                 "draws from the posterior", MAX_RUNS)
-        if scale is not None:
-            n = max(1, math.ceil(n * scale - 1e-9))
-        import pandas as pd
-
-        post = pd.read_parquet(folder / "posterior.parquet")
-        man = json.loads((folder / "manifest.json").read_text())
-        priors = (man.get("calibration") or {}).get("priors") or []
-        cols, params = {}, {}
-        scen_name = base.name
-        for pr in priors:
-            if pr.get("scenario") not in (None, scen_name):
-                continue
-            key, col = pr["key"], pr["name"]
-            if key in exp.constants or key in exp.parameters:
-                continue  # the experiment sets it
-            cols[key] = col
-            params[key] = (float(pr["low"]), float(pr["high"]), bool(pr.get("integer")))
-        if not cols:
-            raise ExperimentError(file, f"{where}.posterior", "the posterior has no parameter "
-                                  f"this experiment can draw (scenario {scen_name})", src)
-        w = post["weight"].to_numpy(dtype=float)
-        idx = rng.choice(len(post), size=n, replace=True, p=w / w.sum())
-        draws = []
-        for i in idx:
-            d = {}
-            for key, col in cols.items():
-                v = float(post[col].iloc[int(i)])
-                d[key] = int(round(v)) if params[key][2] else v
-            draws.append(d)
-        ens = Ensemble("posterior", n, seeds, params, draws, [], str(folder),
-                       str(man.get("fingerprint")))
+        ens = _posterior_draws(file, where, spec, exp, base, rng, seeds, scale)
     else:
-        params = _ensemble_params(file, f"{where}.parameters", spec.get("parameters"), exp,
-                                  base)
-        if not params:
-            raise ExperimentError(file, f"{where}.parameters", "no parameter left to draw",
-                                  allowed="parameters the experiment does not fix")
-        n = _int(file, f"{where}.{kind}", spec[kind], 1 if kind == "sobol" else 2,
-                 "the number of draws (lhs) or Sobol's N, a power of two (sobol)", MAX_RUNS)
-        if kind == "sobol" and n & (n - 1):
-            raise ExperimentError(file, f"{where}.sobol", "must be a power of two", n,
-                                  "2, 4, 8, 16, ... (N x (D + 2) draws)")
-        if scale is not None:
-            x = n * scale
-            n = (int(2 ** max(0, round(math.log2(max(x, 1))))) if kind == "sobol"
-                 else max(2, math.ceil(x - 1e-9)))
-        if "draws" in spec:
-            raise ExperimentError(file, f"{where}.draws", f"not used with {kind}",
-                                  spec["draws"], f"{kind} = N sets the draws")
-        names = list(params)
-        lo = np.array([params[k][0] for k in names])
-        hi = np.array([params[k][1] for k in names])
-        if kind == "lhs":
-            from scipy.stats import qmc
-
-            X = qmc.scale(qmc.LatinHypercube(d=len(names), rng=rng).random(n), lo, hi)
-        else:
-            from SALib.sample import sobol as sobol_sample
-
-            prob = {"num_vars": len(names), "names": names,
-                    "bounds": [[float(a), float(b)] for a, b in zip(lo, hi)]}
-            if (len(names) + 2) * n > MAX_RUNS:
-                raise ExperimentError(file, f"{where}.sobol", "too many draws",
-                                      f"{n} x ({len(names)} + 2)", f"at most {MAX_RUNS:,}")
-            X = sobol_sample.sample(prob, n, calc_second_order=False, scramble=True,
-                                    seed=ensemble_seed(exp.seed))
-        draws = []
-        for x in X:
-            draws.append({k: (int(round(float(v))) if params[k][2] else float(v))
-                          for k, v in zip(names, x)})
-        for k, (a, b, integer) in params.items():  # the ends must be valid in the scenario
-            for v in (a, b):
-                checker.check(k, _normalise(file, f'{where}.parameters."{k}"',
-                                            int(round(v)) if integer else float(v),
-                                            int if integer else float),
-                              f'{where}.parameters."{k}"')
-        ens = Ensemble(kind, n, seeds, params, draws, [])
+        ens = _sampled_draws(file, where, spec, kind, exp, checker, base, rng, seeds, scale)
     seen: dict[str, int] = {}
     for d in ens.draws:
         k0 = point_key(d)
@@ -1212,6 +1131,100 @@ def _ensemble(file, spec, exp: Experiment, raw, checker, base, *, replicates, re
                               f"{len(ens.draws)} draws x {seeds} seeds", f"at most {MAX_RUNS:,}")
     return ens
 
+
+
+def _posterior_draws(file, where, spec, exp: Experiment, base, rng, seeds, scale) -> Ensemble:
+    """An ensemble of draws from a calibration's posterior (by its weights)."""
+    src = spec["posterior"]
+    if not isinstance(src, str) or not src:
+        raise ExperimentError(file, f"{where}.posterior", "must be a folder", src,
+                              '"calibrations/NAME"')
+    folder = find_posterior(file, f"{where}.posterior", src)
+    n = _int(file, f"{where}.draws", spec.get("draws", ENSEMBLE_DRAWS), 1,
+             "draws from the posterior", MAX_RUNS)
+    if scale is not None:
+        n = max(1, math.ceil(n * scale - 1e-9))
+    import pandas as pd
+
+    post = pd.read_parquet(folder / "posterior.parquet")
+    man = json.loads((folder / "manifest.json").read_text())
+    priors = (man.get("calibration") or {}).get("priors") or []
+    cols, params = {}, {}
+    scen_name = base.name
+    for pr in priors:
+        if pr.get("scenario") not in (None, scen_name):
+            continue
+        key, col = pr["key"], pr["name"]
+        if key in exp.constants or key in exp.parameters:
+            continue  # the experiment sets it
+        cols[key] = col
+        params[key] = (float(pr["low"]), float(pr["high"]), bool(pr.get("integer")))
+    if not cols:
+        raise ExperimentError(file, f"{where}.posterior", "the posterior has no parameter "
+                              f"this experiment can draw (scenario {scen_name})", src)
+    w = post["weight"].to_numpy(dtype=float)
+    idx = rng.choice(len(post), size=n, replace=True, p=w / w.sum())
+    draws = []
+    for i in idx:
+        d = {}
+        for key, col in cols.items():
+            v = float(post[col].iloc[int(i)])
+            d[key] = int(round(v)) if params[key][2] else v
+        draws.append(d)
+    ens = Ensemble("posterior", n, seeds, params, draws, [], str(folder),
+                   str(man.get("fingerprint")))
+    return ens
+
+
+def _sampled_draws(file, where, spec, kind, exp: Experiment, checker, base, rng, seeds,
+                   scale) -> Ensemble:
+    """An ensemble of draws by Latin hypercube or Sobol sampling of parameter ranges."""
+    params = _ensemble_params(file, f"{where}.parameters", spec.get("parameters"), exp,
+                              base)
+    if not params:
+        raise ExperimentError(file, f"{where}.parameters", "no parameter left to draw",
+                              allowed="parameters the experiment does not fix")
+    n = _int(file, f"{where}.{kind}", spec[kind], 1 if kind == "sobol" else 2,
+             "the number of draws (lhs) or Sobol's N, a power of two (sobol)", MAX_RUNS)
+    if kind == "sobol" and n & (n - 1):
+        raise ExperimentError(file, f"{where}.sobol", "must be a power of two", n,
+                              "2, 4, 8, 16, ... (N x (D + 2) draws)")
+    if scale is not None:
+        x = n * scale
+        n = (int(2 ** max(0, round(math.log2(max(x, 1))))) if kind == "sobol"
+             else max(2, math.ceil(x - 1e-9)))
+    if "draws" in spec:
+        raise ExperimentError(file, f"{where}.draws", f"not used with {kind}",
+                              spec["draws"], f"{kind} = N sets the draws")
+    names = list(params)
+    lo = np.array([params[k][0] for k in names])
+    hi = np.array([params[k][1] for k in names])
+    if kind == "lhs":
+        from scipy.stats import qmc
+
+        X = qmc.scale(qmc.LatinHypercube(d=len(names), rng=rng).random(n), lo, hi)
+    else:
+        from SALib.sample import sobol as sobol_sample
+
+        prob = {"num_vars": len(names), "names": names,
+                "bounds": [[float(a), float(b)] for a, b in zip(lo, hi)]}
+        if (len(names) + 2) * n > MAX_RUNS:
+            raise ExperimentError(file, f"{where}.sobol", "too many draws",
+                                  f"{n} x ({len(names)} + 2)", f"at most {MAX_RUNS:,}")
+        X = sobol_sample.sample(prob, n, calc_second_order=False, scramble=True,
+                                seed=ensemble_seed(exp.seed))
+    draws = []
+    for x in X:
+        draws.append({k: (int(round(float(v))) if params[k][2] else float(v))
+                      for k, v in zip(names, x)})
+    for k, (a, b, integer) in params.items():  # the ends must be valid in the scenario
+        for v in (a, b):
+            checker.check(k, _normalise(file, f'{where}.parameters."{k}"',
+                                        int(round(v)) if integer else float(v),
+                                        int if integer else float),
+                          f'{where}.parameters."{k}"')
+    ens = Ensemble(kind, n, seeds, params, draws, [])
+    return ens
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
