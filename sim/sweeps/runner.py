@@ -260,6 +260,45 @@ def _run_locked(exp, store: Store, old, engine, retry_failed, progress, cmd,
                 t_start) -> SweepResult:
     store.clean_temporary()
     specs = exp.runs()
+    done, failed, damaged = _drop_damaged(store)
+    todo = _todo(exp, store, retry_failed)
+    n_skip_ok = sum(1 for s in specs if s.run_id in done)
+    n_skip_failed = sum(1 for s in specs if s.run_id in failed and not retry_failed)
+    session = _session(store, old, cmd, todo, retry_failed, damaged, done or failed)
+    manifest = _new_manifest(exp, old, session)
+    atomic_json(store.manifest_path, manifest)          # complete: false, first
+    store.write_points(exp)
+    store.consolidate(exp)                              # tables match runs/ (partial)
+    new_ok, new_failed, interrupted = _run_todo(exp, store, engine, todo, progress, session,
+                                                n_skip_failed)
+    done, failed = store.status()
+    complete = not interrupted and all(s.run_id in done or s.run_id in failed for s in specs)
+    info = store.consolidate(exp, complete=complete)
+    counts = info["counts"]
+    wall = time.perf_counter() - t_start
+    session.update(ended=_now(), wall_seconds=round(wall, 3), runs_ok=new_ok,
+                   runs_failed=new_failed, interrupted=interrupted,
+                   runs_per_minute=round(60.0 * (new_ok + new_failed) / wall, 2) if wall > 0
+                   else None)
+    manifest["sessions"][-1] = session
+    manifest.update(runs=counts, timings=info["timings"], failures=info["failures"],
+                    runs_outside_design=len(done - {s.run_id for s in specs}))
+    if complete:
+        manifest.update(complete=True, finished=_now())
+    atomic_json(store.manifest_path, _clean_nan(manifest))
+    line = _summary_line(exp, store, counts, session, new_ok + new_failed,
+                         n_skip_ok + n_skip_failed, wall, interrupted)
+    res = SweepResult(store.out, summary=line, new_runs=new_ok, new_failures=new_failed,
+                      skipped=n_skip_ok + n_skip_failed, wall_seconds=wall, _manifest=manifest)
+    res.runs  # the run table as it is now (the other tables are read when first used)
+    if interrupted:
+        raise SweepInterrupted(line, res)
+    return res
+
+
+def _drop_damaged(store: Store) -> tuple[set[str], set[str], dict[str, str]]:
+    """The finished and failed runs of the folder, after dropping the records of finished
+    runs whose files are damaged or missing (they are made again), and those damaged runs."""
     done, failed = store.status()
     damaged = store.damaged()
     if damaged:
@@ -268,16 +307,18 @@ def _run_locked(exp, store: Store, old, engine, retry_failed, progress, cmd,
         listed = "; ".join(f"{rid}: {why}" for rid, why in sorted(damaged.items())[:5])
         more = f"; and {len(damaged) - 5} more" if len(damaged) > 5 else ""
         warnings.warn(f"{store.out}: {len(damaged)} finished run(s) have damaged or missing "
-                      f"files and are made again ({listed}{more})", SweepWarning, stacklevel=3)
+                      f"files and are made again ({listed}{more})", SweepWarning, stacklevel=4)
         for rid in damaged:  # their records go; the runs are made again below
             for suffix in (".json", ".failed.json"):
                 with contextlib.suppress(OSError):
                     os.unlink(store.runs_dir / f"{rid}{suffix}")
         done, failed = store.status()
-    todo = _todo(exp, store, retry_failed)
-    n_skip_ok = sum(1 for s in specs if s.run_id in done)
-    n_skip_failed = sum(1 for s in specs if s.run_id in failed and not retry_failed)
+    return done, failed, damaged
 
+
+def _session(store: Store, old, cmd, todo, retry_failed, damaged, has_runs) -> dict[str, Any]:
+    """This session's entry of the manifest; warns when the model's code changed since the
+    runs already in the folder were made."""
     session = {"started": _now(), "command": cmd, "host": socket.gethostname(),
                "pid": os.getpid(), "git": _git(), "code_digest": code_digest(),
                "runs_to_do": len(todo), "retry_failed": bool(retry_failed),
@@ -285,17 +326,19 @@ def _run_locked(exp, store: Store, old, engine, retry_failed, progress, cmd,
                                 for rid, why in sorted(damaged.items())]}
     before = [x.get("code_digest") for x in (old or {}).get("sessions", [])
               if x.get("code_digest")]
-    if before and before[-1] != session["code_digest"] and (done or failed):
+    if before and before[-1] != session["code_digest"] and has_runs:
         import warnings
 
         warnings.warn(f"{store.out}: the model's code has changed since the runs already in "
                       "this folder were made; new runs may not be comparable with them (use "
-                      "another --out to start afresh)", SweepWarning, stacklevel=3)
-    manifest = _new_manifest(exp, old, session)
-    atomic_json(store.manifest_path, manifest)          # complete: false, first
-    store.write_points(exp)
-    store.consolidate(exp)                              # tables match runs/ (partial)
+                      "another --out to start afresh)", SweepWarning, stacklevel=4)
+    return session
 
+
+def _run_todo(exp, store: Store, engine, todo, progress, session, n_skip_failed
+              ) -> tuple[int, int, bool]:
+    """Make the runs still to do, saving each as it finishes: (new ok, new failed,
+    interrupted)."""
     bar = None
     new_ok = new_failed = 0
     interrupted = False
@@ -330,27 +373,16 @@ def _run_locked(exp, store: Store, old, engine, retry_failed, progress, cmd,
         if engine is not None and interrupted:
             engine.close(kill=True)
         _restore_sigterm(old_term)
+    return new_ok, new_failed, interrupted
 
-    done, failed = store.status()
-    complete = not interrupted and all(s.run_id in done or s.run_id in failed for s in specs)
-    info = store.consolidate(exp, complete=complete)
-    counts = info["counts"]
-    wall = time.perf_counter() - t_start
-    session.update(ended=_now(), wall_seconds=round(wall, 3), runs_ok=new_ok,
-                   runs_failed=new_failed, interrupted=interrupted,
-                   runs_per_minute=round(60.0 * (new_ok + new_failed) / wall, 2) if wall > 0
-                   else None)
-    manifest["sessions"][-1] = session
-    manifest.update(runs=counts, timings=info["timings"], failures=info["failures"],
-                    runs_outside_design=len(done - {s.run_id for s in specs}))
-    if complete:
-        manifest.update(complete=True, finished=_now())
-    atomic_json(store.manifest_path, _clean_nan(manifest))
 
+def _summary_line(exp, store: Store, counts, session, n_new, n_skipped, wall,
+                  interrupted) -> str:
+    """The one line a sweep prints at the end."""
     where = str(store.out)
-    rate = 60.0 * (new_ok + new_failed) / wall if wall > 0 else 0.0
+    rate = 60.0 * n_new / wall if wall > 0 else 0.0
     line = (f"{exp.name}: {counts['ok']}/{counts['total']} runs ok, {counts['failed']} failed"
-            f" ({new_ok + new_failed} run now, {n_skip_ok + n_skip_failed} already done) in "
+            f" ({n_new} run now, {n_skipped} already done) in "
             f"{_duration(wall)}"
             + (f" on {session['engine']}, {rate:.1f} runs/min" if 'engine' in session else "")
             + f" -> {where}")
@@ -359,12 +391,7 @@ def _run_locked(exp, store: Store, old, engine, retry_failed, progress, cmd,
                 f"{counts['total']} runs kept in {where}; run the same command again to resume")
     if counts["failed"]:
         line += " (see manifest.json 'failures'; --retry-failed redoes them)"
-    res = SweepResult(store.out, summary=line, new_runs=new_ok, new_failures=new_failed,
-                      skipped=n_skip_ok + n_skip_failed, wall_seconds=wall, _manifest=manifest)
-    res.runs  # the run table as it is now (the other tables are read when first used)
-    if interrupted:
-        raise SweepInterrupted(line, res)
-    return res
+    return line
 
 
 class SweepInterrupted(KeyboardInterrupt):

@@ -25,6 +25,8 @@ from .design import Experiment, RunSpec, SweepError
 FORMAT = "militant-sim sweep 1"
 #: frames a run may keep beside its JSON file
 FRAMES = ("series", "truces", "clashes")
+#: the tables of a sweep folder
+TABLES = ("runs",) + FRAMES + ("points",)
 
 
 # =============================================================================================
@@ -469,12 +471,17 @@ class SweepResult:
 
     @cached_property
     def tables(self) -> dict[str, pd.DataFrame | None]:
-        """The folder's tables, read by :func:`read_tables` (the one reader of a sweep
-        folder)."""
-        return read_tables(self.out, self.manifest)[0]
+        """The folder's tables read so far (each by :func:`read_tables`, the one reader of a
+        sweep folder, when first used)."""
+        return {}
+
+    def _get(self, name: str) -> pd.DataFrame | None:
+        if name not in self.tables:
+            self.tables.update(read_tables(self.out, self.manifest, names=(name,))[0])
+        return self.tables.get(name)
 
     def _table(self, name: str) -> pd.DataFrame:
-        df = self.tables.get(name)
+        df = self._get(name)
         if df is None:
             raise FileNotFoundError(f"{self.out / (name + '.parquet')}: no such table")
         return df
@@ -487,7 +494,7 @@ class SweepResult:
 
     @property
     def series(self) -> pd.DataFrame | None:
-        return self.tables.get("series")
+        return self._get("series")
 
     @property
     def truces(self) -> pd.DataFrame:
@@ -555,8 +562,8 @@ class _DesignView:
         return out
 
 
-def read_tables(out: str | os.PathLike,
-                manifest: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_tables(out: str | os.PathLike, manifest: dict[str, Any] | None = None,
+                names: tuple[str, ...] = TABLES) -> tuple[dict[str, Any], dict[str, Any]]:
     """A sweep folder's tables as they are on disk now: ``({"runs", "series", "truces",
     "clashes", "points": DataFrame or None}, counts)``; the one reader of a sweep folder (of
     :class:`SweepResult` and of the report).
@@ -599,7 +606,7 @@ def read_tables(out: str | os.PathLike,
         src = tmp
     try:
         tables: dict[str, Any] = {}
-        for name in ("runs",) + FRAMES:
+        for name in (n for n in names if n != "points"):
             f = src / f"{name}.parquet"
             try:
                 tables[name] = pd.read_parquet(f) if f.is_file() else None
@@ -610,7 +617,8 @@ def read_tables(out: str | os.PathLike,
             shutil.rmtree(tmp, ignore_errors=True)
     f = out / "points.parquet"
     try:
-        tables["points"] = pd.read_parquet(f) if f.is_file() else None
+        if "points" in names:
+            tables["points"] = pd.read_parquet(f) if f.is_file() else None
     except (OSError, ValueError) as exc:
         raise SweepError(f, None, f"cannot read the table: {exc}") from None
     counts = {k: counts.get(k) for k in ("total", "ok", "failed", "missing")} if counts else {}
