@@ -309,8 +309,52 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
     weeks = sorted(set(weeks)) if weeks else charts.default_map_weeks(n_weeks)
     ta = charts.TimeAxis(n_weeks)
     doc = _Doc(o, formats)
-    names = result.group_names
 
+    _run_section(doc, result, ta)
+    doc.section("Control of the map")
+    fig = charts.control_maps_figure(result, weeks)
+    doc.figure(fig, "control_maps", "Control maps",
+               "Owner of each cell at " + ", ".join(ta.describe(w) for w in weeks)
+               + ": groups in their colours, the state grey, cells held by no one pale; "
+               "crosses mark ungoverned cells (low governance and low security), dashed lines "
+               "the scenario's zones.")
+
+    doc.section("Time series")
+    for what, title, cap in (
+            ("fighters", "Fighters", "Fighters per group each week."),
+            ("territory", "Territory", "Cells held by each group and by the state each week, "
+             "and the number of ungoverned cells (dashed)."),
+            ("clashes", "Clashes", "Clashes between groups per week (bars) and their moving "
+             "average (line)."),
+            ("defections", "Defections", "Fighters joining each group from another group, per "
+             "week, as a moving average."),
+            ("relations", "Relations", "Relation between each pair of groups over time: "
+             "rivalry, truce, war, or ended (one of the pair merged, was absorbed or "
+             "destroyed); markers show mergers, pledges, leader deaths and destroyed "
+             "groups.")):
+        doc.figure(charts.series_figure(result, what), what, title, cap)
+
+    _defections_section(doc, result)
+    _run_truces_section(doc, result)
+    doc.section("Clash sizes")
+    ev = result.events
+    sizes = ev.loc[ev["kind"] == "clash", "size"].to_numpy(dtype=float) if len(ev) else \
+        np.array([])
+    _clash_section(doc, {"this run": sizes}, "this run", gof_boot,
+                   seed=int(s.get("seed") or 0) if str(s.get("seed", "0")).isdigit() else 0)
+
+    title = f"Run report: {s.get('scenario')} (seed {s.get('seed')})"
+    sub = f"From {d.resolve()}; written {_now()}."
+    h = doc.write_html(o / "report.html", title, sub)
+    m = doc.write_markdown(o / "report.md", title, sub)
+    return Report("run", d, o, h, m, doc.figures)
+
+
+def _run_section(doc: _Doc, result, ta) -> None:
+    """The run: scenario, seed, length, provenance, the groups and the scheduled events."""
+    s = result.summary
+    n_weeks = int(result.steps["week"].iloc[-1])
+    names = result.group_names
     doc.section("The run")
     doc.p(f"Scenario `{s.get('scenario')}`, seed {s.get('seed')}, {n_weeks} weeks"
           + (f" ({n_weeks / WEEKS_PER_YEAR:.1f} years)" if n_weeks >= 104 else "") + ". "
@@ -338,29 +382,10 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
               + "; ".join(f"{i} {ta.describe(w)}: {lab}" for i, (w, lab) in
                           enumerate(marks, 1)) + ".")
 
-    doc.section("Control of the map")
-    fig = charts.control_maps_figure(result, weeks)
-    doc.figure(fig, "control_maps", "Control maps",
-               "Owner of each cell at " + ", ".join(ta.describe(w) for w in weeks)
-               + ": groups in their colours, the state grey, cells held by no one pale; "
-               "crosses mark ungoverned cells (low governance and low security), dashed lines "
-               "the scenario's zones.")
 
-    doc.section("Time series")
-    for what, title, cap in (
-            ("fighters", "Fighters", "Fighters per group each week."),
-            ("territory", "Territory", "Cells held by each group and by the state each week, "
-             "and the number of ungoverned cells (dashed)."),
-            ("clashes", "Clashes", "Clashes between groups per week (bars) and their moving "
-             "average (line)."),
-            ("defections", "Defections", "Fighters joining each group from another group, per "
-             "week, as a moving average."),
-            ("relations", "Relations", "Relation between each pair of groups over time: "
-             "rivalry, truce, war, or ended (one of the pair merged, was absorbed or "
-             "destroyed); markers show mergers, pledges, leader deaths and destroyed "
-             "groups.")):
-        doc.figure(charts.series_figure(result, what), what, title, cap)
-
+def _defections_section(doc: _Doc, result) -> None:
+    """Defection flows and net defections per pair."""
+    s = result.summary
     doc.section("Defections")
     mat = result.defection_matrix()
     doc.figure(charts.defection_matrix_figure(result), "defection_matrix",
@@ -374,6 +399,10 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
     else:
         doc.table(mat.reset_index(), "Defections, from (rows) to (columns)")
 
+
+def _run_truces_section(doc: _Doc, result) -> None:
+    """Every truce of the run and how truces end."""
+    s = result.summary
     doc.section("Truces")
     truces = s.get("truces") or []
     if truces:
@@ -393,19 +422,6 @@ def run_report(directory: str | os.PathLike, out: str | os.PathLike | None = Non
                 f"{k.replace('|', ' – ')} {v:.0%}" for k, v in share.items()) + ".")
     else:
         doc.p("No truce was made in this run.")
-
-    doc.section("Clash sizes")
-    ev = result.events
-    sizes = ev.loc[ev["kind"] == "clash", "size"].to_numpy(dtype=float) if len(ev) else \
-        np.array([])
-    _clash_section(doc, {"this run": sizes}, "this run", gof_boot,
-                   seed=int(s.get("seed") or 0) if str(s.get("seed", "0")).isdigit() else 0)
-
-    title = f"Run report: {s.get('scenario')} (seed {s.get('seed')})"
-    sub = f"From {d.resolve()}; written {_now()}."
-    h = doc.write_html(o / "report.html", title, sub)
-    m = doc.write_markdown(o / "report.md", title, sub)
-    return Report("run", d, o, h, m, doc.figures)
 
 
 def _cif_caption() -> str:
@@ -612,6 +628,53 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
     name = exp.get("name") or d.name
     verdicts = evaluate(sweep, n_boot=n_boot, adjust=adjust)
 
+    _experiment_section(doc, sweep)
+
+    # -- verdicts ------------------------------------------------------------------------------
+    if verdicts:
+        doc.section("Hypotheses")
+        _hypotheses_section(doc, sweep, verdicts, adjust)
+
+    _outcomes_section(doc, sweep)
+
+    _heatmap_section(doc, sweep)
+
+    conditions = _conditions(sweep, verdicts)
+    styles = _condition_styles(sweep, conditions)
+
+    # -- time series ---------------------------------------------------------------------------
+    if sweep.series is not None and len(sweep.series):
+        doc.section("Time series")
+        _series_section(doc, sweep, conditions, styles)
+
+    _truce_section(doc, sweep, conditions, styles)
+
+    _clash_sizes_section(doc, sweep, conditions, styles, gof_boot)
+
+    # -- sensitivity ---------------------------------------------------------------------------
+    if sweep.design in ("sobol", "morris"):
+        doc.section("Sensitivity indices")
+        _sensitivity_section(doc, sweep)
+    if sweep.ensemble is not None and sweep.ensemble.get("kind") == "sobol":
+        doc.section("Sensitivity over the ensemble (Sobol)")
+        _ensemble_sobol_section(doc, sweep, verdicts)
+
+    _failures_section(doc, sweep)
+
+    title = f"Sweep report: {name}"
+    sub = f"From {d.resolve()}; written {_now()}."
+    h = doc.write_html(o / "report.html", title, sub)
+    m = doc.write_markdown(o / "report.md", title, sub)
+    _atomic_text(o / "verdicts.json", json.dumps([v.as_dict() for v, _, _ in verdicts],
+                                                 indent=2, default=jsonable))
+    note = ("the sweep is not complete: " + incomplete_note(sweep.manifest)
+            if sweep.manifest.get("complete") is False else "")
+    return Report("sweep", d, o, h, m, doc.figures, [v for v, _, _ in verdicts], note)
+
+
+def _experiment_section(doc: _Doc, sweep: Sweep) -> None:
+    """The experiment: its scenario, design, runs, provenance, parameters and constants."""
+    exp = sweep.experiment
     # -- overview ------------------------------------------------------------------------------
     doc.section("The experiment")
     if exp.get("description"):
@@ -661,11 +724,9 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
         doc.table(pd.DataFrame([{"constant": k, "value": _val(v)} for k, v in consts.items()]),
                   "Constants (applied to every run)")
 
-    # -- verdicts ------------------------------------------------------------------------------
-    if verdicts:
-        doc.section("Hypotheses")
-        _hypotheses_section(doc, sweep, verdicts, adjust)
 
+def _outcomes_section(doc: _Doc, sweep: Sweep) -> None:
+    """Each outcome over all runs, per point and against the varied parameters."""
     # -- outcomes ------------------------------------------------------------------------------
     doc.section("Outcomes")
     summary_rows = []
@@ -714,6 +775,9 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
                        "value (averaged over the other varied parameters) with its 95% "
                        "confidence band (t interval).")
 
+
+def _heatmap_section(doc: _Doc, sweep: Sweep) -> None:
+    """Maps of each outcome over two varied parameters of a grid."""
     # -- 2-D heatmaps ----------------------------------------------------------------------------
     grid_params = [p for p in sweep.params if sweep.runs[p].nunique() <= 12]
     if sweep.design in ("grid", "explicit") and len(grid_params) >= 2:
@@ -728,14 +792,10 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
                            "Mean over replicates (and over any other varied parameter) in "
                            "each cell; n is the number of runs.")
 
-    conditions = _conditions(sweep, verdicts)
-    styles = _condition_styles(sweep, conditions)
 
-    # -- time series ---------------------------------------------------------------------------
-    if sweep.series is not None and len(sweep.series):
-        doc.section("Time series")
-        _series_section(doc, sweep, conditions, styles)
-
+def _truce_section(doc: _Doc, sweep: Sweep, conditions: dict[str, list[int]],
+                   styles: dict[str, Any] | None) -> None:
+    """How truces end, per condition."""
     # -- truces --------------------------------------------------------------------------------
     doc.section("Truce endings")
     tr = sweep.truces
@@ -756,6 +816,10 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
         doc.p("No truce was made in any run" + ("" if tr is not None else
                                                 " (no truces.parquet in the folder)") + ".")
 
+
+def _clash_sizes_section(doc: _Doc, sweep: Sweep, conditions: dict[str, list[int]],
+                         styles: dict[str, Any] | None, gof_boot: int) -> None:
+    """The clash-size tails, pooled and per condition."""
     # -- clash sizes ---------------------------------------------------------------------------
     doc.section("Clash sizes")
     cl = sweep.clashes
@@ -770,14 +834,9 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
         doc.p("No clash in any run" + ("" if cl is not None else
                                        " (no clashes.parquet in the folder)") + ".")
 
-    # -- sensitivity ---------------------------------------------------------------------------
-    if sweep.design in ("sobol", "morris"):
-        doc.section("Sensitivity indices")
-        _sensitivity_section(doc, sweep)
-    if sweep.ensemble is not None and sweep.ensemble.get("kind") == "sobol":
-        doc.section("Sensitivity over the ensemble (Sobol)")
-        _ensemble_sobol_section(doc, sweep, verdicts)
 
+def _failures_section(doc: _Doc, sweep: Sweep) -> None:
+    """The failed runs, if any."""
     # -- failures ------------------------------------------------------------------------------
     fails = sweep.manifest.get("failures") or []
     if len(sweep.failed) or fails:
@@ -788,16 +847,6 @@ def sweep_report(directory: str | os.PathLike, out: str | os.PathLike | None = N
             cols = [c for c in ("run_id", "point_id", "replicate", "seed", *sweep.params)
                     if c in sweep.failed]
             doc.table(sweep.failed[cols].head(50), "Failed runs (first 50)")
-
-    title = f"Sweep report: {name}"
-    sub = f"From {d.resolve()}; written {_now()}."
-    h = doc.write_html(o / "report.html", title, sub)
-    m = doc.write_markdown(o / "report.md", title, sub)
-    _atomic_text(o / "verdicts.json", json.dumps([v.as_dict() for v, _, _ in verdicts],
-                                                 indent=2, default=jsonable))
-    note = ("the sweep is not complete: " + incomplete_note(sweep.manifest)
-            if sweep.manifest.get("complete") is False else "")
-    return Report("sweep", d, o, h, m, doc.figures, [v for v, _, _ in verdicts], note)
 
 
 def _hypotheses_section(doc: _Doc, sweep: Sweep, verdicts, adjust: str) -> None:
