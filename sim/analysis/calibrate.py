@@ -299,6 +299,32 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
     """
     from ..core.patterns import parse_patterns  # noqa: F401 - the scenario's patterns are parsed
 
+    file, raw, text, base_dir = _read_calibration(source)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    _unknown(file, "", raw, _TOP_KEYS)
+    name, desc, n_seeds, master, steps_all = _calibration_header(file, raw)
+    r = _Reader(file, base_dir)
+    scenarios, files, patterns, priors, steps_by = _fitted_scenarios(r, raw, steps_all)
+    checks = _checks(r, raw, files, patterns, steps_by, steps_all)
+    abc = _abc_table(file, raw)
+    pred = _predictive_table(file, raw, n_seeds)
+    applied, n_seeds, steps_by = _apply_options(abc, pred, n_seeds, steps_by, particles,
+                                                generations, seeds, steps, draws)
+    notes = []
+    spread = [f.name for f in patterns if f.pattern.stat == "iqr"]
+    if spread and n_seeds < 2:
+        notes.append(f"{len(spread)} fitted pattern(s) are judged on the spread across seeds "
+                     f"(stat = \"iqr\": {', '.join(spread)}), which one seed cannot show: "
+                     "they are always missed; use at least 2 seeds (--seeds)")
+    return Calibration(file=file, sha256=sha, text=text, name=name, description=desc,
+                       scenarios=scenarios, scenario_files=files, priors=priors,
+                       patterns=patterns, checks=checks, seeds=n_seeds, seed=master,
+                       steps=steps_by, abc=abc, predictive=pred, overrides_applied=applied,
+                       notes=notes)
+
+
+def _read_calibration(source) -> tuple[str, dict[str, Any], str, Path]:
+    """(file name, parsed table, text, folder for relative scenario paths)."""
     if isinstance(source, dict):
         check_depth("<calibration>", source, CalibrationError)
         file, raw = "<calibration>", source
@@ -315,9 +341,11 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
         raw = toml_text(file, data, CalibrationError)
         check_depth(file, raw, CalibrationError)
         base_dir = path.parent
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    _unknown(file, "", raw, _TOP_KEYS)
+    return file, raw, text, base_dir
 
+
+def _calibration_header(file: str, raw: dict[str, Any]) -> tuple:
+    """The [calibration] table: name, description, seeds, master seed and steps."""
     cal = _table(file, "calibration", raw.get("calibration"))
     _unknown(file, "calibration.", cal, _CAL_KEYS)
     stem = Path(file).stem if file != "<calibration>" else "calibration"
@@ -337,22 +365,18 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
         steps_all = _whole(file, "calibration.steps", steps_all, 1,
                            "weeks per run (default: each scenario's steps)",
                            int(PARAMS["steps"].high))
+    return name, desc, n_seeds, master, steps_all
 
-    # -- scenarios and their patterns -------------------------------------------------------------
-    scen_raw = raw.get("scenarios")
-    if not isinstance(scen_raw, dict) or not scen_raw:
-        raise CalibrationError(file, "scenarios", "missing or empty", scen_raw,
-                               "one [scenarios.NAME] table per scenario fitted, with "
-                               "patterns = \"all\" or { ID = weight, ... }", has_value=True)
-    scenarios: list[str] = []
-    files: dict[str, str] = {}
-    specs: dict[str, Any] = {}
-    patterns: list[FitPattern] = []
-    priors: list[Prior] = []
-    own: list[Prior] = []
-    steps_by: dict[str, int] = {}
 
-    def scenario(where: str, sname: str):
+class _Reader:
+    """The checks of one calibration file that need its name and folder: its scenarios, the
+    patterns picked from them and the priors."""
+
+    def __init__(self, file: str, base_dir: Path):
+        self.file, self.base_dir = file, base_dir
+
+    def scenario(self, where: str, sname: str):
+        file, base_dir = self.file, self.base_dir
         cand = base_dir / sname
         arg = str(cand) if (sname.endswith(".toml") and cand.is_file()) else sname
         try:
@@ -363,7 +387,8 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
                                    + (exc.allowed or str(exc)), sname) from None
         return path, spec
 
-    def pick(where: str, spec, sel, fitted: bool) -> list[FitPattern]:
+    def pick(self, where: str, spec, sel, fitted: bool) -> list[FitPattern]:
+        file = self.file
         declared = {p.id: p for p in spec.patterns}
         if not declared:
             raise CalibrationError(file, where, "the scenario declares no patterns", spec.name,
@@ -389,7 +414,8 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
             out.append(FitPattern(spec.name, declared[pid], w, fitted))
         return out
 
-    def prior(where: str, key: str, spec_raw, scen: str | None, sc_raw) -> Prior:
+    def prior(self, where: str, key: str, spec_raw, scen: str | None, sc_raw) -> Prior:
+        file = self.file
         if key in ("steps", "seed", "max_fighters"):
             raise CalibrationError(file, where, "cannot be calibrated", key,
                                    "a model parameter (steps and seeds are set in "
@@ -436,22 +462,39 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
         src = "file" if ("low" in spec_raw or "high" in spec_raw) else "sim.params"
         return Prior(key, lo, hi, kind_p, integer, scen, src, note)
 
+
+def _fitted_scenarios(r: _Reader, raw: dict[str, Any], steps_all) -> tuple:
+    """The [scenarios.NAME] tables and [parameters]: the scenarios fitted, their files, the
+    patterns fitted, the priors (shared first) and the weeks per scenario."""
+    file = r.file
+    scen_raw = raw.get("scenarios")
+    if not isinstance(scen_raw, dict) or not scen_raw:
+        raise CalibrationError(file, "scenarios", "missing or empty", scen_raw,
+                               "one [scenarios.NAME] table per scenario fitted, with "
+                               "patterns = \"all\" or { ID = weight, ... }", has_value=True)
+    scenarios: list[str] = []
+    files: dict[str, str] = {}
+    specs: dict[str, Any] = {}
+    patterns: list[FitPattern] = []
+    priors: list[Prior] = []
+    own: list[Prior] = []
+    steps_by: dict[str, int] = {}
     for sname, body in scen_raw.items():
         where = f"scenarios.{sname}"
         body = _table(file, where, body)
         _unknown(file, where + ".", body, _SCEN_KEYS)
-        path, spec = scenario(where, sname)
+        path, spec = r.scenario(where, sname)
         if spec.name in scenarios:
             raise CalibrationError(file, where, "listed twice", sname)
         scenarios.append(spec.name)
         files[spec.name] = str(path)
         specs[spec.name] = spec
-        patterns += pick(f"{where}.patterns", spec, body.get("patterns", "all"), True)
+        patterns += r.pick(f"{where}.patterns", spec, body.get("patterns", "all"), True)
         n = body.get("steps", steps_all if steps_all is not None else spec.params["steps"])
         steps_by[spec.name] = _whole(file, f"{where}.steps", n, 1, "weeks per run",
                                      int(PARAMS["steps"].high))
         for key, pr in _table(file, f"{where}.parameters", body.get("parameters")).items():
-            own.append(prior(f"{where}.parameters.\"{key}\"", key, pr, spec.name, spec.raw))
+            own.append(r.prior(f"{where}.parameters.\"{key}\"", key, pr, spec.name, spec.raw))
 
     for key, pr in _table(file, "parameters", raw.get("parameters")).items():
         where = f"parameters.\"{key}\""
@@ -459,7 +502,7 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
             raise CalibrationError(file, where, "is a scenario's name", key,
                                    f"a scenario's own parameters go in [scenarios.{key}."
                                    "parameters]")
-        priors.append(prior(where, key, pr, None, specs[scenarios[0]].raw))
+        priors.append(r.prior(where, key, pr, None, specs[scenarios[0]].raw))
     priors += own  # shared parameters first, then each scenario's own
     if not priors:
         raise CalibrationError(file, "parameters", "no parameter to fit",
@@ -483,15 +526,21 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
                              f"scenarios.{p.scenario}.parameters.\"{p.key}\"")
                     raise CalibrationError(file, where, f"rejected by scenario {s}: "
                                            f"{_strip(exc)}", val) from None
+    return scenarios, files, patterns, priors, steps_by
 
+
+def _checks(r: _Reader, raw: dict[str, Any], files, patterns, steps_by, steps_all
+            ) -> list[FitPattern]:
+    """The [check] table: the patterns judged out of sample (not fitted)."""
+    file = r.file
     # -- out-of-sample check --------------------------------------------------------------------
     checks: list[FitPattern] = []
     for sname, sel in _table(file, "check", raw.get("check")).items():
         where = f"check.{sname}"
-        _, spec = scenario(where, sname)
+        _, spec = r.scenario(where, sname)
         files.setdefault(spec.name, str(find_scenario_file(
-            str(base_dir / sname) if sname.endswith(".toml") else sname).resolve()))
-        got = pick(where, spec, sel, False)
+            str(r.base_dir / sname) if sname.endswith(".toml") else sname).resolve()))
+        got = r.pick(where, spec, sel, False)
         fitted = {f.name for f in patterns}
         for f in got:
             if f.name in fitted:
@@ -500,8 +549,11 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
         checks += got
         n = steps_all if steps_all is not None else spec.params["steps"]
         steps_by.setdefault(spec.name, int(n))
+    return checks
 
-    # -- [abc] and [predictive] -------------------------------------------------------------------
+
+def _abc_table(file: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The [abc] table: ABC-SMC's settings."""
     abc_raw = _table(file, "abc", raw.get("abc"))
     _unknown(file, "abc.", abc_raw, set(ABC_DEFAULTS))
     abc = dict(ABC_DEFAULTS)
@@ -540,7 +592,11 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
     abc["max_simulations"] = _whole(file, "abc.max_simulations",
                                     abc_raw.get("max_simulations", 0), 0,
                                     "the most particle evaluations in all (0: no limit)")
+    return abc
 
+
+def _predictive_table(file: str, raw: dict[str, Any], n_seeds: int) -> dict[str, Any]:
+    """The [predictive] table: draws and seeds of the posterior-predictive check."""
     pred_raw = _table(file, "predictive", raw.get("predictive"))
     _unknown(file, "predictive.", pred_raw, _PRED_KEYS)
     pred = {"draws": _whole(file, "predictive.draws", pred_raw.get("draws", 20), 0,
@@ -548,7 +604,12 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
                             100_000),
             "seeds": _whole(file, "predictive.seeds", pred_raw.get("seeds", n_seeds), 1,
                             "seeds per scenario and draw", 10_000)}
+    return pred
 
+
+def _apply_options(abc, pred, n_seeds, steps_by, particles, generations, seeds, steps, draws
+                   ) -> tuple[dict[str, Any], int, dict[str, int]]:
+    """The command line's replacements of the file's values, checked."""
     applied: dict[str, Any] = {}
     for opt, v, low in (("--particles", particles, 2), ("--generations", generations, 1),
                         ("--seeds", seeds, 1), ("--steps", steps, 1), ("--draws", draws, 0)):
@@ -568,18 +629,7 @@ def load_calibration(source: str | os.PathLike | dict, *, particles: int | None 
         steps_by = {s: steps for s in steps_by}
     if draws is not None:
         pred["draws"] = draws
-
-    notes = []
-    spread = [f.name for f in patterns if f.pattern.stat == "iqr"]
-    if spread and n_seeds < 2:
-        notes.append(f"{len(spread)} fitted pattern(s) are judged on the spread across seeds "
-                     f"(stat = \"iqr\": {', '.join(spread)}), which one seed cannot show: "
-                     "they are always missed; use at least 2 seeds (--seeds)")
-    return Calibration(file=file, sha256=sha, text=text, name=name, description=desc,
-                       scenarios=scenarios, scenario_files=files, priors=priors,
-                       patterns=patterns, checks=checks, seeds=n_seeds, seed=master,
-                       steps=steps_by, abc=abc, predictive=pred, overrides_applied=applied,
-                       notes=notes)
+    return applied, n_seeds, steps_by
 
 
 def _strip(exc: ScenarioError) -> str:
@@ -910,47 +960,78 @@ def _run_locked(pyabc, cal, out: Path, old, workers, dask, progress, cmd, t_star
                 minimum_epsilon=cal.abc["min_epsilon"], max_nr_populations=target - done,
                 min_acceptance_rate=cal.abc["min_acceptance"],
                 max_total_nr_simulations=max_sims, max_walltime=None, min_eps_diff=0.0)
-            while True:
-                t0 = time.perf_counter()
-                ret = abc.run_generation(t=t)
-                if not ret["successful"]:
-                    stop = "min_acceptance"
-                    break
-                new += 1
-                row = _population_row(abc.history, t)
-                if progress:
-                    print(f"generation {t + 1}/{target}: epsilon {row['epsilon']:.4g}, "
-                          f"acceptance {row['acceptance']:.3f} ({row['particles']} of "
-                          f"{row['samples']} simulations), {row['particles']} particles, "
-                          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-                manifest["generations_done"] = t + 1
-                _write_json(out / MANIFEST, manifest)
-                eps = row["epsilon"]
-                if t + 1 >= target:
-                    stop = "generations"
-                    break
-                if eps <= cal.abc["min_epsilon"]:
-                    stop = "min_epsilon"
-                    break
-                if ret["acceptance_rate"] < cal.abc["min_acceptance"]:
-                    stop = "min_acceptance"
-                    break
-                if abc.history.total_nr_simulations >= max_sims:
-                    stop = "max_simulations"
-                    break
-                if abc.check_terminate(t=t, acceptance_rate=ret["acceptance_rate"]):
-                    stop = "generations"
-                    break
-                t += 1
+            new, stop = _generations(abc, cal, t, target, max_sims, progress, out, manifest)
         finally:
-            if owned is not None:
-                client, cluster = owned
-                if cluster is not None or isinstance(dask, str):  # ours: close it
-                    with contextlib.suppress(Exception):
-                        client.close()
-                    if cluster is not None:
-                        with contextlib.suppress(Exception):
-                            cluster.close()
+            _close_owned(owned, dask)
+    done, post = _posterior_outputs(cal, out, manifest, db_file, workers, progress)
+    wall = time.perf_counter() - t_start
+    session.update(ended=_now(), wall_seconds=round(wall, 2), new_generations=new)
+    manifest["sessions"][-1] = session
+    manifest.update(generations_done=done, stop=stop, complete=bool(stop),
+                    finished=_now() if stop else None)
+    _write_json(out / MANIFEST, manifest)
+    if progress:
+        print(f"calibrate {cal.name}: {done} generations ({new} now), stopped by {stop}, in "
+              f"{_duration(wall)} -> {out}", file=sys.stderr, flush=True)
+    return CalibrationResult(out, bool(stop), done, stop or "", new, wall, post)
+
+
+def _generations(abc, cal, t: int, target: int, max_sims, progress: bool, out: Path,
+                 manifest: dict[str, Any]) -> tuple[int, str | None]:
+    """Run ABC-SMC's generations from ``t`` until a stopping rule holds, writing the manifest
+    after each: (new generations, why it stopped)."""
+    new, stop = 0, None
+    while True:
+        t0 = time.perf_counter()
+        ret = abc.run_generation(t=t)
+        if not ret["successful"]:
+            stop = "min_acceptance"
+            break
+        new += 1
+        row = _population_row(abc.history, t)
+        if progress:
+            print(f"generation {t + 1}/{target}: epsilon {row['epsilon']:.4g}, "
+                  f"acceptance {row['acceptance']:.3f} ({row['particles']} of "
+                  f"{row['samples']} simulations), {row['particles']} particles, "
+                  f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        manifest["generations_done"] = t + 1
+        _write_json(out / MANIFEST, manifest)
+        eps = row["epsilon"]
+        if t + 1 >= target:
+            stop = "generations"
+            break
+        if eps <= cal.abc["min_epsilon"]:
+            stop = "min_epsilon"
+            break
+        if ret["acceptance_rate"] < cal.abc["min_acceptance"]:
+            stop = "min_acceptance"
+            break
+        if abc.history.total_nr_simulations >= max_sims:
+            stop = "max_simulations"
+            break
+        if abc.check_terminate(t=t, acceptance_rate=ret["acceptance_rate"]):
+            stop = "generations"
+            break
+        t += 1
+    return new, stop
+
+
+def _close_owned(owned, dask) -> None:
+    """Close the Dask client and cluster this calibration started."""
+    if owned is not None:
+        client, cluster = owned
+        if cluster is not None or isinstance(dask, str):  # ours: close it
+            with contextlib.suppress(Exception):
+                client.close()
+            if cluster is not None:
+                with contextlib.suppress(Exception):
+                    cluster.close()
+
+
+def _posterior_outputs(cal, out: Path, manifest: dict[str, Any], db_file: Path, workers,
+                       progress: bool):
+    """The posterior's files and the posterior-predictive check: (generations done,
+    posterior or None)."""
     done = _generations_done(db_file)
     post = write_outputs(cal, out, manifest.get("abc_id") or 1) if done else None
     if post is not None and cal.predictive["draws"] > 0:
@@ -963,16 +1044,7 @@ def _run_locked(pyabc, cal, out: Path, old, workers, dask, progress, cmd, t_star
                                                  cal.predictive["draws"]})
     elif (out / PREDICTIVE).exists():  # from an earlier posterior: no longer true
         os.unlink(out / PREDICTIVE)
-    wall = time.perf_counter() - t_start
-    session.update(ended=_now(), wall_seconds=round(wall, 2), new_generations=new)
-    manifest["sessions"][-1] = session
-    manifest.update(generations_done=done, stop=stop, complete=bool(stop),
-                    finished=_now() if stop else None)
-    _write_json(out / MANIFEST, manifest)
-    if progress:
-        print(f"calibrate {cal.name}: {done} generations ({new} now), stopped by {stop}, in "
-              f"{_duration(wall)} -> {out}", file=sys.stderr, flush=True)
-    return CalibrationResult(out, bool(stop), done, stop or "", new, wall, post)
+    return done, post
 
 
 def _still_stopped(old: dict[str, Any] | None, cal: Calibration, done: int) -> str | None:
