@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..common.files import atomic_text
 from . import calibrate as cb
 from . import charts
 
@@ -210,7 +211,7 @@ def calibration_report(directory: str | os.PathLike, out: str | os.PathLike | No
                        formats: tuple[str, ...] = ("png", "svg")):
     """Write report.html and report.md of a calibration folder; returns a
     :class:`sim.analysis.report.Report`."""
-    from .report import Report, ReportError, _Doc, _now, _out_dir, _provenance_text
+    from .report import Report, ReportError, _Doc, _now, _out_dir
 
     d = Path(directory)
     try:
@@ -223,6 +224,44 @@ def calibration_report(directory: str | os.PathLike, out: str | os.PathLike | No
     priors = _priors(m)
     fitted = cal.get("patterns") or []
     checks = cal.get("checks") or []
+
+    _calibration_section(doc, m, cal, priors, fitted, post)
+
+    gen_file = d / cb.GENERATIONS
+    if gen_file.is_file():
+        gen = pd.read_parquet(gen_file)
+        doc.section("Generations")
+        doc.figure(generations_figure(gen), "generations", "Epsilon and acceptance by "
+                   "generation", "The distance threshold of each generation (left) and the "
+                   "share of simulated particles accepted (right).")
+        doc.table(gen, "Generations: epsilon, particle evaluations, particles, acceptance, "
+                  "wall time and effective sample size of the weights")
+
+    doc.section("Posterior")
+    doc.figure(marginals_figure(post, priors), "marginals", "Posterior marginals and priors",
+               "Weighted histogram of each parameter over the last generation's particles "
+               "(blue), and the prior density (dashed).")
+    if len(priors) >= 2:
+        doc.figure(pairs_figure(post, priors), "pairs", "Pairs of parameters",
+                   "Particles of the last generation, sized by weight, over the prior's range.")
+
+    tab, src, pred_file = _fits_section(doc, d, post, fitted, checks)
+    title = f"Calibration report: {cal.get('name') or d.name}"
+    sub = f"From {d.resolve()}; written {_now()}."
+    h = doc.write_html(o / "report.html", title, sub)
+    md = doc.write_markdown(o / "report.md", title, sub)
+    atomic_text(o / "fits.json", json.dumps(
+        {"fitted": tab.to_dict("records"),
+         "checks": (band_table(src, checks, weights=False).to_dict("records")
+                    if checks and pred_file.is_file() else [])}, indent=2, default=str))
+    note = "" if m.get("complete") else "the calibration has not finished"
+    return Report("calibration", d, o, h, md, doc.figures, [], note)
+
+
+def _calibration_section(doc, m: dict[str, Any], cal: dict[str, Any], priors, fitted,
+                         post: pd.DataFrame) -> None:
+    """The calibration: its settings, provenance, parameters and fitted patterns."""
+    from .report import _provenance_text
 
     doc.section("The calibration")
     if cal.get("description"):
@@ -259,24 +298,10 @@ def calibration_report(directory: str | os.PathLike, out: str | os.PathLike | No
                              "source": f.get("source")} for f in fitted]),
               "Patterns fitted")
 
-    gen_file = d / cb.GENERATIONS
-    if gen_file.is_file():
-        gen = pd.read_parquet(gen_file)
-        doc.section("Generations")
-        doc.figure(generations_figure(gen), "generations", "Epsilon and acceptance by "
-                   "generation", "The distance threshold of each generation (left) and the "
-                   "share of simulated particles accepted (right).")
-        doc.table(gen, "Generations: epsilon, particle evaluations, particles, acceptance, "
-                  "wall time and effective sample size of the weights")
 
-    doc.section("Posterior")
-    doc.figure(marginals_figure(post, priors), "marginals", "Posterior marginals and priors",
-               "Weighted histogram of each parameter over the last generation's particles "
-               "(blue), and the prior density (dashed).")
-    if len(priors) >= 2:
-        doc.figure(pairs_figure(post, priors), "pairs", "Pairs of parameters",
-                   "Particles of the last generation, sized by weight, over the prior's range.")
-
+def _fits_section(doc, d: Path, post: pd.DataFrame, fitted, checks):
+    """Each pattern's target against its posterior-predictive band (fitted and out of
+    sample): (the fitted patterns' table, the values it came from, the predictive file)."""
     pred_file = d / cb.PREDICTIVE
     doc.section("Pattern fits")
     if pred_file.is_file():
@@ -314,16 +339,7 @@ def calibration_report(directory: str | os.PathLike, out: str | os.PathLike | No
             doc.table(t2, "Out-of-sample patterns against the posterior")
         else:
             doc.p("No predictive check in the folder (calibrate with --draws > 0).")
-    title = f"Calibration report: {cal.get('name') or d.name}"
-    sub = f"From {d.resolve()}; written {_now()}."
-    h = doc.write_html(o / "report.html", title, sub)
-    md = doc.write_markdown(o / "report.md", title, sub)
-    (o / "fits.json").write_text(json.dumps(
-        {"fitted": tab.to_dict("records"),
-         "checks": (band_table(src, checks, weights=False).to_dict("records")
-                    if checks and pred_file.is_file() else [])}, indent=2, default=str))
-    note = "" if m.get("complete") else "the calibration has not finished"
-    return Report("calibration", d, o, h, md, doc.figures, [], note)
+    return tab, src, pred_file
 
 
 def _wmean(x: pd.Series, w: pd.Series) -> float:

@@ -43,6 +43,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from ..common.files import atomic_text
 from ..core import rules
 
 #: the defaults of Mesa's example (EpsteinScenario); tests/test_epstein.py checks they agree
@@ -328,7 +329,7 @@ def write_mesa_reference(path, seeds: list[int], steps: int) -> None:
                          "python": platform.python_version()},
            "defaults": mesa_defaults(), "steps": steps, "seeds": list(seeds), "runs": runs}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+    atomic_text(path, json.dumps(doc, indent=1) + "\n")
 
 
 def read_mesa_reference(path) -> tuple[dict[str, Any], list[tuple[np.ndarray, int]]]:

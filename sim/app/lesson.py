@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..common.files import atomic_text
 from ..core.columns import subject_col
 from ..core.enums import Relation
 
@@ -291,8 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in counts.items():
         print(f"  {v:3d}  {k}")
     if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(rows, fh, indent=1, default=float)
+        atomic_text(a.json, json.dumps(rows, indent=1, default=float), durable=False)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from ..common.files import atomic_text
 from ..analysis.check import (evaluate, format_table, summarise, to_json)
 
 
@@ -56,6 +57,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         out = Path(args.json)
         if out.parent and not out.parent.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(to_json(values, table), indent=2, allow_nan=False,
-                                  default=str) + "\n")
+        atomic_text(out, json.dumps(to_json(values, table), indent=2, allow_nan=False,
+                                    default=str) + "\n")
     return 0 if held == len(table) else 1
