@@ -733,17 +733,13 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
 
     Writes a PNG at ``path`` and returns the path (returns the Figure when ``path`` is None).
     """
-    s = result.summary
     steps = result.steps
     n_weeks = int(steps["week"].iloc[-1])
     ta = TimeAxis(n_weeks)
-    colours = group_colours(s)
     w, h = _map_shape(result)
     weeks = list(map_weeks) if map_weeks else default_map_weeks(n_weeks)
     marks = _timeline_marks(result)
-    has_ug = _ungoverned_at(result, 0) is not None
     pad = 12 if marks else 6
-    zones = run_zones(result)
     fig_w = SIZE_DASHBOARD[0]
     map_h = min(4.2, 0.93 * fig_w / (len(weeks) + 0.55) * h / w) + 0.35
     row_h = 2.75
@@ -753,65 +749,10 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
         outer = fig.add_gridspec(3, 1, height_ratios=[map_h, row_h, row_h], hspace=0.36,
                                  left=0.05, right=0.985, top=1 - 0.7 / fig_h,
                                  bottom=0.55 / fig_h)
-        maps = outer[0].subgridspec(1, len(weeks) + 1, wspace=0.06,
-                                    width_ratios=[1.0] * len(weeks) + [0.55])
-        painter = run_painter(result)
-        for i, wk in enumerate(weeks):
-            ax = fig.add_subplot(maps[0, i])
-            draw_control_map(ax, _control_at(result, wk), w, h, colours,
-                             zones=zones, ungoverned=_ungoverned_at(result, wk),
-                             title=ta.describe(wk), zone_labels=(i == 0),
-                             presence=_presence_at(result, wk), painter=painter)
-        lax = fig.add_subplot(maps[0, -1])
-        lax.axis("off")
-        lax.legend(handles=map_legend_handles(colours, bool(zones), has_ug,
-                                              _presence_at(result, 0) is not None),
-                   loc="center left", title="the map", fontsize=8.5,
-                   title_fontsize=9, alignment="left")
-
-        mid = outer[1].subgridspec(1, 3, wspace=0.28)
-        low = outer[2].subgridspec(1, 3, wspace=0.28, width_ratios=[1.0, 1.0, 1.0])
-
-        ax = fig.add_subplot(mid[0, 0])
-        plot_group_series(ax, result, "fighters", ta, ylabel="fighters")
-        _finish_panel(ax, "Fighters per group", pad, marks, ta, numbers=True)
-
-        ax = fig.add_subplot(mid[0, 1])
-        plot_group_series(ax, result, "territory", ta, ylabel="cells held",
-                          extra={"state": ("state_cells", {"color": STATE_COLOUR, "lw": 1.4}),
-                                 "ungoverned": ("ungoverned", {"color": "#222222", "lw": 1.1,
-                                                               "ls": "--"})})
-        _finish_panel(ax, "Territory", pad, marks, ta)
-
-        ax = fig.add_subplot(mid[0, 2])
-        plot_clashes(ax, result, ta)
-        _finish_panel(ax, "Clashes between groups", pad, marks, ta)
-
-        ax = fig.add_subplot(low[0, 0])
-        plot_defections(ax, result, ta)
-        _finish_panel(ax, "Defections (into each group)", pad, marks, ta)
-
-        ax = fig.add_subplot(low[0, 1])
-        handles = plot_relations(ax, result, ta, legend=False)
-        ax.set_title("Relations", pad=pad)
-        _mark_timeline(ax, marks, ta)
-        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0),
-                  ncol=min(len(handles), 5), fontsize=7.5, handlelength=1.0,
-                  columnspacing=0.7, handletextpad=0.4, borderaxespad=0.2)
-
-        ax = fig.add_subplot(low[0, 2])
-        ax.axis("off")
-        ax.text(-0.02, 1.1, _summary_text(result), va="top", ha="left", family="monospace",
-                fontsize=8, transform=ax.transAxes, linespacing=1.25)
-
-        title = f"{s.get('scenario', 'run')}: {n_weeks} weeks"
-        if n_weeks >= 104:
-            title += f" ({n_weeks / WEEKS_PER_YEAR:.1f} years)"
-        sets = run_overrides(result)
-        if sets:
-            text = ", ".join(f"{k}={v}" for k, v in sets.items())
-            title += "  ·  " + (text if len(text) <= 90 else text[:89] + "…")
-        fig.suptitle(title, x=0.05, ha="left", fontsize=14, fontweight="bold")
+        _dashboard_maps(fig, outer[0], result, weeks, ta)
+        _dashboard_series(fig, outer, result, ta, pad, marks)
+        fig.suptitle(_dashboard_title(result), x=0.05, ha="left", fontsize=14,
+                     fontweight="bold")
     if path is None:
         return fig
     out = Path(path)
@@ -820,6 +761,84 @@ def dashboard(result: RunResult, path: str | os.PathLike | None = None,
     atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt)),
                  durable=False)
     return out
+
+
+def _dashboard_maps(fig: Figure, cell, result: RunResult, weeks: Sequence[int], ta) -> None:
+    """The dashboard's control maps at ``weeks`` and their legend, in gridspec ``cell``."""
+    colours = group_colours(result.summary)
+    w, h = _map_shape(result)
+    zones = run_zones(result)
+    has_ug = _ungoverned_at(result, 0) is not None
+    maps = cell.subgridspec(1, len(weeks) + 1, wspace=0.06,
+                                width_ratios=[1.0] * len(weeks) + [0.55])
+    painter = run_painter(result)
+    for i, wk in enumerate(weeks):
+        ax = fig.add_subplot(maps[0, i])
+        draw_control_map(ax, _control_at(result, wk), w, h, colours,
+                         zones=zones, ungoverned=_ungoverned_at(result, wk),
+                         title=ta.describe(wk), zone_labels=(i == 0),
+                         presence=_presence_at(result, wk), painter=painter)
+    lax = fig.add_subplot(maps[0, -1])
+    lax.axis("off")
+    lax.legend(handles=map_legend_handles(colours, bool(zones), has_ug,
+                                          _presence_at(result, 0) is not None),
+               loc="center left", title="the map", fontsize=8.5,
+               title_fontsize=9, alignment="left")
+
+
+
+def _dashboard_series(fig: Figure, outer, result: RunResult, ta, pad: int, marks) -> None:
+    """The dashboard's six panels: fighters, territory, clashes, defections, relations and
+    the summary text."""
+    mid = outer[1].subgridspec(1, 3, wspace=0.28)
+    low = outer[2].subgridspec(1, 3, wspace=0.28, width_ratios=[1.0, 1.0, 1.0])
+
+    ax = fig.add_subplot(mid[0, 0])
+    plot_group_series(ax, result, "fighters", ta, ylabel="fighters")
+    _finish_panel(ax, "Fighters per group", pad, marks, ta, numbers=True)
+
+    ax = fig.add_subplot(mid[0, 1])
+    plot_group_series(ax, result, "territory", ta, ylabel="cells held",
+                      extra={"state": ("state_cells", {"color": STATE_COLOUR, "lw": 1.4}),
+                             "ungoverned": ("ungoverned", {"color": "#222222", "lw": 1.1,
+                                                           "ls": "--"})})
+    _finish_panel(ax, "Territory", pad, marks, ta)
+
+    ax = fig.add_subplot(mid[0, 2])
+    plot_clashes(ax, result, ta)
+    _finish_panel(ax, "Clashes between groups", pad, marks, ta)
+
+    ax = fig.add_subplot(low[0, 0])
+    plot_defections(ax, result, ta)
+    _finish_panel(ax, "Defections (into each group)", pad, marks, ta)
+
+    ax = fig.add_subplot(low[0, 1])
+    handles = plot_relations(ax, result, ta, legend=False)
+    ax.set_title("Relations", pad=pad)
+    _mark_timeline(ax, marks, ta)
+    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+              ncol=min(len(handles), 5), fontsize=7.5, handlelength=1.0,
+              columnspacing=0.7, handletextpad=0.4, borderaxespad=0.2)
+
+    ax = fig.add_subplot(low[0, 2])
+    ax.axis("off")
+    ax.text(-0.02, 1.1, _summary_text(result), va="top", ha="left", family="monospace",
+            fontsize=8, transform=ax.transAxes, linespacing=1.25)
+
+
+
+def _dashboard_title(result: RunResult) -> str:
+    """The scenario, the length of the run and its ``--set`` overrides."""
+    s = result.summary
+    n_weeks = int(result.steps["week"].iloc[-1])
+    title = f"{s.get('scenario', 'run')}: {n_weeks} weeks"
+    if n_weeks >= 104:
+        title += f" ({n_weeks / WEEKS_PER_YEAR:.1f} years)"
+    sets = run_overrides(result)
+    if sets:
+        text = ", ".join(f"{k}={v}" for k, v in sets.items())
+        title += "  ·  " + (text if len(text) <= 90 else text[:89] + "…")
+    return title
 
 
 # =============================================================================================
@@ -1273,21 +1292,11 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
     if fmt == "mp4" and shutil.which("ffmpeg") is None:
         raise RuntimeError("writing .mp4 needs ffmpeg, which is not installed; "
                            "write a .gif instead")
-    maps = result.maps or {}
-    fmaps = np.asarray(maps.get("fighters", np.zeros((0,))))
-    mweeks = np.asarray(maps.get("map_weeks", []), dtype=int)
-    if fmaps.ndim != 3 or not len(mweeks):
-        raise ValueError("this run kept no fighter maps (maps.npz 'fighters', 'map_weeks')")
+    fmaps, mweeks, frames = _animation_frames(result, every, max_frames)
     s = result.summary
     colours = group_colours(s)
-    names = list(colours)
     w, h = _map_shape(result)
-    n_weeks = int(result.steps["week"].iloc[-1])
-    ta = TimeAxis(n_weeks)
-    if every is None:
-        step_weeks = int(mweeks[1] - mweeks[0]) if len(mweeks) > 1 else 1
-        every = max(step_weeks, int(math.ceil((n_weeks + 1) / max_frames)))
-    frames = [i for i, wk in enumerate(mweeks) if wk % every == 0 or i == len(mweeks) - 1]
+    ta = TimeAxis(int(result.steps["week"].iloc[-1]))
     zones = run_zones(result)
     steps = result.steps
     painter = run_painter(result, pixels=400)
@@ -1300,22 +1309,7 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
         im = draw_control_map(ax, _control_at(result, wk0), w, h, colours, zones=zones,
                               ungoverned=_ungoverned_at(result, wk0), presence=fmaps[frames[0]],
                               painter=painter, zone_labels=True)
-        bx = fig.add_subplot(gs[0, 1])
-        x = ta(steps["week"])
-        lines = {}
-        for n in names:
-            col = group_col("fighters", n)
-            if col in steps:
-                bx.plot(x, steps[col], color=colours[n], lw=0.8, alpha=0.25)
-                lines[n], = bx.plot([], [], color=colours[n], lw=2.0, label=n)
-        cursor = bx.axvline(0, color="#333333", lw=0.8)
-        bx.set_xlim(x.min(), x.max())
-        bx.set_ylim(0, max(1.0, float(steps[[group_col("fighters", n) for n in names
-                                              if group_col("fighters", n) in steps]].max().max())) * 1.1)
-        bx.set_xlabel(ta.label)
-        bx.set_ylabel("fighters")
-        bx.yaxis.set_major_formatter(FuncFormatter(thousands))
-        bx.set_title("Fighters per group")
+        x, lines, cursor = _fighters_panel(fig.add_subplot(gs[0, 1]), steps, colours, ta)
         handles = map_legend_handles(colours, bool(zones), _ungoverned_at(result, 0) is not None,
                                      fighters=True)
         fig.legend(handles=handles, loc="lower center", ncol=min(5, len(handles)),
@@ -1353,6 +1347,44 @@ def animate(result: RunResult, path: str | os.PathLike, fps: int = 8, every: int
 
         atomic_write(out, write, durable=False, keep_suffix=True)
     return out
+
+
+def _animation_frames(result: RunResult, every: int | None, max_frames: int):
+    """The run's fighter maps, their weeks and the frames shown: (maps, weeks, indices of
+    the frames), every ``every``-th week (default: at most ``max_frames`` frames)."""
+    maps = result.maps or {}
+    fmaps = np.asarray(maps.get("fighters", np.zeros((0,))))
+    mweeks = np.asarray(maps.get("map_weeks", []), dtype=int)
+    if fmaps.ndim != 3 or not len(mweeks):
+        raise ValueError("this run kept no fighter maps (maps.npz 'fighters', 'map_weeks')")
+    n_weeks = int(result.steps["week"].iloc[-1])
+    if every is None:
+        step_weeks = int(mweeks[1] - mweeks[0]) if len(mweeks) > 1 else 1
+        every = max(step_weeks, int(math.ceil((n_weeks + 1) / max_frames)))
+    frames = [i for i, wk in enumerate(mweeks) if wk % every == 0 or i == len(mweeks) - 1]
+    return fmaps, mweeks, frames
+
+
+def _fighters_panel(bx, steps: pd.DataFrame, colours: dict[str, str], ta):
+    """The animation's fighter counts: each group's whole series faint, the lines drawn so far
+    (empty at first) and the cursor: (time axis values, lines, cursor)."""
+    names = list(colours)
+    x = ta(steps["week"])
+    lines = {}
+    for n in names:
+        col = group_col("fighters", n)
+        if col in steps:
+            bx.plot(x, steps[col], color=colours[n], lw=0.8, alpha=0.25)
+            lines[n], = bx.plot([], [], color=colours[n], lw=2.0, label=n)
+    cursor = bx.axvline(0, color="#333333", lw=0.8)
+    bx.set_xlim(x.min(), x.max())
+    cols = [group_col("fighters", n) for n in names if group_col("fighters", n) in steps]
+    bx.set_ylim(0, max(1.0, float(steps[cols].max().max())) * 1.1)
+    bx.set_xlabel(ta.label)
+    bx.set_ylabel("fighters")
+    bx.yaxis.set_major_formatter(FuncFormatter(thousands))
+    bx.set_title("Fighters per group")
+    return x, lines, cursor
 
 
 def _write_gif_blit(fig: Figure, artists: list[Any], update, frames: Sequence[int], path: Path,
