@@ -137,3 +137,20 @@ def test_the_architecture_page_names_every_module():
             if p.name not in ("__init__.py", "__main__.py") and f"`{p.name}`" not in text:
                 missing.append(f"sim/{layer}/{p.name}")
     assert not missing, f"docs/ARCHITECTURE.md does not say what these modules are: {missing}"
+
+
+#: the longest function the tooling may have (lines, docstring included)
+MAX_FUNCTION_LINES = 80
+
+
+@pytest.mark.parametrize("layer", ["common", "sweeps", "analysis", "app", "cli"])
+def test_no_function_of_the_tooling_is_over_80_lines(layer):
+    long = []
+    for p in sorted((SIM / layer).glob("*.py")):
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{p.relative_to(SIM.parent)}:{node.lineno} {node.name} ({n})")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: " + ", ".join(long)

@@ -231,6 +231,18 @@ def evaluate(scenario: str | Scenario, seeds: int | Sequence[int] = 10,
     tasks = [(spec, s, n_steps, pats) for s in seed_values]
     bar = _Progress(f"check {spec.name}", len(tasks), progress)
     t0 = time.perf_counter()
+    results = _run_seeds(tasks, workers, bar)
+    df = pd.DataFrame([results[s] for s in seed_values], columns=[p.id for p in pats],
+                      index=pd.Index(seed_values, name="seed"), dtype=np.float64)
+    df.attrs = {"scenario": spec.name, "file": spec.file, "steps": n_steps,
+                "overrides": dict(overrides or {}), "patterns": pats, "workers": workers,
+                "scale": spec.scale, "wall_seconds": round(time.perf_counter() - t0, 2)}
+    return df
+
+
+def _run_seeds(tasks: list[tuple], workers: int, bar) -> dict[int, dict[str, float]]:
+    """Run the seeds' tasks on the pool (``workers`` > 1), and in this process those the pool
+    did not finish: ``{seed: {pattern id: value}}``."""
     results: dict[int, dict[str, float]] = {}
     if workers > 1:
         from concurrent.futures import as_completed
@@ -259,12 +271,7 @@ def evaluate(scenario: str | Scenario, seeds: int | Sequence[int] = 10,
             seed, vals, _ = _run_one(t)
             results[seed] = vals
             bar.tick()
-    df = pd.DataFrame([results[s] for s in seed_values], columns=[p.id for p in pats],
-                      index=pd.Index(seed_values, name="seed"), dtype=np.float64)
-    df.attrs = {"scenario": spec.name, "file": spec.file, "steps": n_steps,
-                "overrides": dict(overrides or {}), "patterns": pats, "workers": workers,
-                "scale": spec.scale, "wall_seconds": round(time.perf_counter() - t0, 2)}
-    return df
+    return results
 
 
 # =============================================================================================

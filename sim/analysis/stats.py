@@ -499,6 +499,18 @@ def evaluate_hypothesis(control: Any, treatment: Any, *, expect: str = "greater"
     if n_boot > 0:
         v.bca_low, v.bca_high = bootstrap_mean_difference(c, t, rng, n_boot, level, "BCa")
 
+    _p_values(v, w, expect, m)
+    v.p_adjusted, v.p_refute_adjusted = v.p_value, v.p_refute
+    v.mw_u, v.mw_p = mann_whitney(c, t, "two-sided" if expect in ("different", "equivalent")
+                                  else expect)
+    _power(v)
+    return _decide(v)
+
+
+def _p_values(v: Verdict, w: Welch, expect: str, m: float) -> None:
+    """The verdict's p-values: of the test that would support the hypothesis, of the one that
+    would refute it (the effect smaller than ``m``, or beyond it for equivalence) and of the
+    wrong sign; each a one-sided test at alpha / 2, doubled to compare with alpha."""
     def two(p: float) -> float:   # a one-sided test at alpha / 2, compared with alpha
         return float(min(1.0, 2.0 * p))
 
@@ -515,11 +527,6 @@ def evaluate_hypothesis(control: Any, treatment: Any, *, expect: str = "greater"
     else:
         v.p_value = two(max(w.p_above(-m), w.p_below(m)))        # TOST: |d| < m
         v.p_refute = two(min(w.p_above(m), w.p_below(-m)))       # |d| > m
-    v.p_adjusted, v.p_refute_adjusted = v.p_value, v.p_refute
-    v.mw_u, v.mw_p = mann_whitney(c, t, "two-sided" if expect in ("different", "equivalent")
-                                  else expect)
-    _power(v)
-    return _decide(v)
 
 
 def _power(v: Verdict) -> None:
