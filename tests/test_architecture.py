@@ -154,3 +154,14 @@ def test_no_function_of_the_tooling_is_over_80_lines(layer):
                 if n > MAX_FUNCTION_LINES:
                     long.append(f"{p.relative_to(SIM.parent)}:{node.lineno} {node.name} ({n})")
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: " + ", ".join(long)
+
+
+def test_the_model_s_dependencies_are_not_the_tooling_s():
+    import tomllib
+
+    project = tomllib.loads((SIM.parent / "pyproject.toml").read_text())["project"]
+    core = {d.split(">")[0].split("[")[0].split("<")[0].strip().lower()
+            for d in project["dependencies"]}
+    assert not core & {p.lower() for p in TOOLING_PACKAGES | {"pillow"}}, core
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("militant-sim[tools") for d in extras["test"])
