@@ -9,6 +9,7 @@ builds or reads such a name goes through :func:`group_col`, :func:`pair_col`,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -84,6 +85,13 @@ def directed_key(a: str, b: str) -> str:
 def split_pair(key: str) -> list[str]:
     """``"A|B"`` -> ``["A", "B"]``."""
     return key.split(PAIR_SEP)
+
+
+def split_pair_arg(text: str, directed: bool = False) -> list[str]:
+    """A pair as a user writes it (an outcome's or a pattern's argument) -> its two names:
+    ``"A|B"`` or ``"A>B"`` for a pair, only ``"A>B"`` for a directed one."""
+    sep = re.escape(DIRECTED_SEP) if directed else f"[{re.escape(PAIR_SEP + DIRECTED_SEP)}]"
+    return [p.strip() for p in re.split(sep, text)]
 
 
 def group_col(var: str, group: str) -> str:

@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import directed_col, group_col, pair_col, parse_col, split_pair
+from .columns import (directed_col, directed_key, group_col, pair_col, pair_key, parse_col,
+                      split_pair, split_pair_arg)
 from .enums import Relation
 from .scenario import (
     WEEKS_PER_CALENDAR_YEAR,
@@ -501,7 +502,8 @@ class Pattern:
         parts = []
         for k, v in self.args.items():
             if isinstance(v, tuple):
-                v = (">" if MEASURES[self.measure].args[k].kind == "directed" else "|").join(v)
+                v = (directed_key(*v) if MEASURES[self.measure].args[k].kind == "directed"
+                     else pair_key(*v))
             elif isinstance(v, list):
                 v = "[" + ", ".join(v) + "]"
             parts.append(f"{k}={v}")
@@ -550,8 +552,7 @@ def _arg(file, key, a: Arg, v, names: list[str], scale: Scale):
             raise ScenarioError(file, key, "unknown group", v, groups, has_value=True)
         return v
     if a.kind in ("pair", "directed"):
-        sep = ">" if a.kind == "directed" else r"[|>]"
-        parts = ([p.strip() for p in re.split(sep, v)] if isinstance(v, str)
+        parts = (split_pair_arg(v, directed=a.kind == "directed") if isinstance(v, str)
                  else list(v) if isinstance(v, list) else None)
         form = "A>B" if a.kind == "directed" else "A|B"
         if (parts is None or len(parts) != 2 or parts[0] == parts[1]

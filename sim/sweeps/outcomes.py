@@ -20,7 +20,6 @@ To add an outcome, write a function of ``(result, arg)`` here and decorate it wi
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.columns import directed_col, group_col, pair_key, subject_col
+from ..core.columns import directed_col, group_col, pair_key, split_pair_arg, subject_col
 from ..common.units import WEEKS_PER_YEAR
 from ..core.enums import Relation
 
@@ -118,8 +117,7 @@ def parse(spec: str, groups: list[str] | None = None) -> tuple[Outcome, Any]:
         parsed: Any = arg
         names = [arg]
     else:
-        sep = ">" if o.arg == "directed" else r"[|>]"
-        parts = [p.strip() for p in re.split(sep, arg)]
+        parts = split_pair_arg(arg, directed=o.arg == "directed")
         if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
             raise OutcomeError(spec, f"needs {ARG_KINDS[o.arg]}", o.usage())
         parsed = (parts[0], parts[1])
