@@ -71,7 +71,8 @@ STATS = {
     "share": "share of seeds where a yes/no measure is yes",
 }
 #: keys every [[patterns]] entry may have besides the measure's arguments
-PATTERN_KEYS = {"id", "description", "measure", "low", "high", "stat", "source", "weeks", "note"}
+PATTERN_KEYS = {"id", "description", "measure", "low", "high", "stat", "source", "weeks", "note",
+                "tuned"}
 #: the fewest clashes (with casualties) a run needs for a power-law fit of their sizes
 MIN_CLASHES_FIT = 50
 #: bounds of the fitted exponent (the powerlaw package's default upper bound, 3, is too low)
@@ -356,6 +357,24 @@ def territory_change(r, scale, group, weeks=None):
     return float(t[-1] / t[0] - 1.0) if t[0] > 0 else math.nan
 
 
+@measure("territory_retained", "share", "share of the cells the group held at the first week "
+         "of the window that it also holds at the last (1: it kept all its ground; low: its "
+         "territory is a shifting footprint); nan if it held none at the start or the run kept "
+         "no weekly control map", args={"group": GROUP}, window=True)
+def territory_retained(r, scale, group, weeks=None):
+    maps = getattr(r, "maps", None) or {}
+    control = maps.get("control")
+    rows = _rows(r, weeks)
+    if control is None or rows is None or not len(rows):
+        return math.nan
+    g = _names(r).index(group)
+    first, last = int(rows["week"].iloc[0]), int(rows["week"].iloc[-1])
+    if last >= len(control):
+        return math.nan
+    start, end = control[first] == g, control[last] == g
+    return float((start & end).sum() / start.sum()) if start.any() else math.nan
+
+
 @measure("fighters", "fighters", "real fighters of the group at a week",
          args={"group": GROUP, "week": Arg("week", meaning="a week or date")})
 def fighters(r, scale, group, week):
@@ -492,6 +511,8 @@ class Pattern:
     source: str
     weeks: tuple[int, int] | None = None
     note: str = ""
+    #: what was tuned to this pattern (empty: nothing; the pattern is a test of the model)
+    tuned: str = ""
 
     @property
     def spec(self) -> Measure:
@@ -527,7 +548,7 @@ class Pattern:
                 "args": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.args.items()},
                 "weeks": list(self.weeks) if self.weeks else None, "stat": self.stat,
                 "low": _plain(self.low), "high": _plain(self.high), "unit": self.unit,
-                "source": self.source, "note": self.note}
+                "source": self.source, "note": self.note, "tuned": self.tuned}
 
 
 def _number(file, key, v) -> float:
@@ -649,6 +670,10 @@ def parse_patterns(file, entries: Any, names: list[str], scale: Scale) -> list[P
         note = e.get("note", "")
         if not isinstance(note, str):
             raise ScenarioError(file, f"{key}.note", "must be a string", note)
+        tuned = e.get("tuned", "")
+        if not isinstance(tuned, str):
+            raise ScenarioError(file, f"{key}.tuned", "must be a string", tuned,
+                                "the inputs or parameters tuned to this pattern, in words")
         stat = e.get("stat", "share" if m.boolean else "median")
         if stat not in STATS:
             raise ScenarioError(file, f"{key}.stat", "unknown statistic", stat, ", ".join(STATS))
@@ -693,7 +718,7 @@ def parse_patterns(file, entries: Any, names: list[str], scale: Scale) -> list[P
                                     "[FROM, TO] with FROM <= TO")
             weeks = (a0, a1)
         out.append(Pattern(pid, e["description"].strip(), mname, args, low, high, stat,
-                           e["source"].strip(), weeks, note))
+                           e["source"].strip(), weeks, note, tuned.strip()))
     return out
 
 
@@ -752,7 +777,8 @@ def summarise(values: pd.DataFrame, patterns: Sequence[Pattern] | None = None) -
         col = values[p.id] if p.id in values else pd.Series(dtype=float)
         rows.append({"id": p.id, "description": p.description, "measure": p.call(),
                      "stat": p.stat, "unit": p.unit, "low": p.low, "high": p.high,
-                     **statistics(col.to_numpy(np.float64), p), "source": p.source})
+                     **statistics(col.to_numpy(np.float64), p), "source": p.source,
+                     "tuned": p.tuned})
     out = pd.DataFrame(rows).set_index("id")
     out.attrs = {k: v for k, v in values.attrs.items() if k != "patterns"}
     return out
@@ -1021,13 +1047,25 @@ def format_table(summary: pd.DataFrame, patterns: Sequence[Pattern] | None = Non
         n = f"{r['n']}/{r['seeds']}" + (f" ({r['censored']} never)" if r["censored"] else "")
         rows.append([str(pid), target_text(p, scale) if p.measure else
                      _target_plain(r), model, spread, share, n,
-                     "yes" if r["holds"] else "NO", r["description"]])
+                     ("yes" if r["holds"] else "NO") + (" (tuned)" if r.get("tuned") else ""),
+                     r["description"]])
     widths = [max(len(head[i]), *(len(row[i]) for row in rows)) for i in range(len(head) - 1)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[-1]]
     lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(head[-1]))
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
     return "\n".join(lines)
+
+
+def hold_line(summary: pd.DataFrame) -> str:
+    """How the patterns nothing was tuned to fare: those are the tests of the model; a
+    pattern something was tuned to (its ``tuned`` key) says only that the tuning worked."""
+    tuned = summary["tuned"].fillna("").astype(bool) if "tuned" in summary else \
+        pd.Series(False, index=summary.index)
+    tests = summary[~tuned]
+    names = ", ".join(summary.index[tuned]) or "none"
+    return (f"of the {len(tests)} patterns nothing was tuned to, {int(tests['holds'].sum())} "
+            f"hold; tuned to: {names}")
 
 
 def _target_plain(r) -> str:
@@ -1101,6 +1139,7 @@ def cmd_check(args: argparse.Namespace) -> int:
              if overrides else ""))
     print(format_table(table, a["patterns"], a["scale"]))
     print(f"{held} of {len(table)} patterns hold")
+    print(hold_line(table))
     if args.json:
         out = Path(args.json)
         if out.parent and not out.parent.exists():
