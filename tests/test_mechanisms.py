@@ -900,6 +900,38 @@ def test_a_rival_takes_the_cell_and_no_tension_arises(tiny):
     assert max(tension) == 0.0
 
 
+def _held_cell(tiny, hold, challengers, weeks=12):
+    """B holds cell 0 firmly with no fighter in it; A, B's rival, stands there with
+    ``challengers`` fighters; B's administration adds hold x firmness to B's strength."""
+    raw = tiny.world(width=2, height=1, params={**CONTROL, "hold_strength": hold},
+                     groups={"A": {}, "B": {}})
+    m = tiny.build(raw)
+    tiny.place(m, "A", 0, n=challengers)
+    tiny.place(m, "B", 1, n=5)
+    m.owner[:] = 1
+    m.firmness[:] = 1.0
+    tiny.set_relation(m, "A", "B", Relation.RIVALRY)
+    owners = []
+    for _ in range(weeks):
+        tiny.begin_week(m)
+        rules.control_and_governance(m)
+        owners.append(int(m.owner[0]))
+    return owners
+
+
+def test_without_hold_strength_a_lone_fighter_takes_an_empty_held_cell(tiny):
+    # firmness 1 erodes at erode_rate 0.25 a week: the cell falls in the fourth week
+    assert _held_cell(tiny, hold=0.0, challengers=1)[:4] == [1, 1, 1, 0]
+
+
+def test_hold_strength_keeps_a_held_cell_from_a_weak_challenger_not_from_a_strong_one(tiny):
+    # B's strength in cell 0 is hold x firmness = 4: 5 fighters fall short of the 1.5 margin
+    assert _held_cell(tiny, hold=4.0, challengers=5) == [1] * 12
+    # 7 fighters clear it (7 >= 1.5 x 4) and erode the control; as firmness falls, the
+    # holder's strength falls with it: the cell falls in the fourth week
+    assert _held_cell(tiny, hold=4.0, challengers=7)[:4] == [1, 1, 1, 0]
+
+
 # =============================================================================================
 # State and outside forces: ground offensives take ground, strikes only kill
 # =============================================================================================

@@ -161,6 +161,23 @@ def test_territory_change_and_km2_at_a_week():
     assert value("fighters", r, group="A", week=3) == 1000 * 5.0
 
 
+def test_territory_retained_counts_the_cells_kept_not_the_net_change():
+    r = run(20)
+    control = np.full((21, 10), -1)
+    control[:10, :4] = 0          # A holds cells 0-3 in weeks 0-9 ...
+    control[10:, 2:6] = 0         # ... and cells 2-5 from week 10: same size, half kept
+    control[:, 9] = 1             # B holds cell 9 throughout
+    r.maps = {"control": control}
+    assert value("territory_change", r, group="A", weeks=(0, 20)) == 0.0
+    assert value("territory_retained", r, group="A", weeks=(0, 20)) == pytest.approx(0.5)
+    assert value("territory_retained", r, group="A", weeks=(10, 20)) == 1.0
+    assert value("territory_retained", r, group="B") == 1.0
+    control[:, 9] = -1
+    assert math.isnan(value("territory_retained", r, group="B"))      # held nothing
+    assert math.isnan(value("territory_retained", run(20), group="A"))  # no maps kept
+    assert math.isnan(value("territory_retained", r, group="A", weeks=(0, 30)))  # past the end
+
+
 def test_defection_rate_into_per_month_as_share_of_strength():
     w = np.arange(201)
     r = run(200, **{"defect_in.A": np.where(w >= 100, 5, 0), "defect.B>A": np.where(w >= 100, 5, 0)})
@@ -554,3 +571,18 @@ def test_a_run_that_raises_stops_the_check_and_the_pool_still_works(tmp_path):
         C.evaluate(path, seeds=2, workers=2, steps=3, patterns=[broken])
     again = C.evaluate(path, seeds=2, workers=2, steps=3)
     assert list(again.columns) == ["clashes"] and len(again) == 2
+
+
+def test_a_tuned_pattern_is_marked_and_left_out_of_the_tests():
+    pats = [_pattern(low=0, high=30), _pattern(low=0, high=5)]
+    pats[1].id = "q"
+    pats[1].tuned = "the offensive's strength"
+    df = pd.DataFrame({"p": [10.0, 20.0, 25.0], "q": [1.0, 2.0, 3.0]},
+                      index=pd.Index([1, 2, 3], name="seed"))
+    table = C.summarise(df, pats)
+    text = C.format_table(table, pats, SCALE)
+    assert "yes (tuned)" in text
+    line = C.hold_line(table)
+    assert "of the 1 patterns nothing was tuned to, 1 hold" in line and "tuned to: q" in line
+    pats[0].low = 50  # the untuned pattern fails: the line says so
+    assert "nothing was tuned to, 0 hold" in C.hold_line(C.summarise(df, pats))

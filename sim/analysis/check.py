@@ -80,7 +80,8 @@ def summarise(values: pd.DataFrame, patterns: Sequence[Pattern] | None = None) -
         col = values[p.id] if p.id in values else pd.Series(dtype=float)
         rows.append({"id": p.id, "description": p.description, "measure": p.call(),
                      "stat": p.stat, "unit": p.unit, "low": p.low, "high": p.high,
-                     **statistics(col.to_numpy(np.float64), p), "source": p.source})
+                     **statistics(col.to_numpy(np.float64), p), "source": p.source,
+                     "tuned": p.tuned})
     out = pd.DataFrame(rows).set_index("id")
     out.attrs = {k: v for k, v in values.attrs.items() if k != "patterns"}
     return out
@@ -344,13 +345,25 @@ def format_table(summary: pd.DataFrame, patterns: Sequence[Pattern] | None = Non
         n = f"{r['n']}/{r['seeds']}" + (f" ({r['censored']} never)" if r["censored"] else "")
         rows.append([str(pid), target_text(p, scale) if p.measure else
                      _target_plain(r), model, spread, share, n,
-                     "yes" if r["holds"] else "NO", r["description"]])
+                     ("yes" if r["holds"] else "NO") + (" (tuned)" if r.get("tuned") else ""),
+                     r["description"]])
     widths = [max(len(head[i]), *(len(row[i]) for row in rows)) for i in range(len(head) - 1)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  " + head[-1]]
     lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(head[-1]))
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
     return "\n".join(lines)
+
+
+def hold_line(summary: pd.DataFrame) -> str:
+    """How the patterns nothing was tuned to fare: those are the tests of the model; a
+    pattern something was tuned to (its ``tuned`` key) says only that the tuning worked."""
+    tuned = summary["tuned"].fillna("").astype(bool) if "tuned" in summary else \
+        pd.Series(False, index=summary.index)
+    tests = summary[~tuned]
+    names = ", ".join(summary.index[tuned]) or "none"
+    return (f"of the {len(tests)} patterns nothing was tuned to, {int(tests['holds'].sum())} "
+            f"hold; tuned to: {names}")
 
 
 def _target_plain(r) -> str:

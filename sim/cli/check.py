@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from ..common.files import atomic_text
-from ..analysis.check import (evaluate, format_table, summarise, to_json)
+from ..analysis.check import (evaluate, format_table, hold_line, summarise, to_json)
 
 
 # =============================================================================================
@@ -53,6 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
              if overrides else ""))
     print(format_table(table, a["patterns"], a["scale"]))
     print(f"{held} of {len(table)} patterns hold")
+    print(hold_line(table))
     if args.json:
         out = Path(args.json)
         if out.parent and not out.parent.exists():

@@ -221,6 +221,8 @@ _PARAM_LIST: list[Param] = [
     _p("control_margin", 1.5, "strength ratio over the runner-up needed to take a cell", "-",
        1.0, 100.0),
     _p("control_min", 1.0, "least strength that can hold a cell", "fighter-eq.", 0.0, 1e4),
+    _p("hold_strength", 0.0, "strength a group's administration and auxiliaries add to its "
+       "fighters in a cell it holds, at full firmness", "fighter-eq.", 0.0, 1e4),
     _p("firm_rate", 0.1, "weekly firming of control", "1/week", 0.0, 1.0),
     _p("erode_rate", 0.25, "weekly erosion of control by a stronger challenger", "1/week", 0.0, 1.0),
     _p("state_governance_weight", 1.0, "state strength = security x (0.5 + weight x L)", "-",

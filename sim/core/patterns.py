@@ -58,7 +58,8 @@ STATS = {
     "share": "share of seeds where a yes/no measure is yes",
 }
 #: keys every [[patterns]] entry may have besides the measure's arguments
-PATTERN_KEYS = {"id", "description", "measure", "low", "high", "stat", "source", "weeks", "note"}
+PATTERN_KEYS = {"id", "description", "measure", "low", "high", "stat", "source", "weeks", "note",
+                "tuned"}
 #: the fewest clashes (with casualties) a run needs for a power-law fit of their sizes
 MIN_CLASHES_FIT = 50
 #: bounds of the fitted exponent (the powerlaw package's default upper bound, 3, is too low)
@@ -344,6 +345,24 @@ def territory_change(r, scale, group, weeks=None):
     return float(t[-1] / t[0] - 1.0) if t[0] > 0 else math.nan
 
 
+@measure("territory_retained", "share", "share of the cells the group held at the first week "
+         "of the window that it also holds at the last (1: it kept all its ground; low: its "
+         "territory is a shifting footprint); nan if it held none at the start or the run kept "
+         "no weekly control map", args={"group": GROUP}, window=True)
+def territory_retained(r, scale, group, weeks=None):
+    maps = getattr(r, "maps", None) or {}
+    control = maps.get("control")
+    rows = _rows(r, weeks)
+    if control is None or rows is None or not len(rows):
+        return math.nan
+    g = _names(r).index(group)
+    first, last = int(rows["week"].iloc[0]), int(rows["week"].iloc[-1])
+    if last >= len(control):
+        return math.nan
+    start, end = control[first] == g, control[last] == g
+    return float((start & end).sum() / start.sum()) if start.any() else math.nan
+
+
 @measure("fighters", "fighters", "real fighters of the group at a week",
          args={"group": GROUP, "week": Arg("week", meaning="a week or date")})
 def fighters(r, scale, group, week):
@@ -480,6 +499,8 @@ class Pattern:
     source: str
     weeks: tuple[int, int] | None = None
     note: str = ""
+    #: what was tuned to this pattern (empty: nothing; the pattern is a test of the model)
+    tuned: str = ""
 
     @property
     def spec(self) -> Measure:
@@ -516,7 +537,7 @@ class Pattern:
                 "args": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.args.items()},
                 "weeks": list(self.weeks) if self.weeks else None, "stat": self.stat,
                 "low": _plain(self.low), "high": _plain(self.high), "unit": self.unit,
-                "source": self.source, "note": self.note}
+                "source": self.source, "note": self.note, "tuned": self.tuned}
 
 
 def _number(file, key, v) -> float:
@@ -637,6 +658,10 @@ def parse_patterns(file, entries: Any, names: list[str], scale: Scale) -> list[P
         note = e.get("note", "")
         if not isinstance(note, str):
             raise ScenarioError(file, f"{key}.note", "must be a string", note)
+        tuned = e.get("tuned", "")
+        if not isinstance(tuned, str):
+            raise ScenarioError(file, f"{key}.tuned", "must be a string", tuned,
+                                "the inputs or parameters tuned to this pattern, in words")
         stat = e.get("stat", "share" if m.boolean else "median")
         if stat not in STATS:
             raise ScenarioError(file, f"{key}.stat", "unknown statistic", stat, ", ".join(STATS))
@@ -681,7 +706,7 @@ def parse_patterns(file, entries: Any, names: list[str], scale: Scale) -> list[P
                                     "[FROM, TO] with FROM <= TO")
             weeks = (a0, a1)
         out.append(Pattern(pid, e["description"].strip(), mname, args, low, high, stat,
-                           e["source"].strip(), weeks, note))
+                           e["source"].strip(), weeks, note, tuned.strip()))
     return out
 
 

@@ -963,6 +963,11 @@ def _strongest(m: MilitantModel) -> np.ndarray:
     """Per cell: the actor whose strength exceeds all others' by control_margin, else contested."""
     p = m.p
     strength = np.vstack([m.presence(), m.state_strength()[None, :]])  # groups..., state
+    if p.hold_strength > 0:
+        # a group holds its ground through its administration and local auxiliaries, not
+        # only through the fighters present: hold_strength x firmness in the cells it holds
+        held = np.flatnonzero(m.owner >= 0)
+        strength[m.owner[held], held] += p.hold_strength * m.firmness[held]
     top = strength.argmax(0)
     cols = np.arange(m.n_cells)
     top_val = strength[top, cols]
