@@ -122,6 +122,8 @@ class MilitantModel(mesa.Model):
         self.ground = np.zeros(self.n_cells)  # ground forces allied to the state, per cell
         self.active_effects: list[rules.ActiveEffect] = []
         self._next_event = 0
+        #: per timeline event, the indices of the groups it names, resolved once here
+        self.timeline_groups = rules.timeline_groups(self)
 
         # -- control -------------------------------------------------------------------------
         self.owner = np.full(self.n_cells, -1, dtype=np.int16)
@@ -302,7 +304,8 @@ class MilitantModel(mesa.Model):
             e.kind == TimelineKind.RESTRICTION and e.args["group"] == g and e.args["zone"] == zone)]
         if level > 0:
             self.active_effects.append(rules.ActiveEffect(
-                TimelineKind.RESTRICTION, self.week, None, {"group": g, "zone": zone, "level": float(level)}))
+                TimelineKind.RESTRICTION, self.week, None, {"group": g, "zone": zone, "level": float(level)},
+                (self.group_names.index(g),)))
         rules._refresh_effects(self)
         self._record_change("set_restriction", zone, float(level),
                             group=self.group_names.index(g))

@@ -95,6 +95,18 @@ class ActiveEffect:
     start: int
     until: int | None
     args: dict[str, Any]
+    #: indices of the groups it names (its group, or its targets), resolved at load
+    groups: tuple[int, ...] = ()
+
+
+def timeline_groups(m: MilitantModel) -> list[tuple[int, ...]]:
+    """For each timeline event, the indices of the groups it names (``group`` or
+    ``targets``), resolved once when the model is built."""
+    out = []
+    for ev in m.spec.timeline:
+        names = ev.args.get("targets") or ([ev.args["group"]] if ev.args.get("group") else [])
+        out.append(tuple(m.group_names.index(n) for n in names))
+    return out
 
 
 # =============================================================================================
@@ -148,14 +160,14 @@ def timeline(m: MilitantModel) -> None:
     events = m.spec.timeline
     changed = False
     while m._next_event < len(events) and events[m._next_event].week <= m.week:
-        ev = events[m._next_event]
+        ev, groups = events[m._next_event], m.timeline_groups[m._next_event]
         m._next_event += 1
-        m.log_event(EventKind.TIMELINE, _gidx(m, ev.args.get("group")), -1, -1, 0.0,
+        m.log_event(EventKind.TIMELINE, groups[0] if ev.args.get("group") else -1, -1, -1, 0.0,
                     "start " + ev.describe())
         if ev.kind == "leader_killed":
-            kill_leader(m, m.group_names.index(ev.args["group"]), "timeline")
+            kill_leader(m, groups[0], "timeline")
         elif ev.kind == "set_group":
-            g = m.group_names.index(ev.args["group"])
+            g = groups[0]
             value = float(ev.args["value"])
             if ev.args["field"] in ("takfir", "coercion"):
                 m.doctrine[g, 0 if ev.args["field"] == "takfir" else 1] = value
@@ -163,20 +175,16 @@ def timeline(m: MilitantModel) -> None:
                 getattr(m, ev.args["field"])[g] = value
         else:
             m.active_effects.append(ActiveEffect(ev.kind, m.week, ev.args.get("until"),
-                                                 dict(ev.args)))
+                                                 dict(ev.args), groups))
             changed = True
     ended = [e for e in m.active_effects if e.until is not None and e.until <= m.week]
     for e in ended:
         m.active_effects.remove(e)
-        m.log_event(EventKind.TIMELINE, _gidx(m, e.args.get("group")), -1, -1, 0.0,
-                    f"end {e.kind}")
+        m.log_event(EventKind.TIMELINE, e.groups[0] if e.args.get("group") else -1, -1, -1,
+                    0.0, f"end {e.kind}")
         changed = True
     if changed:
         _refresh_effects(m)
-
-
-def _gidx(m, name):
-    return m.group_names.index(name) if name else -1
 
 
 def _refresh_effects(m: MilitantModel) -> None:
@@ -190,11 +198,10 @@ def _refresh_effects(m: MilitantModel) -> None:
         a = e.args
         mask = m.zones[a["zone"]]
         if e.kind == "restriction":
-            g = m.group_names.index(a["group"])
+            g = e.groups[0]
             m.restriction[g, mask] = np.maximum(m.restriction[g, mask], a["level"])
         elif e.kind == "intervention":
-            for name in a["targets"]:
-                g = m.group_names.index(name)
+            for g in e.groups:
                 m.strike[g, mask] += a["strength"] * m.p.intervention_scale
         elif e.kind == "governance_programme":
             s = m.p.governance_support
@@ -1153,8 +1160,8 @@ def ground_forces(m: MilitantModel) -> None:
     G, C = m.n_groups, m.n_cells
     for e in offensives:
         targets = np.zeros(G + 3, dtype=bool)  # indexed by owner + 3 (owners run from -3)
-        for name in e.args["targets"]:
-            targets[m.group_names.index(name) + 3] = True
+        for g in e.groups:
+            targets[g + 3] = True
         held = targets[m.owner + 3] & m.zones[e.args["zone"]]
         if not held.any():
             continue
@@ -1170,8 +1177,7 @@ def ground_forces(m: MilitantModel) -> None:
     g, c = F.group, F.cell
     target_g = np.zeros(G, dtype=bool)
     for e in offensives:
-        for name in e.args["targets"]:
-            target_g[m.group_names.index(name)] = True
+        target_g[list(e.groups)] = True
     exposed = target_g[g] & (m.ground[c] > 0)
     if not exposed.any():
         return
