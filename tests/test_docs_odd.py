@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import importlib
-import importlib.util
+from script_loader import load_script
 import inspect
 import re
 from pathlib import Path
@@ -38,14 +38,7 @@ HOW_TO_FIX = (f"docs/ODD.md is out of date with the code. Regenerate its tables 
               f"`{REGENERATE}`, and edit the prose of docs/ODD.md for anything else listed")
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("params_table", ROOT / "scripts" / "params_table.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-params_table = _load_script()
+params_table = load_script("params_table")
 
 
 @pytest.fixture(scope="module")

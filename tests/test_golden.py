@@ -7,25 +7,16 @@ A failure here means the model's behaviour changed. If that is intended, regener
 
 from __future__ import annotations
 
-import importlib.util
+from script_loader import load_script
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "regenerate_golden.py"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("regenerate_golden", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-golden = _load_script()
+golden = load_script("regenerate_golden")
 CASES = golden.available_cases()
 
 

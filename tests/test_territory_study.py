@@ -3,7 +3,7 @@ and its baseline column is what the model gives now."""
 
 from __future__ import annotations
 
-import importlib.util
+from script_loader import load_script
 import json
 from pathlib import Path
 
@@ -13,11 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _study():
-    spec = importlib.util.spec_from_file_location("territory_study",
-                                                  ROOT / "scripts" / "territory_study.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("territory_study")
 
 
 def test_the_kept_table_is_made_from_the_kept_checks():

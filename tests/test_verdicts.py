@@ -13,7 +13,7 @@ check, within the test suite's time, that
 
 from __future__ import annotations
 
-import importlib.util
+from script_loader import load_script
 import json
 import math
 from pathlib import Path
@@ -26,11 +26,7 @@ STUDY = ROOT / "studies" / "verdicts"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("verdicts_table",
-                                                  ROOT / "scripts" / "verdicts_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("verdicts_table")
 
 
 def test_readme_verdicts_are_what_the_kept_study_gives():
