@@ -62,7 +62,8 @@ def _contrast(control: dict, treatment: dict) -> str:
 def _ablations(v) -> str:
     if not v.ablations:
         return "–"
-    word = {"removes": "removed by", "survives": "**survives**", "undetermined": "undecided:",
+    word = {"removes": "removed by", "survives": "**survives**",
+            "shared": "shared (part of it):", "undetermined": "undecided:",
             "not interpreted": "not interpreted:"}
     return "; ".join(f"{word.get(a.attribution, a.attribution)} `{a.ablation}`"
                      for a in v.ablations)

@@ -17,7 +17,7 @@ from scipy import stats as sps
 from test_sweep_helpers import experiment, write
 
 from sim.analysis import stats as st
-from sim.sweeps.design import load_experiment, point_key, run_seed
+from sim.sweeps.design import ExperimentError, load_experiment, point_key, run_seed
 
 DRAWS = 400
 N = st.MIN_PER_CONDITION          # the default replicates per condition (30)
@@ -367,6 +367,22 @@ set = { desert_rate = 0.0, "groups.Front.propaganda" = 0.2 }
     assert exp.n_runs == 6 * 2
     assert exp.resolved()["design"]["points"] == 2
     assert len(exp.resolved()["ablation_points"]) == 4
+    assert [a["part"] for a in exp.hypothesis["ablation"]] == [False]
+    # part = true marks one of several chains; anything but a boolean is refused
+    exp = load_experiment(_write(tmp_path, text.replace(
+        'carries = "fighters defect to the claimant"',
+        'carries = "fighters defect to the claimant"\npart = true')))
+    assert exp.hypothesis["ablation"][0]["part"] is True
+    with pytest.raises(ExperimentError, match=r"ablation\[0\]\.part.*true or false"):
+        load_experiment(_write(tmp_path, text.replace(
+            'carries = "fighters defect to the claimant"',
+            'carries = "fighters defect to the claimant"\npart = "yes"')))
+
+
+def _write(folder, text: str):
+    f = folder / "abl_part.toml"
+    f.write_text(text)
+    return f
 
 
 def test_attribution_of_ablations():
@@ -393,6 +409,12 @@ def test_attribution_of_ablations():
     # a constant effect beyond min_effect holds; a constant 0 under the ablation removes it
     assert with_ablations(verdict(2.0, "H", True), verdict(0.0, "a", True)) == ["removes"]
     assert with_ablations(verdict(2.0, "H", True), verdict(2.0, "a", True)) == ["survives"]
+    # an ablation that cuts one of several chains: an effect it leaves is shared, not a bug;
+    # one it removes is still removed
+    part_kept, part_gone = verdict(2.5, "p"), verdict(0.0, "q")
+    part_kept.part = part_gone.part = True
+    assert with_ablations(verdict(2.5, "H"), part_kept, part_gone) == ["shared", "removes"]
+    assert "another chain carries it" in part_kept.attribution_text
 
 
 # ---------------------------------------------------------------------------------------------

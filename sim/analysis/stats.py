@@ -290,8 +290,12 @@ class Verdict:
     treatment: dict[str, Any] = field(default_factory=dict)
     ablation: str = ""                  #: for an ablated contrast: the ablation's name
     carries: str = ""                   #: ... and the mechanism it switches off
+    #: the ablation cuts one of several chains said to carry the effect (the others remain)
+    part: bool = False
     ablation_set: dict[str, Any] = field(default_factory=dict)
-    attribution: str = ""               #: removes | survives | undetermined | not interpreted
+    #: removes | survives | shared (a part ablation the effect outlives) | undetermined |
+    #: not interpreted
+    attribution: str = ""
     attribution_text: str = ""
     ablations: list[Verdict] = field(default_factory=list)
     #: over an ensemble of parameter draws: the share of draws in which the effect has the
@@ -639,7 +643,9 @@ def attribute(v: Verdict) -> Verdict:
     An ablated contrast that is *not supported* (its effect is smaller than min_effect, or
     equivalent to none) means the ablation removes the effect: the mechanism it switches off
     carries it. One that is *supported* means the effect survives the ablation, which points
-    to a bug in the model or the experiment. For an equivalence hypothesis the same reading
+    to a bug in the model or the experiment, unless the ablation is a ``part`` (it cuts one of
+    several chains said to carry the effect, each able to carry it): then the effect is
+    *shared*, and the ablation that cuts the chains together is the test. For an equivalence hypothesis the same reading
     applies to the verdict: a "not supported" ablated contrast means the mechanism switched
     off is what keeps the effect small.
     """
@@ -673,6 +679,12 @@ def attribute(v: Verdict) -> Verdict:
             a.attribution = "removes"
             a.attribution_text = (f"{what} disappears when {label} is switched off (ablation "
                                   f"removes it){eff}")
+        elif verdict == SUPPORTED and a.part:
+            a.attribution = "shared"
+            a.attribution_text = (f"{what} remains when {label} alone is switched off{eff}: "
+                                  "this ablation cuts one of several chains said to carry it, "
+                                  "and another chain carries it too (the ablation that cuts "
+                                  "them together is the test)")
         elif verdict == SUPPORTED:
             a.attribution = "survives"
             a.attribution_text = (f"WARNING: {what} survives ablation {label}{eff}: switching "

@@ -275,6 +275,7 @@ def evaluate(sweep: Sweep, n_boot: int = st.N_BOOT, adjust: str | None = st.DEFA
             av, _, _ = _evaluate_one(sweep, ah, f"{hid}~{a.get('name')}", n_boot)
             av.ablation = str(a.get("name"))
             av.carries = str(a.get("carries") or "")
+            av.part = bool(a.get("part", False))
             av.ablation_set = dict(a.get("set") or {})
             v.ablations.append(av)
         out.append((v, c, t))

@@ -71,7 +71,7 @@ _HYPOTHESIS_KEYS = {"id", "statement", "outcome", "control", "treatment", "expec
                     "note", "also", "ablation", "sd"}
 _ALSO_KEYS = {"statement", "outcome", "control", "treatment", "expect", "min_effect", "note",
               "ablation", "sd"}
-_ABLATION_KEYS = {"name", "set", "carries"}
+_ABLATION_KEYS = {"name", "set", "carries", "part"}
 #: ``experiment.replicates`` that sizes the replicates by the power of each hypothesis' test
 AUTO_REPLICATES = "auto"
 #: keys that cannot be constants or varied parameters (they have their own place)
@@ -839,6 +839,11 @@ def _ablations(file, where, h, contrast: dict[str, Any], exp: Experiment,
         if not isinstance(carries, str):
             raise ExperimentError(file, f"{aw}.carries", "must be a string", carries,
                                   "the mechanism the ablation switches off, in words")
+        part = a.get("part", False)
+        if not isinstance(part, bool):
+            raise ExperimentError(file, f"{aw}.part", "must be true or false", part,
+                                  "true when the ablation cuts one of several chains that each "
+                                  "carry the effect")
         spec = a.get("set")
         if not isinstance(spec, dict) or not spec:
             raise ExperimentError(file, f"{aw}.set", "missing or not a table", spec,
@@ -859,7 +864,7 @@ def _ablations(file, where, h, contrast: dict[str, Any], exp: Experiment,
             if checker is not None:
                 checker.check(k, v, kw)
             clean[k] = v
-        entry = {"name": name, "set": clean, "carries": carries}
+        entry = {"name": name, "set": clean, "carries": carries, "part": part}
         for side in ("control", "treatment"):
             entry[f"{side}_point_ids"] = _ablated_points(exp, contrast[f"{side}_point_ids"],
                                                          clean, f"{hid}:{name}")
