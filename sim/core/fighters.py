@@ -3,9 +3,10 @@
 The rules read and write the arrays (one row per living fighter), vectorised. Each fighter is
 also a :class:`Fighter`, a ``mesa.Agent`` registered with the model, so a user can reach every
 fighter through ``model.agents`` and read its attributes; those attributes are views on the
-arrays, so they are always current. Agents are created when a fighter is recruited and removed
-when it dies or deserts: that bookkeeping costs Python time per recruit and per death, never per
-fighter per week.
+arrays, so they are always current. The agents are made only when someone looks: the first
+read of ``model.agents`` (or ``model.fighter(fid)``, a grid cell's agents) makes one per living
+fighter, and every later read first brings them up to date (agents of recruits made, those of
+the dead and deserted removed). A run nobody looks into creates and removes no agent at all.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class FighterTable:
             setattr(self, name, np.empty(0, dtype=dt))
         self.row_of = np.full(1024, -1, dtype=np.int64)  # fid -> row (-1: gone)
         self.next_fid = 0
+        self.removals = 0  # how many times rows were removed (for the lazy Mesa agents)
 
     def __len__(self) -> int:
         return len(self.fid)
@@ -79,6 +81,7 @@ class FighterTable:
             setattr(self, name, getattr(self, name)[mask])
         self.row_of[gone] = -1
         self.row_of[self.fid] = np.arange(len(self.fid))
+        self.removals += 1
         return gone
 
     def ideology(self) -> np.ndarray:
