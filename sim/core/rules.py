@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import kernels
 from .enums import NO_OWNER, STATE, EventKind, Relation
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -567,38 +568,18 @@ def _evolve_units(m: MilitantModel) -> None:
         return
     who = rng.choice(n, size=k, replace=False)
     frag = rng.random(k) < p.unit_fragment
-    # fragmentation: every member of the unit becomes a unit of one
+    # fragmentation: every member of the unit becomes a unit of one (labels in row order)
     if frag.any():
-        broken = np.isin(F.unit, F.unit[who[frag]])
-        F.unit[broken] = new_units(m, int(broken.sum()))
+        m.next_unit += kernels.relabel_broken(F.unit, np.unique(F.unit[who[frag]]), m.next_unit)
     who = who[~frag]
     if len(who) == 0:
         return
-    # coalescence: with the unit of a random fighter of the same group in the same cell
-    key = F.group.astype(np.int64) * m.n_cells + F.cell
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    lo = np.searchsorted(sorted_key, key[who], "left")
-    hi = np.searchsorted(sorted_key, key[who], "right")
-    other = order[lo + (rng.random(len(who)) * (hi - lo)).astype(np.int64)]
-    src, dst = F.unit[who], F.unit[other]
-    keep = src != dst
-    if not keep.any():
-        return
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    labels, inv = np.unique(np.concatenate([src[keep], dst[keep]]), return_inverse=True)
-    e = keep.sum()
-    graph = coo_matrix((np.ones(e), (inv[:e], inv[e:])), shape=(len(labels), len(labels)))
-    _, comp = connected_components(graph, directed=False)
-    # each merged component takes the smallest of its labels (a fighter id in the unit)
-    new_label = np.full(comp.max() + 1, np.iinfo(np.int64).max)
-    np.minimum.at(new_label, comp, labels)
-    pos = np.searchsorted(labels, F.unit)
-    pos = np.minimum(pos, len(labels) - 1)
-    hit = labels[pos] == F.unit
-    F.unit[hit] = new_label[comp[pos[hit]]]
+    # coalescence: with the unit of a random fighter of the same group in the same cell; the
+    # merged units are connected components, each taking the smallest of its labels (a
+    # fighter id in the unit)
+    key = kernels.group_cell_key(F.group, F.cell, m.n_cells)
+    order, start = kernels.key_index(key, m.n_groups * m.n_cells)
+    kernels.coalesce_units(F.unit, key, who.astype(np.int64), rng.random(len(who)), order, start)
 
 
 def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> None:
@@ -607,16 +588,11 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
     G, C, W = m.n_groups, m.n_cells, m.width
     n_f = len(F)
     g, c = F.group, F.cell
-    x, y = c % W, c // W
     dead = np.zeros(n_f, dtype=bool)
     engaged_any = np.zeros(n_f, dtype=bool)
     routed = np.zeros(n_f, dtype=bool)
-    # members of each unit, for calling units in (a CSR over unit labels)
-    ulab, uinv = np.unique(F.unit, return_inverse=True)
-    uorder = np.argsort(uinv, kind="stable")
-    ustart = np.searchsorted(uinv[uorder], np.arange(len(ulab) + 1))
-    here_order = np.argsort(g.astype(np.int64) * C + c, kind="stable")
-    here_key = (g.astype(np.int64) * C + c)[here_order]
+    # the fighters of each group in each cell, rows ascending
+    here_order, here_start = kernels.key_index(kernels.group_cell_key(g, c, C), G * C)
     reach = p.battle_reach
     rows = []
     for a, b, cells, rel in fights:
@@ -624,14 +600,10 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
         for cell in cells.tolist():
             cx, cy = cell % W, cell // W
             sides = []
-            around = m.nbr[cell] if rel == Relation.WAR else np.array([cell])
+            around = m.nbr[cell] if rel == Relation.WAR else np.array([cell], dtype=np.int32)
             around = around[around >= 0]
             for me in (a, b):
-                keys = me * C + around
-                lo = np.searchsorted(here_key, keys, "left")
-                hi = np.searchsorted(here_key, keys, "right")
-                occ = np.concatenate([here_order[i:j] for i, j in zip(lo, hi)])
-                occ = occ[~dead[occ]]
+                occ = kernels.occupants(here_order, here_start, dead, me, around, C)
                 if incident and len(occ):
                     # an incident is a fight between two units on the spot, not a battle
                     pick = occ[int(rng.random() * len(occ))]
@@ -640,12 +612,10 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
                 if reach < 0 or len(occ) == 0:
                     sides.append(occ)
                     continue
-                units = np.unique(uinv[occ])
-                members = np.concatenate([uorder[ustart[u]:ustart[u + 1]] for u in units])
+                # each side calls in every member of its units present within r of the cell
                 r = max(reach, 1) if rel == Relation.WAR else reach  # at war, the front line
-                near = ((np.abs(x[members] - cx) <= r) & (np.abs(y[members] - cy) <= r)
-                        & ~dead[members] & (g[members] == me))
-                sides.append(members[near])
+                sides.append(kernels.called_in(here_order, here_start, dead, F.unit, occ, me,
+                                               cx, cy, r, W, m.height, C))
             ea, eb = sides
             na, nb = len(ea), len(eb)
             if na == 0 or nb == 0:

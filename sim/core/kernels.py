@@ -1,0 +1,193 @@
+"""Compiled loops over fighters for the rules of :mod:`sim.core.rules` (numba, ``cache=True``).
+
+Each kernel does exactly the arithmetic of the numpy code it replaces, in the same order, so
+that results are bit-identical: the same elementwise operations on the same float64 values
+(IEEE rounding is the same in numba as in numpy), sums accumulated in the order numpy's
+``bincount`` accumulates them, and no ``fastmath``. Two things stay in numpy, outside the
+kernels:
+
+* **every random draw**: the rules draw from the model's generator (``m.rng``) exactly as
+  many numbers, of the same kind and in the same order as before, and pass them in;
+* **transcendental functions** (``exp``, ``log``, ``tanh``): numpy's SIMD versions and the
+  C library's can differ in the last bit, so they are evaluated by numpy, once per cell (or
+  per group and cell) where the vectorised code evaluated them per fighter on the same value,
+  and the kernels look the results up.
+
+The first call of each kernel in a fresh install compiles it (a few seconds in all); the
+machine code is cached next to this file (or in numba's user-wide cache when the package
+folder is read-only), so later processes and sweep workers load it in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+njit = numba.njit(cache=True, nogil=True)
+
+
+# =============================================================================================
+# Indexes
+# =============================================================================================
+@njit
+def key_index(key, K):
+    """Rows grouped by key in [0, K): (order, start), rows ascending within a key (what a
+    stable argsort of ``key`` gives), ``order[start[k]:start[k + 1]]`` the rows of key k."""
+    n = key.shape[0]
+    start = np.zeros(K + 1, np.int64)
+    for i in range(n):
+        start[key[i] + 1] += 1
+    for k in range(K):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    order = np.empty(n, np.int64)
+    for i in range(n):
+        k = key[i]
+        order[fill[k]] = i
+        fill[k] += 1
+    return order, start
+
+
+@njit
+def group_cell_key(group, cell, C):
+    """key = group * C + cell (int64)."""
+    n = group.shape[0]
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        out[i] = np.int64(group[i]) * C + cell[i]
+    return out
+
+
+# =============================================================================================
+# Units (rules._evolve_units)
+# =============================================================================================
+@njit
+def isin_sorted(values, sorted_set):
+    """values[i] in sorted_set (a sorted 1-d array)."""
+    n = values.shape[0]
+    out = np.zeros(n, np.bool_)
+    m = sorted_set.shape[0]
+    if m == 0:
+        return out
+    for i in range(n):
+        j = np.searchsorted(sorted_set, values[i])
+        if j < m and sorted_set[j] == values[i]:
+            out[i] = True
+    return out
+
+
+@njit
+def relabel_broken(unit, broken_units, first_label):
+    """Every fighter whose unit is in ``broken_units`` (sorted) becomes a unit of one, labelled
+    first_label, first_label + 1, ... in row order; returns how many labels were used."""
+    hit = isin_sorted(unit, broken_units)
+    nxt = first_label
+    for i in range(unit.shape[0]):
+        if hit[i]:
+            unit[i] = nxt
+            nxt += 1
+    return nxt - first_label
+
+
+@njit
+def _find(parent, i):
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@njit
+def coalesce_units(unit, key, who, draws, order, start):
+    """Each fighter of ``who`` joins the unit of a random fighter of its own group and cell
+    (``order[lo + int(draw * (hi - lo))]`` among the rows of its key); the merged units form
+    connected components, each taking the smallest label in it. Updates ``unit`` in place."""
+    k = who.shape[0]
+    src = np.empty(k, np.int64)
+    dst = np.empty(k, np.int64)
+    e = 0
+    for j in range(k):
+        i = who[j]
+        kk = key[i]
+        lo, hi = start[kk], start[kk + 1]
+        other = order[lo + np.int64(draws[j] * (hi - lo))]
+        a, b = unit[i], unit[other]
+        if a != b:
+            src[e] = a
+            dst[e] = b
+            e += 1
+    if e == 0:
+        return
+    labels = np.unique(np.concatenate((src[:e], dst[:e])))
+    L = labels.shape[0]
+    parent = np.arange(L)
+    for j in range(e):
+        ra = _find(parent, np.searchsorted(labels, src[j]))
+        rb = _find(parent, np.searchsorted(labels, dst[j]))
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)  # labels are sorted: the root is the smallest
+    new = np.empty(L, np.int64)
+    for j in range(L):
+        new[j] = labels[_find(parent, j)]
+    for i in range(unit.shape[0]):
+        u = unit[i]
+        j = np.searchsorted(labels, u)
+        if j < L and labels[j] == u:
+            unit[i] = new[j]
+
+
+# =============================================================================================
+# Clashes (rules._fight)
+# =============================================================================================
+@njit
+def occupants(order, start, dead, me, cells, C):
+    """The living fighters of group ``me`` in ``cells``, cell by cell, rows ascending."""
+    total = 0
+    for c in cells:
+        if c >= 0:
+            k = me * C + c
+            total += start[k + 1] - start[k]
+    out = np.empty(total, np.int64)
+    n = 0
+    for c in cells:
+        if c >= 0:
+            k = me * C + c
+            for j in range(start[k], start[k + 1]):
+                i = order[j]
+                if not dead[i]:
+                    out[n] = i
+                    n += 1
+    return out[:n]
+
+
+@njit
+def called_in(order, start, dead, unit, occ, me, cx, cy, r, W, H, C):
+    """Every living member of group ``me`` of the units of ``occ`` within r cells of (cx, cy)
+    (Chebyshev), ordered by unit label, then row."""
+    units = np.unique(unit[occ])
+    m = units.shape[0]
+    cap = 0
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            cap += start[k + 1] - start[k]
+    rows = np.empty(cap, np.int64)
+    n = 0
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            for j in range(start[k], start[k + 1]):
+                i = order[j]
+                if dead[i]:
+                    continue
+                u = unit[i]
+                p = np.searchsorted(units, u)
+                if p < m and units[p] == u:
+                    rows[n] = i
+                    n += 1
+    rows = np.sort(rows[:n])
+    return rows[np.argsort(unit[rows], kind="mergesort")]
