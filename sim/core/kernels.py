@@ -59,31 +59,55 @@ def group_cell_key(group, cell, C):
 
 
 # =============================================================================================
+# A small hash map of int64 labels (unit labels are sparse: fighter ids and fresh labels)
+# =============================================================================================
+@njit
+def hash_build(keys):
+    """An open-addressing table of the distinct ``keys`` (any int64 >= 0): (slots, values),
+    values[j] the index in ``keys`` of the first occurrence of slots[j]; -1 marks a free slot."""
+    size = 16
+    while size < 2 * keys.shape[0]:
+        size *= 2
+    slots = np.full(size, -1, np.int64)
+    values = np.full(size, -1, np.int64)
+    mask = np.uint64(size - 1)
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        j = (np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+        j &= mask
+        while slots[j] != -1 and slots[j] != k:
+            j = (j + np.uint64(1)) & mask
+        if slots[j] == -1:
+            slots[j] = k
+            values[j] = i
+    return slots, values
+
+
+@njit
+def hash_get(slots, values, k):
+    """The value stored for key k, or -1."""
+    mask = np.uint64(slots.shape[0] - 1)
+    j = ((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+    while True:
+        s = slots[j]
+        if s == k:
+            return values[j]
+        if s == -1:
+            return -1
+        j = (j + np.uint64(1)) & mask
+
+
+# =============================================================================================
 # Units (rules._evolve_units)
 # =============================================================================================
 @njit
-def isin_sorted(values, sorted_set):
-    """values[i] in sorted_set (a sorted 1-d array)."""
-    n = values.shape[0]
-    out = np.zeros(n, np.bool_)
-    m = sorted_set.shape[0]
-    if m == 0:
-        return out
-    for i in range(n):
-        j = np.searchsorted(sorted_set, values[i])
-        if j < m and sorted_set[j] == values[i]:
-            out[i] = True
-    return out
-
-
-@njit
 def relabel_broken(unit, broken_units, first_label):
-    """Every fighter whose unit is in ``broken_units`` (sorted) becomes a unit of one, labelled
+    """Every fighter whose unit is in ``broken_units`` becomes a unit of one, labelled
     first_label, first_label + 1, ... in row order; returns how many labels were used."""
-    hit = isin_sorted(unit, broken_units)
+    slots, values = hash_build(broken_units)
     nxt = first_label
     for i in range(unit.shape[0]):
-        if hit[i]:
+        if hash_get(slots, values, unit[i]) >= 0:
             unit[i] = nxt
             nxt += 1
     return nxt - first_label
@@ -124,19 +148,19 @@ def coalesce_units(unit, key, who, draws, order, start):
         return
     labels = np.unique(np.concatenate((src[:e], dst[:e])))
     L = labels.shape[0]
+    lslots, lvalues = hash_build(labels)
     parent = np.arange(L)
     for j in range(e):
-        ra = _find(parent, np.searchsorted(labels, src[j]))
-        rb = _find(parent, np.searchsorted(labels, dst[j]))
+        ra = _find(parent, hash_get(lslots, lvalues, src[j]))
+        rb = _find(parent, hash_get(lslots, lvalues, dst[j]))
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)  # labels are sorted: the root is the smallest
     new = np.empty(L, np.int64)
     for j in range(L):
         new[j] = labels[_find(parent, j)]
     for i in range(unit.shape[0]):
-        u = unit[i]
-        j = np.searchsorted(labels, u)
-        if j < L and labels[j] == u:
+        j = hash_get(lslots, lvalues, unit[i])
+        if j >= 0:
             unit[i] = new[j]
 
 
@@ -168,8 +192,7 @@ def occupants(order, start, dead, me, cells, C):
 def called_in(order, start, dead, unit, occ, me, cx, cy, r, W, H, C):
     """Every living member of group ``me`` of the units of ``occ`` within r cells of (cx, cy)
     (Chebyshev), ordered by unit label, then row."""
-    units = np.unique(unit[occ])
-    m = units.shape[0]
+    slots, values = hash_build(unit[occ])
     cap = 0
     for yy in range(max(0, cy - r), min(H, cy + r + 1)):
         for xx in range(max(0, cx - r), min(W, cx + r + 1)):
@@ -184,9 +207,7 @@ def called_in(order, start, dead, unit, occ, me, cx, cy, r, W, H, C):
                 i = order[j]
                 if dead[i]:
                     continue
-                u = unit[i]
-                p = np.searchsorted(units, u)
-                if p < m and units[p] == u:
+                if hash_get(slots, values, unit[i]) >= 0:
                     rows[n] = i
                     n += 1
     rows = np.sort(rows[:n])
