@@ -212,3 +212,174 @@ def called_in(order, start, dead, unit, occ, me, cx, cy, r, W, H, C):
                     n += 1
     rows = np.sort(rows[:n])
     return rows[np.argsort(unit[rows], kind="mergesort")]
+
+
+# =============================================================================================
+# Socialise (rules.socialise)
+# =============================================================================================
+@njit
+def _clip01(x):
+    """numpy's clip(x, 0, 1) for one float64 (NaN passes through)."""
+    if not np.isnan(x):
+        x = x if x > 0.0 else 0.0
+    if not np.isnan(x):
+        x = x if x < 1.0 else 1.0
+    return x
+
+
+@njit
+def socialise(group, cell, takfir, coercion, hostility, commitment, frustration, tenure,
+              fought, propaganda, doctrine, partner_here, use_contact, c_star, restriction,
+              activity, C, ideology_rate, hostility_rate, hostility_relax, hbw, contact_rate,
+              commitment_rate, frustration_rate, rival_factor, frustration_decay,
+              frustration_relax):
+    """One week of propaganda and life in the group for every fighter (rules.socialise):
+    ``partner_here``, ``restriction`` and ``activity`` are (G * C) layers, flat."""
+    for i in range(group.shape[0]):
+        g = group[i]
+        k = g * C + cell[i]
+        pi = propaganda[g]
+        rate = ideology_rate * pi
+        t = takfir[i] + rate * (doctrine[g, 0] - takfir[i])
+        takfir[i] = t
+        coercion[i] = coercion[i] + rate * (doctrine[g, 1] - coercion[i])
+        own = hbw * t
+        h = hostility[i]
+        h = h + ((hostility_rate * pi) * (doctrine[g, 0] - h) + hostility_relax * (own - h))
+        if use_contact:
+            h = h - (contact_rate * h) * (1.0 if partner_here[k] else 0.0)
+        hostility[i] = _clip01(h)
+        commitment[i] = commitment[i] + commitment_rate * (c_star[g] - commitment[i])
+        r = restriction[k]
+        gain = (frustration_rate * r) * (1.0 + rival_factor * activity[k])
+        if not (np.isnan(gain) or gain < 1.0):
+            gain = 1.0
+        f = frustration[i]
+        f = f + gain * (1.0 - f)
+        if fought[i]:
+            relax = frustration_decay
+        elif r > 0:
+            relax = 0.0
+        else:
+            relax = frustration_relax
+        frustration[i] = f * (1.0 - relax)
+        tenure[i] += 1
+        fought[i] = False
+
+
+# =============================================================================================
+# Move (rules.move)
+# =============================================================================================
+@njit
+def move(cell, group, routed, movers, score, nbr, noise, move_noise, restriction,
+         use_restriction, C):
+    """Each mover steps to the best of its Moore neighbourhood (itself included) by
+    ``score`` (float32, G * C flat) + move_noise x noise (float32, one row of 9 per mover);
+    a restricted fighter stays among restricted cells, a routed one leaves its cell if it
+    can. First maximum wins, as numpy's argmax."""
+    opt = np.empty(9, np.int64)
+    s = np.empty(9, np.float32)
+    valid = np.empty(9, np.bool_)
+    ninf = np.float32(-np.inf)
+    for j in range(movers.shape[0]):
+        i = movers[j]
+        base = np.int64(group[i]) * C
+        here = cell[i]
+        restricted = use_restriction and restriction[base + here] > 0
+        for q in range(9):
+            o = np.int64(nbr[here, q])
+            v = o >= 0
+            if not v:
+                o = 0
+            opt[q] = o
+            s[q] = score[base + o] + move_noise * noise[j, q]
+            if restricted:
+                v = v and restriction[base + o] > 0
+            valid[q] = v
+        if routed[i]:
+            can = False
+            for q in range(1, 9):
+                can = can or valid[q]
+            if can:
+                valid[0] = False
+        best = 0
+        bv = ninf
+        for q in range(9):
+            v = s[q] if valid[q] else ninf
+            if np.isnan(v):
+                best = q
+                break
+            if q == 0 or v > bv:
+                best = q
+                bv = v
+        cell[i] = opt[best]
+    routed[:] = False
+
+
+# =============================================================================================
+# Operate (rules.operate)
+# =============================================================================================
+@njit
+def attackers(group, cell, active_draw, restriction, use_restriction, security, C, GC):
+    """Who attacks (active, and state forces in the cell) and the attackers per group and
+    cell (float64, G * C flat)."""
+    n = group.shape[0]
+    attack = np.empty(n, np.bool_)
+    A = np.zeros(GC)
+    for i in range(n):
+        k = np.int64(group[i]) * C + cell[i]
+        a = security[cell[i]] > 0
+        if use_restriction:
+            a = a and np.float64(active_draw[i]) >= restriction[k]
+        attack[i] = a
+        if a:
+            A[k] += 1.0
+    return attack, A
+
+
+@njit
+def hits_and_exposure(group, cell, attack, hit_draw, hit_chance, fought, experience,
+                      passive_exposure, C, GC):
+    """Hits (an attacker whose draw is below op_rate x odds of its group and cell), per group
+    and cell; the week's fighting marked; each cell's exposure summed in row order."""
+    n = group.shape[0]
+    hits = np.zeros(GC)
+    X = np.zeros(C)
+    for i in range(n):
+        c = cell[i]
+        if attack[i]:
+            k = np.int64(group[i]) * C + c
+            if np.float64(hit_draw[i]) < hit_chance[k]:
+                hits[k] += 1.0
+            fought[i] = True
+            experience[i] += 1
+            X[c] += 1.0
+        else:
+            X[c] += passive_exposure
+    return hits, X
+
+
+@njit
+def deaths(draw, chance, group, cell, G, C):
+    """dead = draw < chance (float64 per fighter); the dead per group and per cell."""
+    n = draw.shape[0]
+    dead = np.empty(n, np.bool_)
+    by_group = np.zeros(G, np.int64)
+    by_cell = np.zeros(C, np.int64)
+    for i in range(n):
+        d = np.float64(draw[i]) < chance[i]
+        dead[i] = d
+        if d:
+            by_group[group[i]] += 1
+            by_cell[cell[i]] += 1
+    return dead, by_group, by_cell
+
+
+@njit
+def state_fire_chance(cell, attack, q_attack, q_passive):
+    """The state's fire: each fighter's chance of death, by its cell and whether it attacked."""
+    n = cell.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = q_attack[cell[i]] if attack[i] else q_passive[cell[i]]
+    return out

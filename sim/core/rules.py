@@ -337,33 +337,26 @@ def socialise(m: MilitantModel) -> None:
     p, F = m.p, m.fighters
     if len(F) == 0:
         return
-    g = F.group
-    pi = m.propaganda[g]
-    rate = p.ideology_rate * pi
-    F.takfir += rate * (m.doctrine[g, 0] - F.takfir)
-    F.coercion += rate * (m.doctrine[g, 1] - F.coercion)
-    own = p.hostility_base_weight * F.takfir
-    F.hostility += (p.hostility_rate * pi * (m.doctrine[g, 0] - F.hostility)
-                    + p.hostility_relax * (own - F.hostility))
+    G, C = m.n_groups, m.n_cells
     truce = m.relation == Relation.TRUCE
-    if p.contact_rate > 0 and truce.any():
+    use_contact = p.contact_rate > 0 and truce.any()
+    if use_contact:
         present = (m.presence() > 0).astype(np.float64)
         partner_here = (truce.astype(np.float64) @ present) > 0  # (G, C)
-        F.hostility -= p.contact_rate * F.hostility * partner_here[g, F.cell]
-    np.clip(F.hostility, 0.0, 1.0, out=F.hostility)
+    else:
+        partner_here = np.zeros((G, C), dtype=bool)
     c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * m.momentum)
-    F.commitment += p.commitment_rate * (c_star[g] - F.commitment)
-    r = m.restriction[g, F.cell]
     seen_own = m.in_sight(m.prev_ops)
     seen_all = seen_own.sum(0)  # the neighbourhood sum is linear
-    seen_rival = (seen_all[None, :] - seen_own)[g, F.cell]
-    activity = 1.0 - np.exp(-seen_rival / p.activity_scale)
-    gain = np.minimum(1.0, p.frustration_rate * r * (1.0 + p.frustration_rival_factor * activity))
-    F.frustration += gain * (1.0 - F.frustration)
-    relax = np.where(F.fought, p.frustration_decay, np.where(r > 0, 0.0, p.frustration_relax))
-    F.frustration *= 1.0 - relax
-    F.tenure += 1
-    F.fought[:] = False
+    seen_rival = seen_all[None, :] - seen_own
+    activity = 1.0 - np.exp(-seen_rival / p.activity_scale)  # (G, C), looked up per fighter
+    kernels.socialise(F.group, F.cell, F.takfir, F.coercion, F.hostility, F.commitment,
+                      F.frustration, F.tenure, F.fought, m.propaganda, m.doctrine,
+                      partner_here.ravel(), use_contact, c_star, m.restriction.ravel(),
+                      activity.ravel(), C, p.ideology_rate, p.hostility_rate,
+                      p.hostility_relax, p.hostility_base_weight, p.contact_rate,
+                      p.commitment_rate, p.frustration_rate, p.frustration_rival_factor,
+                      p.frustration_decay, p.frustration_relax)
 
 
 # =============================================================================================
@@ -389,27 +382,10 @@ def move(m: MilitantModel) -> None:
     if len(movers) == 0:
         return
     score = _move_field(m).astype(np.float32)  # (G, C)
-    g = F.group[movers]
-    here = F.cell[movers]
-    options = m.nbr[here]  # (k, 9)
-    valid = options >= 0
-    opt = np.where(valid, options, 0)
-    base = g.astype(np.int32)[:, None] * np.int32(m.n_cells)
-    s = score.ravel()[base + opt]
-    s += p.move_noise * rng.random(s.shape, dtype=np.float32)
-    if m.restriction.any():
-        restricted = m.restriction[g, here] > 0
-        if restricted.any():
-            valid &= ~restricted[:, None] | (m.restriction.ravel()[base + opt] > 0)
-    routed = F.routed[movers]
-    if routed.any():
-        leave = valid.copy()
-        leave[:, 0] = False
-        can = leave.any(1)
-        valid[routed & can] = leave[routed & can]
-    s[~valid] = -np.inf
-    F.cell[movers] = opt[np.arange(len(movers)), s.argmax(1)]
-    F.routed[:] = False
+    noise = rng.random((len(movers), 9), dtype=np.float32)
+    kernels.move(F.cell, F.group, F.routed, movers, score.ravel(), m.nbr, noise,
+                 np.float32(p.move_noise), m.restriction.ravel(), bool(m.restriction.any()),
+                 m.n_cells)
 
 
 def _move_field(m: MilitantModel) -> np.ndarray:
@@ -455,33 +431,30 @@ def operate(m: MilitantModel) -> None:
         return
     G, C = m.n_groups, m.n_cells
     g, c = F.group, F.cell
-    if m.restriction.any():
-        active = _uniform(rng, n) >= m.restriction[g, c]
-    else:
-        active = np.ones(n, dtype=bool)
+    restricted = bool(m.restriction.any())
+    draw = _uniform(rng, n) if restricted else np.empty(0, np.float32)
     S = m.security.copy()
-    attack = active & (S[c] > 0)
-    flat = g.astype(np.int64) * C + c
-    A = np.bincount(flat[attack], minlength=G * C).reshape(G, C).astype(np.float64)
+    attack, A = kernels.attackers(g, c, draw, m.restriction.ravel(), restricted, S, C, G * C)
+    A = A.reshape(G, C)
     truce = (m.relation == Relation.TRUCE).astype(np.float64)
     E = A + p.joint_bonus * truce @ A
     odds = np.divide(E, E + S[None, :], out=np.zeros_like(E), where=(E + S[None, :]) > 0)
-    hit = attack & (_uniform(rng, n) < p.op_rate * odds[g, c])
-    hits = np.bincount(flat[hit], minlength=G * C).reshape(G, C).astype(np.float64)
+    hits, X = kernels.hits_and_exposure(g, c, attack, _uniform(rng, n), (p.op_rate * odds).ravel(),
+                                        F.fought, F.experience, p.passive_exposure, C, G * C)
+    hits = hits.reshape(G, C)
     m.security = np.maximum(0.0, m.security - p.security_per_hit * hits.sum(0))
     m.tally.ops += A
     m.tally.hits += hits
     m.tally.violence += hits.sum(0)
-    F.fought |= attack
-    F.experience += attack
-    # the state's response
-    exposure = np.where(attack, 1.0, p.passive_exposure)
-    X = np.bincount(c, weights=exposure, minlength=C)
-    hazard = p.state_lethality * S[c] * exposure / np.maximum(1.0, X[c])
-    dead = _uniform(rng, n) < 1.0 - np.exp(-hazard)
-    if dead.any():
-        m.tally.deaths_state += np.bincount(g[dead], minlength=G)
-        m.tally.violence += np.bincount(c[dead], minlength=C)
+    # the state's response: a fighter's hazard depends only on its cell and whether it
+    # attacked (exposure 1 or passive_exposure), so its chance is computed once per cell
+    q = [1.0 - np.exp(-(p.state_lethality * S * e / np.maximum(1.0, X)))
+         for e in (1.0, p.passive_exposure)]
+    chance = kernels.state_fire_chance(c, attack, q[0], q[1])
+    dead, by_group, by_cell = kernels.deaths(_uniform(rng, n), chance, g, c, G, C)
+    if by_group.any():
+        m.tally.deaths_state += by_group
+        m.tally.violence += by_cell
         remove_fighters(m, ~dead)
 
 
