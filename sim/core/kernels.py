@@ -27,6 +27,43 @@ njit = numba.njit(cache=True, nogil=True)
 
 
 # =============================================================================================
+# The fighter table (fighters.FighterTable.keep)
+# =============================================================================================
+@njit
+def drop_fids(mask, fid, row_of):
+    """The fids of the rows where mask is false (row_of -1); row_of of the kept rows set to
+    their rows after compaction."""
+    n = mask.shape[0]
+    gone = np.empty(n - mask.sum(), np.int64)
+    j = 0
+    g = 0
+    for i in range(n):
+        if mask[i]:
+            row_of[fid[i]] = j
+            j += 1
+        else:
+            row_of[fid[i]] = -1
+            gone[g] = fid[i]
+            g += 1
+    return gone
+
+
+@njit
+def compact_block(block, mask):
+    """Move the rows where mask is true (columns of ``block``) to the front, in order; return
+    how many there are."""
+    k = block.shape[0]
+    j = 0
+    for i in range(mask.shape[0]):
+        if mask[i]:
+            if j != i:
+                for r in range(k):
+                    block[r, j] = block[r, i]
+            j += 1
+    return j
+
+
+# =============================================================================================
 # Indexes
 # =============================================================================================
 @njit
