@@ -112,13 +112,12 @@ class FighterTable:
     def keep(self, mask: np.ndarray) -> np.ndarray:
         """Keep the rows where mask is true; return the fids removed."""
         mask = np.asarray(mask, dtype=bool)
-        gone = kernels.drop_fids(mask, self.fid, self.row_of)
+        gone, first, src = kernels.drop_rows(mask, self.fid, self.row_of)
         if len(gone) == 0:
             return gone
-        n = 0
         for dt in _BLOCKS:
-            n = kernels.compact_block(self._blocks[dt], mask)
-        self._n = n
+            kernels.compact_block(self._blocks[dt], first, src)
+        self._n = first + len(src)
         self._views()
         self.removals += 1
         return gone

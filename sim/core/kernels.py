@@ -30,37 +30,40 @@ njit = numba.njit(cache=True, nogil=True)
 # The fighter table (fighters.FighterTable.keep)
 # =============================================================================================
 @njit
-def drop_fids(mask, fid, row_of):
-    """The fids of the rows where mask is false (row_of -1); row_of of the kept rows set to
-    their rows after compaction."""
+def drop_rows(mask, fid, row_of):
+    """Rows to drop where mask is false: (gone, first, src). ``gone`` their fids (row_of set
+    to -1, and the kept rows' row_of to their rows after compaction); ``first`` the first
+    row dropped and ``src`` the kept rows from there on, in order."""
     n = mask.shape[0]
     gone = np.empty(n - mask.sum(), np.int64)
-    j = 0
-    g = 0
+    first = n
     for i in range(n):
+        if not mask[i]:
+            first = i
+            break
+    src = np.empty(n - first - gone.shape[0], np.int64)
+    j = first
+    g = 0
+    for i in range(first, n):
         if mask[i]:
             row_of[fid[i]] = j
+            src[j - first] = i
             j += 1
         else:
             row_of[fid[i]] = -1
             gone[g] = fid[i]
             g += 1
-    return gone
+    return gone, first, src
 
 
 @njit
-def compact_block(block, mask):
-    """Move the rows where mask is true (columns of ``block``) to the front, in order; return
-    how many there are."""
-    k = block.shape[0]
-    j = 0
-    for i in range(mask.shape[0]):
-        if mask[i]:
-            if j != i:
-                for r in range(k):
-                    block[r, j] = block[r, i]
-            j += 1
-    return j
+def compact_block(block, first, src):
+    """Rows ``src`` (ascending, all >= first) of every column of ``block`` moved up to start
+    at ``first``, in place."""
+    for r in range(block.shape[0]):
+        row = block[r]
+        for t in range(src.shape[0]):
+            row[first + t] = row[src[t]]
 
 
 # =============================================================================================
