@@ -67,6 +67,46 @@ def compact_block(block, first, src):
 
 
 # =============================================================================================
+# Layers of cells (space.box_sum, MilitantModel.presence)
+# =============================================================================================
+@njit
+def box_sum(a, width, height, r):
+    """Neighbourhood sums of radius r >= 1 of each row of ``a`` (K, C), float64: the
+    summed-area table of the zero-padded layer, accumulated down the columns and then along
+    the rows, and the four-corner difference, as the numpy version computes them."""
+    K = a.shape[0]
+    d = 2 * r + 1
+    Hp, Wp = height + d, width + d
+    sat = np.empty((Hp, Wp))
+    out = np.empty((K, width * height))
+    for k in range(K):
+        sat[:, :] = 0.0
+        for y in range(height):
+            for x in range(width):
+                sat[r + 1 + y, r + 1 + x] = a[k, y * width + x]
+        for y in range(1, Hp):
+            for x in range(Wp):
+                sat[y, x] = sat[y - 1, x] + sat[y, x]
+        for y in range(Hp):
+            for x in range(1, Wp):
+                sat[y, x] = sat[y, x - 1] + sat[y, x]
+        for y in range(height):
+            for x in range(width):
+                out[k, y * width + x] = (sat[y + d, x + d] - sat[y, x + d]
+                                         - sat[y + d, x] + sat[y, x])
+    return out
+
+
+@njit
+def presence(group, cell, G, C):
+    """Fighters per group per cell, (G, C) float64."""
+    out = np.zeros((G, C))
+    for i in range(group.shape[0]):
+        out[group[i], cell[i]] += 1.0
+    return out
+
+
+# =============================================================================================
 # Indexes
 # =============================================================================================
 @njit

@@ -17,7 +17,7 @@ import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
 from .columns import group_col, pair_key
-from . import rules
+from . import kernels, rules
 from .enums import STATE, EventKind, Relation, TimelineKind
 from .fighters import Fighter, FighterTable
 from .record import Recorder, RunResult
@@ -222,9 +222,7 @@ class MilitantModel(mesa.Model):
     def presence(self) -> np.ndarray:
         """Fighters per group per cell, shape (G, C)."""
         F = self.fighters
-        flat = F.group.astype(np.int64) * self.n_cells + F.cell
-        return np.bincount(flat, minlength=self.n_groups * self.n_cells).reshape(
-            self.n_groups, self.n_cells).astype(np.float64)
+        return kernels.presence(F.group, F.cell, self.n_groups, self.n_cells)
 
     def in_sight(self, layers: np.ndarray, radius: int | None = None) -> np.ndarray:
         """Sum of a layer (or stack of layers) over each cell's neighbourhood of ``vision``."""
