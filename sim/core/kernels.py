@@ -463,3 +463,40 @@ def state_fire_chance(cell, attack, q_attack, q_passive):
     for i in range(n):
         out[i] = q_attack[cell[i]] if attack[i] else q_passive[cell[i]]
     return out
+
+
+@njit
+def clash_side(order, start, dead, unit, me, around, cx, cy, r, use_reach, W, H, C):
+    """One side of a clash at (cx, cy): the living occupants of group ``me`` in ``around``
+    and, with ``use_reach``, every member of their units within r of the cell."""
+    occ = occupants(order, start, dead, me, around, C)
+    if not use_reach or occ.shape[0] == 0:
+        return occ
+    return called_in(order, start, dead, unit, occ, me, cx, cy, r, W, H, C)
+
+
+@njit
+def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, engaged,
+                  routed):
+    """Casualties of one clash: an engaged fighter of a is hit when its draw is below
+    ``chance_a`` (float32, as the draws), likewise b; every engaged fighter is marked, and
+    the losing side's routed (not in an incident). Returns the casualties of a and b."""
+    da = 0
+    for j in range(ea.shape[0]):
+        if ua[j] < chance_a:
+            dead[ea[j]] = True
+            da += 1
+    db = 0
+    for j in range(eb.shape[0]):
+        if ub[j] < chance_b:
+            dead[eb[j]] = True
+            db += 1
+    for j in range(ea.shape[0]):
+        engaged[ea[j]] = True
+    for j in range(eb.shape[0]):
+        engaged[eb[j]] = True
+    if not incident:
+        loser = eb if a_wins else ea
+        for j in range(loser.shape[0]):
+            routed[loser[j]] = True
+    return da, db

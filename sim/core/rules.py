@@ -570,66 +570,67 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
     rows = []
     for a, b, cells, rel in fights:
         incident = rel == Relation.TRUCE
+        war = rel == Relation.WAR
+        r = max(reach, 1) if war else reach  # at war, the front line
         for cell in cells.tolist():
             cx, cy = cell % W, cell // W
-            sides = []
-            around = m.nbr[cell] if rel == Relation.WAR else np.array([cell], dtype=np.int32)
-            around = around[around >= 0]
-            for me in (a, b):
-                occ = kernels.occupants(here_order, here_start, dead, me, around, C)
-                if incident and len(occ):
-                    # an incident is a fight between two units on the spot, not a battle
-                    pick = occ[int(rng.random() * len(occ))]
-                    sides.append(occ[F.unit[occ] == F.unit[pick]])
-                    continue
-                if reach < 0 or len(occ) == 0:
+            around = m.nbr[cell] if war else np.array([cell], dtype=np.int32)
+            if incident:
+                # an incident is a fight between two units on the spot, not a battle
+                sides = []
+                for me in (a, b):
+                    occ = kernels.occupants(here_order, here_start, dead, me, around, C)
+                    if len(occ):
+                        pick = occ[int(rng.random() * len(occ))]
+                        occ = occ[F.unit[occ] == F.unit[pick]]
                     sides.append(occ)
-                    continue
+                ea, eb = sides
+            else:
                 # each side calls in every member of its units present within r of the cell
-                r = max(reach, 1) if rel == Relation.WAR else reach  # at war, the front line
-                sides.append(kernels.called_in(here_order, here_start, dead, F.unit, occ, me,
-                                               cx, cy, r, W, m.height, C))
-            ea, eb = sides
+                ea = kernels.clash_side(here_order, here_start, dead, F.unit, a, around, cx, cy,
+                                        r, reach >= 0, W, m.height, C)
+                eb = kernels.clash_side(here_order, here_start, dead, F.unit, b, around, cx, cy,
+                                        r, reach >= 0, W, m.height, C)
             na, nb = len(ea), len(eb)
             if na == 0 or nb == 0:
                 continue
-            kill_a = ea[_uniform(rng, na) < p.clash_lethality * nb / (na + nb)]
-            kill_b = eb[_uniform(rng, nb) < p.clash_lethality * na / (na + nb)]
-            dead[kill_a] = True
-            dead[kill_b] = True
-            engaged_any[ea] = True
-            engaged_any[eb] = True
-            da, db = len(kill_a), len(kill_b)
-            m.tally.clash_casualties[a, b] += da
-            m.tally.clash_casualties[b, a] += db
-            m.tally.deaths_clash[a] += da
-            m.tally.deaths_clash[b] += db
-            m.tally.clashes[a, b] += 1
-            m.tally.clashes[b, a] += 1
-            m.tally.violence[cell] += da + db
-            m.clash_memory[a, b] += 1
-            m.clash_memory[b, a] += 1
-            m.last_clash[a, b] = m.last_clash[b, a] = m.week
-            if incident:
-                m.tally.incidents[a, b] += 1
-                m.tally.incidents[b, a] += 1
-                m.tension[a, b] += p.tension_per_incident * (1 + da)
-                m.tension[b, a] += p.tension_per_incident * (1 + db)
-                winner = -1
-            else:
-                winner = a if rng.random() < na / (na + nb) else b
-                loser_side = eb if winner == a else ea
-                routed[loser_side] = True
-                if m.owner[cell] != winner:
-                    m.tally.cells_gained[winner] += 1
-                m.tally.clash_wins[winner] += 1
-                m.owner[cell] = winner
-                m.firmness[cell] = p.firm_rate
+            ua = _uniform(rng, na)
+            ub = _uniform(rng, nb)
+            a_wins = False if incident else rng.random() < na / (na + nb)
+            da, db = kernels.resolve_clash(
+                ea, eb, ua, ub, np.float32(p.clash_lethality * nb / (na + nb)),
+                np.float32(p.clash_lethality * na / (na + nb)), incident, a_wins, dead,
+                engaged_any, routed)
+            winner = -1 if incident else (a if a_wins else b)
             rows.append((a, b, cell, na, nb, da, db, winner, incident))
     if rows:
         r = np.array(rows, dtype=np.int64)
-        m.recorder.log_clashes(m.week, r[:, 0], r[:, 1], r[:, 2], r[:, 3], r[:, 4], r[:, 5],
-                               r[:, 6], r[:, 7], incident=r[:, 8].astype(bool))
+        ra, rb, cl, da, db, win, inc = r[:, 0], r[:, 1], r[:, 2], r[:, 5], r[:, 6], r[:, 7], r[:, 8] > 0
+        t = m.tally
+        np.add.at(t.clash_casualties, (ra, rb), da)
+        np.add.at(t.clash_casualties, (rb, ra), db)
+        np.add.at(t.deaths_clash, ra, da)
+        np.add.at(t.deaths_clash, rb, db)
+        np.add.at(t.clashes, (ra, rb), 1)
+        np.add.at(t.clashes, (rb, ra), 1)
+        np.add.at(t.violence, cl, da + db)
+        np.add.at(m.clash_memory, (ra, rb), 1)
+        np.add.at(m.clash_memory, (rb, ra), 1)
+        m.last_clash[ra, rb] = m.last_clash[rb, ra] = m.week
+        if inc.any():
+            np.add.at(t.incidents, (ra[inc], rb[inc]), 1)
+            np.add.at(t.incidents, (rb[inc], ra[inc]), 1)
+            np.add.at(m.tension, (ra[inc], rb[inc]), p.tension_per_incident * (1 + da[inc]))
+            np.add.at(m.tension, (rb[inc], ra[inc]), p.tension_per_incident * (1 + db[inc]))
+        # the winner takes the cell (in the order of the clashes: a cell fought over twice
+        # goes to the last winner)
+        for cell, w in zip(cl[~inc].tolist(), win[~inc].tolist()):
+            if m.owner[cell] != w:
+                t.cells_gained[w] += 1
+            t.clash_wins[w] += 1
+            m.owner[cell] = w
+            m.firmness[cell] = p.firm_rate
+        m.recorder.log_clashes(m.week, ra, rb, cl, r[:, 3], r[:, 4], da, db, win, incident=inc)
     F.routed |= routed & ~dead
     F.fought |= engaged_any
     F.experience += engaged_any
