@@ -129,6 +129,20 @@ def key_index(key, K):
 
 
 @njit
+def fight_index(group, cell, unit, C, K):
+    """For the week's clashes: the rows by group and cell (order, start), each row's place in
+    that order (pos), and the units in that order (unit_k)."""
+    order, start = key_index(group_cell_key(group, cell, C), K)
+    n = order.shape[0]
+    pos = np.empty(n, np.int64)
+    unit_k = np.empty(n, np.int64)
+    for j in range(n):
+        pos[order[j]] = j
+        unit_k[j] = unit[order[j]]
+    return order, start, pos, unit_k
+
+
+@njit
 def group_cell_key(group, cell, C):
     """key = group * C + cell (int64)."""
     n = group.shape[0]
@@ -248,8 +262,9 @@ def coalesce_units(unit, key, who, draws, order, start):
 # Clashes (rules._fight)
 # =============================================================================================
 @njit
-def occupants(order, start, dead, me, cells, C):
-    """The living fighters of group ``me`` in ``cells``, cell by cell, rows ascending."""
+def occupants(order, start, dead_k, me, cells, C):
+    """The living fighters of group ``me`` in ``cells``, cell by cell, rows ascending
+    (``dead_k``: dead in the order of ``order``)."""
     total = 0
     for c in cells:
         if c >= 0:
@@ -261,17 +276,17 @@ def occupants(order, start, dead, me, cells, C):
         if c >= 0:
             k = me * C + c
             for j in range(start[k], start[k + 1]):
-                i = order[j]
-                if not dead[i]:
-                    out[n] = i
+                if not dead_k[j]:
+                    out[n] = order[j]
                     n += 1
     return out[:n]
 
 
 @njit
-def called_in(order, start, dead, unit, occ, me, cx, cy, r, W, H, C):
+def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
     """Every living member of group ``me`` of the units of ``occ`` within r cells of (cx, cy)
-    (Chebyshev), ordered by unit label, then row."""
+    (Chebyshev), ordered by unit label, then row. ``unit_k`` and ``dead_k`` are the units and
+    deaths in the order of ``order``, so that the cells are scanned in memory order."""
     slots, values = hash_build(unit[occ])
     cap = 0
     for yy in range(max(0, cy - r), min(H, cy + r + 1)):
@@ -284,15 +299,11 @@ def called_in(order, start, dead, unit, occ, me, cx, cy, r, W, H, C):
         for xx in range(max(0, cx - r), min(W, cx + r + 1)):
             k = me * C + yy * W + xx
             for j in range(start[k], start[k + 1]):
-                i = order[j]
-                if dead[i]:
-                    continue
-                if hash_get(slots, values, unit[i]) >= 0:
-                    rows[n] = i
+                if not dead_k[j] and hash_get(slots, values, unit_k[j]) >= 0:
+                    rows[n] = order[j]
                     n += 1
     rows = np.sort(rows[:n])
     return rows[np.argsort(unit[rows], kind="mergesort")]
-
 
 # =============================================================================================
 # Socialise (rules.socialise)
@@ -466,30 +477,34 @@ def state_fire_chance(cell, attack, q_attack, q_passive):
 
 
 @njit
-def clash_side(order, start, dead, unit, me, around, cx, cy, r, use_reach, W, H, C):
+def clash_side(order, start, dead_k, unit, unit_k, me, around, cx, cy, r, use_reach, W, H,
+               C):
     """One side of a clash at (cx, cy): the living occupants of group ``me`` in ``around``
     and, with ``use_reach``, every member of their units within r of the cell."""
-    occ = occupants(order, start, dead, me, around, C)
+    occ = occupants(order, start, dead_k, me, around, C)
     if not use_reach or occ.shape[0] == 0:
         return occ
-    return called_in(order, start, dead, unit, occ, me, cx, cy, r, W, H, C)
+    return called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C)
 
 
 @njit
-def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, engaged,
-                  routed):
+def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, dead_k, pos,
+                  engaged, routed):
     """Casualties of one clash: an engaged fighter of a is hit when its draw is below
     ``chance_a`` (float32, as the draws), likewise b; every engaged fighter is marked, and
-    the losing side's routed (not in an incident). Returns the casualties of a and b."""
+    the losing side's routed (not in an incident). Returns the casualties of a and b. The dead
+    are marked by row (``dead``) and in the order of the index (``dead_k``, at ``pos``)."""
     da = 0
     for j in range(ea.shape[0]):
         if ua[j] < chance_a:
             dead[ea[j]] = True
+            dead_k[pos[ea[j]]] = True
             da += 1
     db = 0
     for j in range(eb.shape[0]):
         if ub[j] < chance_b:
             dead[eb[j]] = True
+            dead_k[pos[eb[j]]] = True
             db += 1
     for j in range(ea.shape[0]):
         engaged[ea[j]] = True

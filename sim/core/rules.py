@@ -564,8 +564,9 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
     dead = np.zeros(n_f, dtype=bool)
     engaged_any = np.zeros(n_f, dtype=bool)
     routed = np.zeros(n_f, dtype=bool)
-    # the fighters of each group in each cell, rows ascending
-    here_order, here_start = kernels.key_index(kernels.group_cell_key(g, c, C), G * C)
+    # the fighters of each group in each cell, rows ascending; who died in that order
+    here_order, here_start, here_pos, here_unit = kernels.fight_index(g, c, F.unit, C, G * C)
+    dead_k = np.zeros(n_f, dtype=bool)
     reach = p.battle_reach
     rows = []
     for a, b, cells, rel in fights:
@@ -579,7 +580,7 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
                 # an incident is a fight between two units on the spot, not a battle
                 sides = []
                 for me in (a, b):
-                    occ = kernels.occupants(here_order, here_start, dead, me, around, C)
+                    occ = kernels.occupants(here_order, here_start, dead_k, me, around, C)
                     if len(occ):
                         pick = occ[int(rng.random() * len(occ))]
                         occ = occ[F.unit[occ] == F.unit[pick]]
@@ -587,10 +588,10 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
                 ea, eb = sides
             else:
                 # each side calls in every member of its units present within r of the cell
-                ea = kernels.clash_side(here_order, here_start, dead, F.unit, a, around, cx, cy,
-                                        r, reach >= 0, W, m.height, C)
-                eb = kernels.clash_side(here_order, here_start, dead, F.unit, b, around, cx, cy,
-                                        r, reach >= 0, W, m.height, C)
+                ea = kernels.clash_side(here_order, here_start, dead_k, F.unit, here_unit, a,
+                                        around, cx, cy, r, reach >= 0, W, m.height, C)
+                eb = kernels.clash_side(here_order, here_start, dead_k, F.unit, here_unit, b,
+                                        around, cx, cy, r, reach >= 0, W, m.height, C)
             na, nb = len(ea), len(eb)
             if na == 0 or nb == 0:
                 continue
@@ -599,8 +600,8 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
             a_wins = False if incident else rng.random() < na / (na + nb)
             da, db = kernels.resolve_clash(
                 ea, eb, ua, ub, np.float32(p.clash_lethality * nb / (na + nb)),
-                np.float32(p.clash_lethality * na / (na + nb)), incident, a_wins, dead,
-                engaged_any, routed)
+                np.float32(p.clash_lethality * na / (na + nb)), incident, a_wins, dead, dead_k,
+                here_pos, engaged_any, routed)
             winner = -1 if incident else (a if a_wins else b)
             rows.append((a, b, cell, na, nb, da, db, winner, incident))
     if rows:
