@@ -112,8 +112,15 @@ def weeks_for(total: int) -> int:
     return max(5, min(40, int(4e5 / total)))
 
 
+def warm_up() -> None:
+    """Load every compiled kernel in this process (a small world with clashes), so that the
+    timings measure the model, not the loading of the kernels."""
+    large_model(2000).run(3, progress=False)
+
+
 def one_size(total: int, repeats: int) -> dict:
     """Time the large world at ``total`` fighters (best of ``repeats``); peak memory."""
+    warm_up()
     best = None
     for r in range(repeats):
         model = large_model(total)
@@ -176,8 +183,7 @@ def main() -> None:
               f"cached: {warm['import'] + warm['first_weeks']:.2f} s; compile time "
               f"{cold['first_weeks'] - warm['first_weeks']:.2f} s")
 
-    # warm up every kernel in this process
-    large_model(2000).run(3, progress=False)
+    warm_up()
     times = []
     for _ in range(args.repeats):
         model = sim.MilitantModel(sim.DEFAULT_SCENARIO, rng=1)
