@@ -35,7 +35,11 @@ def drop_rows(mask, fid, row_of):
     to -1, and the kept rows' row_of to their rows after compaction); ``first`` the first
     row dropped and ``src`` the kept rows from there on, in order."""
     n = mask.shape[0]
-    gone = np.empty(n - mask.sum(), np.int64)
+    kept = 0
+    for i in range(n):
+        if mask[i]:
+            kept += 1
+    gone = np.empty(n - kept, np.int64)
     first = n
     for i in range(n):
         if not mask[i]:
@@ -191,6 +195,55 @@ def hash_get(slots, values, k):
         j = (j + np.uint64(1)) & mask
 
 
+@njit
+def hash_slot(slots, k):
+    """The slot of key k in the table, or -1."""
+    mask = np.uint64(slots.shape[0] - 1)
+    j = ((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+    while True:
+        s = slots[j]
+        if s == k:
+            return np.int64(j)
+        if s == -1:
+            return np.int64(-1)
+        j = (j + np.uint64(1)) & mask
+
+
+@njit
+def sort_by_unit(rows, unit):
+    """``rows`` ordered by (unit label, row): a bottom-up merge sort (rows are distinct)."""
+    n = rows.shape[0]
+    a = rows.copy()
+    b = np.empty(n, np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, t = lo, mid, lo
+            while i < mid and j < hi:
+                x, y = a[i], a[j]
+                ux, uy = unit[x], unit[y]
+                if ux < uy or (ux == uy and x < y):
+                    b[t] = x
+                    i += 1
+                else:
+                    b[t] = y
+                    j += 1
+                t += 1
+            while i < mid:
+                b[t] = a[i]
+                i += 1
+                t += 1
+            while j < hi:
+                b[t] = a[j]
+                j += 1
+                t += 1
+        a, b = b, a
+        width *= 2
+    return a
+
+
 # =============================================================================================
 # Units (rules._evolve_units)
 # =============================================================================================
@@ -240,22 +293,32 @@ def coalesce_units(unit, key, who, draws, order, start):
             e += 1
     if e == 0:
         return
-    labels = np.unique(np.concatenate((src[:e], dst[:e])))
-    L = labels.shape[0]
-    lslots, lvalues = hash_build(labels)
+    # the distinct labels, a dense id each
+    both = np.empty(2 * e, np.int64)
+    both[:e] = src[:e]
+    both[e:] = dst[:e]
+    slots, first = hash_build(both)
+    dense = np.full(slots.shape[0], -1, np.int64)
+    labels = np.empty(2 * e, np.int64)
+    L = 0
+    for j in range(slots.shape[0]):
+        if slots[j] != -1:
+            dense[j] = L
+            labels[L] = slots[j]
+            L += 1
     parent = np.arange(L)
     for j in range(e):
-        ra = _find(parent, hash_get(lslots, lvalues, src[j]))
-        rb = _find(parent, hash_get(lslots, lvalues, dst[j]))
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)  # labels are sorted: the root is the smallest
-    new = np.empty(L, np.int64)
-    for j in range(L):
-        new[j] = labels[_find(parent, j)]
+        ra = _find(parent, dense[hash_slot(slots, src[j])])
+        rb = _find(parent, dense[hash_slot(slots, dst[j])])
+        if ra != rb:  # the root keeps the smaller label
+            if labels[ra] < labels[rb]:
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
     for i in range(unit.shape[0]):
-        j = hash_get(lslots, lvalues, unit[i])
+        j = hash_slot(slots, unit[i])
         if j >= 0:
-            unit[i] = new[j]
+            unit[i] = labels[_find(parent, dense[j])]
 
 
 # =============================================================================================
@@ -302,8 +365,7 @@ def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
                 if not dead_k[j] and hash_get(slots, values, unit_k[j]) >= 0:
                     rows[n] = order[j]
                     n += 1
-    rows = np.sort(rows[:n])
-    return rows[np.argsort(unit[rows], kind="mergesort")]
+    return sort_by_unit(rows[:n], unit)
 
 # =============================================================================================
 # Socialise (rules.socialise)
