@@ -4,7 +4,8 @@ The rules read and write the arrays (one row per living fighter), vectorised. Ea
 also a :class:`Fighter`, a ``mesa.Agent`` registered with the model, so a user can reach every
 fighter through ``model.agents`` and read its attributes; those attributes are views on the
 arrays, so they are always current. The agents are made only when someone looks: the first
-read of ``model.agents`` (or ``model.fighter(fid)``, a grid cell's agents) makes one per living
+read of ``model.agents`` (or ``model.fighter(fid)``, or the ``agents`` of a cell of
+``model.grid``, a :class:`FighterCell`) makes one per living
 fighter, and every later read first brings them up to date (agents of recruits made, those of
 the dead and deserted removed). A run nobody looks into creates and removes no agent at all.
 """
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from mesa.discrete_space import Cell
 
 from . import kernels
 
@@ -199,3 +201,24 @@ class Fighter(mesa.Agent):
         if not self.alive:
             return f"<Fighter {self.fid} (gone)>"
         return f"<Fighter {self.fid} of {self.group} at {self.pos}>"
+
+
+class FighterCell(Cell):
+    """A cell of ``model.grid`` whose ``agents`` are the fighters standing in it, read from
+    the arrays when asked (their Mesa agents brought up to date first)."""
+
+    model: MilitantModel | None = None
+
+    @property
+    def agents(self) -> list:
+        m = self.model
+        if m is None:
+            return Cell.agents.fget(self)
+        x, y = self.coordinate
+        F = m.fighters
+        m._sync_agents()
+        return [m._agent_of[f] for f in F.fid[F.cell == y * m.width + x].tolist()]
+
+    @property
+    def is_empty(self) -> bool:
+        return len(self.agents) == 0

@@ -19,7 +19,7 @@ from mesa.discrete_space import OrthogonalMooreGrid
 from .columns import group_col, pair_key
 from . import kernels, rules
 from .enums import STATE, EventKind, Relation, TimelineKind
-from .fighters import Fighter, FighterTable
+from .fighters import Fighter, FighterCell, FighterTable
 from .record import Recorder, RunResult
 from .scenario import Scenario, load_scenario
 from .space import box_sum, moore_table
@@ -62,7 +62,7 @@ class MilitantModel(mesa.Model):
         self.width, self.height = spec.width, spec.height
         self.n_cells = spec.n_cells
         self.nbr = moore_table(self.width, self.height)
-        self.grid = OrthogonalMooreGrid((self.width, self.height), torus=False, random=self.random)
+        self._grid = None  # Mesa's grid of the same cells, made on first use (see grid)
         self.zones = spec.zones
         cells = spec.cells
         self.population = cells["population"].astype(np.float64).copy()
@@ -328,6 +328,18 @@ class MilitantModel(mesa.Model):
             self.live_changes.append(change)
         self.log_event(EventKind.LIVE_CHANGE, group, -1, -1, size, f"{kind} {name}={value}")
         self._live_event = len(self.recorder._events) - 1
+
+    @property
+    def grid(self) -> OrthogonalMooreGrid:
+        """The region as a Mesa ``OrthogonalMooreGrid`` (not a torus), made on first use: the
+        rules work on the arrays (``nbr``, ``in_sight``), which agree with it. A cell's
+        ``agents`` are the fighters standing in it (:class:`~sim.core.fighters.FighterCell`)."""
+        if self._grid is None:
+            self._grid = OrthogonalMooreGrid((self.width, self.height), torus=False,
+                                             random=self.random, cell_klass=FighterCell)
+            for cell in self._grid.all_cells:
+                cell.model = self  # its agents are the fighters standing in it
+        return self._grid
 
     # -- Mesa agents, made when someone looks ---------------------------------------------------
     # The rules work on the arrays only; recruits and deaths create or remove nothing. The
