@@ -19,7 +19,8 @@ Prints, on one core:
    (each in its own process, with its peak memory), and a linear fit of time per week.
 
 Speed is measured here, never asserted in the tests. The figures are wall-clock times, best
-of R repeats; on a shared machine run it when the machine is quiet.
+of R repeats, with the process's CPU time beside them (on a shared machine the CPU time is
+the steadier of the two); run it when the machine is quiet.
 """
 
 from __future__ import annotations
@@ -76,12 +77,13 @@ def time_steps(model, weeks: int, warmup: int = WARMUP) -> dict:
     fighters = 0
     fired = dict.fromkeys(["recruits", "attacks", "deaths_state", "deaths_strike",
                            "clashes", "deaths_clash", "defections", "desertions"], 0)
-    dt = 0.0
+    dt = cpu = 0.0
     for _ in range(weeks):
         fighters += len(model.fighters)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.step()
         dt += time.perf_counter() - t0
+        cpu += time.process_time() - c0
         t = model.tally
         fired["recruits"] += int(t.recruits.sum())
         fired["attacks"] += int(t.ops.sum())
@@ -91,7 +93,7 @@ def time_steps(model, weeks: int, warmup: int = WARMUP) -> dict:
         fired["deaths_clash"] += int(t.deaths_clash.sum())
         fired["defections"] += int(t.defections.sum())
         fired["desertions"] += int(t.desertions.sum())
-    return {"fighters": fighters / weeks, "sec": dt / weeks, "fired": fired}
+    return {"fighters": fighters / weeks, "sec": dt / weeks, "cpu": cpu / weeks, "fired": fired}
 
 
 def time_mesa_idiom(fighters: int, weeks: int = 3) -> dict:
@@ -99,13 +101,14 @@ def time_mesa_idiom(fighters: int, weeks: int = 3) -> dict:
 
     m = NaiveModel(fighters=int(fighters))
     n = 0
-    dt = 0.0
+    dt = cpu = 0.0
     for _ in range(weeks):
         n += len(m.agents)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         m.step()
         dt += time.perf_counter() - t0
-    return {"fighters": n / weeks, "sec": dt / weeks}
+        cpu += time.process_time() - c0
+    return {"fighters": n / weeks, "sec": dt / weeks, "cpu": cpu / weeks}
 
 
 def weeks_for(total: int) -> int:
@@ -184,17 +187,18 @@ def main() -> None:
               f"{cold['first_weeks'] - warm['first_weeks']:.2f} s")
 
     warm_up()
-    times = []
+    times, cpus = [], []
     for _ in range(args.repeats):
         model = sim.MilitantModel(sim.DEFAULT_SCENARIO, rng=1)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = model.run(progress=False)
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
     dt = min(times)
     fs = result.steps["fighters"].iloc[1:].sum()
     print(f"\n[default] {sim.DEFAULT_SCENARIO}, {model.week} weeks, warm: {dt:.2f} s "
-          f"(best of {args.repeats}; {fs / dt / 1e6:.2f} M fighter-steps/s at a mean of "
-          f"{fs / model.week:.0f} fighters; target < 0.3 s)")
+          f"(CPU {min(cpus):.2f} s; best of {args.repeats}; {fs / dt / 1e6:.2f} M "
+          f"fighter-steps/s at a mean of {fs / model.week:.0f} fighters; target < 0.3 s)")
 
     ours, theirs = [], []
     for _ in range(args.repeats):  # interleaved, so that both see the same machine
@@ -204,24 +208,26 @@ def main() -> None:
     t = max(theirs, key=lambda r: r["fighters"] / r["sec"])
     fo, ft = o["fighters"] / o["sec"], t["fighters"] / t["sec"]
     print(f"\n[large] 80 x 60 map, every rule firing, 20 weeks: mean {o['fighters']:.0f} "
-          f"fighters, {o['sec'] * 1e3:.2f} ms/week, {fo / 1e6:.2f} M fighter-steps/s "
-          f"(target 10 M)")
+          f"fighters, {o['sec'] * 1e3:.2f} ms/week (CPU {o['cpu'] * 1e3:.2f}), "
+          f"{fo / 1e6:.2f} M fighter-steps/s (target 10 M)")
     print("        in those weeks: " + ", ".join(f"{k} {v}" for k, v in o["fired"].items()))
     print(f"        naive Mesa idiom, same run: mean {t['fighters']:.0f} agents, "
-          f"{t['sec'] * 1e3:.0f} ms/week, {ft / 1e6:.3f} M agent-steps/s")
+          f"{t['sec'] * 1e3:.0f} ms/week (CPU {t['cpu'] * 1e3:.0f}), {ft / 1e6:.3f} M "
+          f"agent-steps/s")
     print(f"        ratio: x{fo / ft:.0f} (target x100)")
 
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.quick:
         sizes = [s for s in sizes if s < 1_000_000]
-    print("\n[scaling] fighters (mean)  weeks  ms/week  M fighter-steps/s  peak memory")
+    print("\n[scaling] fighters (mean)  weeks  ms/week (CPU)  M fighter-steps/s  peak memory")
     xs, ys = [], []
     for total in sizes:
         r = in_subprocess(["--one", str(total), "--repeats", str(args.repeats)])
         xs.append(r["fighters"])
         ys.append(r["sec"] * 1e3)
-        print(f"          {r['fighters']:15,.0f}  {weeks_for(total):5d}  {r['sec'] * 1e3:7.1f}  "
-              f"{r['fighters'] / r['sec'] / 1e6:17.2f}  {r['peak_rss_mb']:8.0f} MB")
+        print(f"          {r['fighters']:15,.0f}  {weeks_for(total):5d}  {r['sec'] * 1e3:7.1f} "
+              f"({r['cpu'] * 1e3:5.1f})  {r['fighters'] / r['sec'] / 1e6:17.2f}  "
+              f"{r['peak_rss_mb']:8.0f} MB")
     if len(xs) >= 2:
         slope, intercept = np.polyfit(xs, ys, 1)
         pred = np.polyval([slope, intercept], xs)
