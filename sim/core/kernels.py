@@ -529,6 +529,55 @@ def deaths(draw, chance, group, cell, G, C):
 
 
 @njit
+def grid_deaths(draw, chance, group, cell, G, C):
+    """dead = draw < chance of the fighter's group and cell (float64, G * C flat); the dead
+    per group and per cell."""
+    n = draw.shape[0]
+    dead = np.empty(n, np.bool_)
+    by_group = np.zeros(G, np.int64)
+    by_cell = np.zeros(C, np.int64)
+    for i in range(n):
+        d = np.float64(draw[i]) < chance[np.int64(group[i]) * C + cell[i]]
+        dead[i] = d
+        if d:
+            by_group[group[i]] += 1
+            by_cell[cell[i]] += 1
+    return dead, by_group, by_cell
+
+
+@njit
+def exposed(group, cell, target, ground, C):
+    """Fighters of a target group in a cell with ground forces: their number per cell
+    (float64) and in all."""
+    defenders = np.zeros(C)
+    n = 0
+    for i in range(group.shape[0]):
+        if target[group[i]] and ground[cell[i]] > 0:
+            defenders[cell[i]] += 1.0
+            n += 1
+    return defenders, n
+
+
+@njit
+def exposed_deaths(draw, chance, group, cell, target, ground, G, C):
+    """The exposed fighters (as in :func:`exposed`), in row order, die when their draw is
+    below their cell's chance; the dead per group and per cell."""
+    n = group.shape[0]
+    dead = np.zeros(n, np.bool_)
+    by_group = np.zeros(G, np.int64)
+    by_cell = np.zeros(C, np.int64)
+    j = 0
+    for i in range(n):
+        if target[group[i]] and ground[cell[i]] > 0:
+            if np.float64(draw[j]) < chance[cell[i]]:
+                dead[i] = True
+                by_group[group[i]] += 1
+                by_cell[cell[i]] += 1
+            j += 1
+    return dead, by_group, by_cell
+
+
+@njit
 def state_fire_chance(cell, attack, q_attack, q_passive):
     """The state's fire: each fighter's chance of death, by its cell and whether it attacked."""
     n = cell.shape[0]

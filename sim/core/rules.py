@@ -1060,14 +1060,16 @@ def state_and_outside_forces(m: MilitantModel) -> None:
         m.security[threatened] += pool * w / w.sum()
     # outside strikes
     if len(F) and m.strike.any():
-        g, c = F.group, F.cell
-        k = m.strike[g, c]
-        hazard = p.strike_lethality * k * (1.0 + p.strike_territory_weight * (m.owner[c] == g))
-        dead = (k > 0) & (_uniform(rng, len(F)) < 1.0 - np.exp(-hazard))
-        if dead.any():
-            m.tally.deaths_strike += np.bincount(g[dead], minlength=G)
+        # a fighter's hazard depends only on its group and cell: computed once per pair
+        holds = m.owner[None, :] == np.arange(G)[:, None]
+        hazard = p.strike_lethality * m.strike * (1.0 + p.strike_territory_weight * holds)
+        chance = 1.0 - np.exp(-hazard)  # 0 where the strike strength is 0
+        dead, by_group, by_cell = kernels.grid_deaths(_uniform(rng, len(F)), chance.ravel(),
+                                                      F.group, F.cell, G, C)
+        if by_group.any():
+            m.tally.deaths_strike += by_group
             # strikes come after this week's control step: they erode governance here
-            erode_governance(m, np.bincount(c[dead], minlength=C).astype(np.float64))
+            erode_governance(m, by_cell.astype(np.float64))
             remove_fighters(m, ~dead)
         presence = m.presence() > 0
         for gi in range(G):
@@ -1123,17 +1125,19 @@ def ground_forces(m: MilitantModel) -> None:
     target_g = np.zeros(G, dtype=bool)
     for e in offensives:
         target_g[list(e.groups)] = True
-    exposed = target_g[g] & (m.ground[c] > 0)
-    if not exposed.any():
+    defenders, n_exposed = kernels.exposed(g, c, target_g, m.ground, C)
+    if n_exposed == 0:
         return
-    defenders = np.bincount(c[exposed], minlength=C).astype(np.float64)
-    f = m.ground[c[exposed]]
-    hazard = p.ground_lethality * f / (f + defenders[c[exposed]])
-    dead = np.zeros(len(F), dtype=bool)
-    dead[exposed] = _uniform(rng, int(exposed.sum())) < 1.0 - np.exp(-hazard)
-    if dead.any():
-        m.tally.deaths_ground += np.bincount(g[dead], minlength=G)
-        erode_governance(m, np.bincount(c[dead], minlength=C).astype(np.float64))
+    # a fighter's hazard depends only on its cell: computed once per cell under attack
+    front = np.flatnonzero(defenders > 0)
+    f = m.ground[front]
+    chance = np.zeros(C)
+    chance[front] = 1.0 - np.exp(-(p.ground_lethality * f / (f + defenders[front])))
+    dead, by_group, by_cell = kernels.exposed_deaths(_uniform(rng, n_exposed), chance, g, c,
+                                                     target_g, m.ground, G, C)
+    if by_group.any():
+        m.tally.deaths_ground += by_group
+        erode_governance(m, by_cell.astype(np.float64))
         remove_fighters(m, ~dead)
 
 
