@@ -219,7 +219,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.quick:
         sizes = [s for s in sizes if s < 1_000_000]
-    print("\n[scaling] fighters (mean)  weeks  ms/week (CPU)  M fighter-steps/s  peak memory")
+    print("\n[scaling] fighters (mean)  weeks  ms/week (CPU)  M fighter-steps/s  peak memory"
+          "  clashes/week  killed in clashes/week")
     xs, ys = [], []
     for total in sizes:
         r = in_subprocess(["--one", str(total), "--repeats", str(args.repeats)])
@@ -227,13 +228,17 @@ def main() -> None:
         ys.append(r["sec"] * 1e3)
         print(f"          {r['fighters']:15,.0f}  {weeks_for(total):5d}  {r['sec'] * 1e3:7.1f} "
               f"({r['cpu'] * 1e3:5.1f})  {r['fighters'] / r['sec'] / 1e6:17.2f}  "
-              f"{r['peak_rss_mb']:8.0f} MB")
-    if len(xs) >= 2:
-        slope, intercept = np.polyfit(xs, ys, 1)
-        pred = np.polyval([slope, intercept], xs)
-        r2 = 1 - ((np.array(ys) - pred) ** 2).sum() / ((np.array(ys) - np.mean(ys)) ** 2).sum()
-        print(f"linear fit: ms/week = {intercept:.2f} + {slope * 1e3:.3f} per 1,000 fighters "
-              f"(R^2 = {r2:.4f})")
+              f"{r['peak_rss_mb']:8.0f} MB  {r['fired']['clashes'] / weeks_for(total):12.0f}  "
+              f"{r['fired']['deaths_clash'] / weeks_for(total):22.0f}")
+    for upto in sorted({max(sizes), 100_000}):
+        pts = [(x, y) for x, y, n in zip(xs, ys, sizes) if n <= upto]
+        if len(pts) < 2:
+            continue
+        x, y = np.array(pts).T
+        slope, intercept = np.polyfit(x, y, 1)
+        r2 = 1 - ((y - np.polyval([slope, intercept], x)) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+        print(f"linear fit up to {upto:,} fighters: ms/week = {intercept:.2f} + "
+              f"{slope * 1e3:.3f} per 1,000 fighters (R^2 = {r2:.4f})")
 
 
 if __name__ == "__main__":
