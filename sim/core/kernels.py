@@ -102,6 +102,21 @@ def box_sum(a, width, height, r):
 
 
 @njit
+def group_sums(group, G, a, b, c):
+    """Fighters per group (float64) and the sums of three columns per group, (3, G), added in
+    row order as numpy's bincount adds them."""
+    counts = np.zeros(G)
+    sums = np.zeros((3, G))
+    for i in range(group.shape[0]):
+        g = group[i]
+        counts[g] += 1.0
+        sums[0, g] += a[i]
+        sums[1, g] += b[i]
+        sums[2, g] += c[i]
+    return counts, sums
+
+
+@njit
 def presence(group, cell, G, C):
     """Fighters per group per cell, (G, C) float64."""
     out = np.zeros((G, C))
