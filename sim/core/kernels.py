@@ -641,3 +641,86 @@ def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, de
         for j in range(loser.shape[0]):
             routed[loser[j]] = True
     return da, db
+
+
+# =============================================================================================
+# Control and governance (rules.control_and_governance)
+# =============================================================================================
+@njit
+def _max(a, b):
+    """numpy's maximum(a, b) for one pair of float64 (NaN wins)."""
+    if np.isnan(a) or np.isnan(b):
+        return a if np.isnan(a) else b
+    return a if a >= b else b
+
+
+@njit
+def contest(winner, owner, firmness, cell, relation, claim, strength, truce, contested,
+            firm_rate, firm_fade, erode_rate, claim_expansion, control_min):
+    """Control firms where the holder is the strongest, erodes where a clear challenger is
+    (a truce partner's challenge at erode_rate x claim_expansion x its claim), fades in empty
+    cells; returns the cells whose control flips to the challenger."""
+    C = winner.shape[0]
+    occupied = np.zeros(C, np.bool_)
+    for i in range(cell.shape[0]):
+        occupied[cell[i]] = True
+    flip = np.zeros(C, np.bool_)
+    for c in range(C):
+        w, o = winner[c], owner[c]
+        f = firmness[c]
+        same = w == o
+        if same:
+            f = f + firm_rate * (1.0 - f)
+        challenged = w != contested and not same
+        if challenged:
+            rate = erode_rate
+            if o >= 0 and w >= 0 and relation[w, o] == truce:
+                rate = erode_rate * (claim_expansion * claim[w])
+            f = f - rate
+        elif not occupied[c] and strength[c] < control_min and not same:
+            f = f - firm_fade
+        firmness[c] = f
+        flip[c] = challenged and f <= 0
+    return flip
+
+
+@njit
+def rule_cells(owner, winner, flip, firmness, security, ground, doctrine, support, hardship,
+               governance, state, no_owner, ground_garrison, support_rate, neg_support_decay,
+               hardship_rate, keep_governance):
+    """After the flips: ground forces garrison what they retake, control lost where it faded,
+    then each group rules its cells by its doctrine (support, hardship, governance)."""
+    G, C = support.shape
+    for c in range(C):
+        if flip[c] and winner[c] == state and ground[c] > 0:
+            security[c] = _max(security[c], ground_garrison)
+        if firmness[c] <= 0 and not flip[c]:
+            owner[c] = no_owner
+        firmness[c] = _clip01(firmness[c])
+        o = owner[c]
+        for g in range(G):
+            s = support[g, c]
+            if o >= 0 and o == g:
+                support[g, c] = s + support_rate * ((1.0 - doctrine[g, 1]) - s)
+            else:
+                support[g, c] = s + neg_support_decay * s
+        if o >= 0:
+            hardship[c] = _clip01(hardship[c] + hardship_rate * (doctrine[o, 1] - 0.5))
+            governance[c] = governance[c] * keep_governance
+
+
+@njit
+def restore_governance(owner, governance, governance0, programme_rate, programme_target,
+                       hardship, state, recovery):
+    """The state restores governance where it holds the cell; a programme builds it (and
+    eases hardship) where no group rules."""
+    for c in range(owner.shape[0]):
+        o = owner[c]
+        g = governance[c]
+        if o == state:
+            g = g + recovery * _max(0.0, governance0[c] - g)
+        r = programme_rate[c]
+        if r > 0 and not o >= 0:
+            g = g + r * (programme_target[c] - g)
+            hardship[c] = hardship[c] - r * 0.5 * hardship[c]
+        governance[c] = g

@@ -970,49 +970,23 @@ def control_and_governance(m: MilitantModel) -> None:
     G = m.n_groups
     winner = _strongest(m)
     owner = m.owner
-    same = winner == owner
-    m.firmness[same] += p.firm_rate * (1.0 - m.firmness[same])
-    challenged = (winner != _CONTESTED) & ~same
-    # truce partners respect each other's rule, except as far as the challenger claims to rule
-    # all (claim_expansion x claim): its challenge erodes the partner's control at that rate
-    rate = np.full(m.n_cells, p.erode_rate)
-    pair = challenged & (owner >= 0) & (winner >= 0)
-    if pair.any():
-        w, o = winner[pair], owner[pair]
-        partners = m.relation[w, o] == Relation.TRUCE
-        rate[np.flatnonzero(pair)[partners]] *= p.claim_expansion * m.claim[w[partners]]
-    m.firmness[challenged] -= rate[challenged]
-    empty = (m.presence().sum(0) == 0) & (m.state_strength() < p.control_min) & ~same
-    m.firmness[empty & ~challenged] -= p.firm_rate / 5.0
-    flip = challenged & (m.firmness <= 0)
+    flip = kernels.contest(winner, owner, m.firmness, m.fighters.cell, m.relation, m.claim,
+                           m.state_strength(), int(Relation.TRUCE), _CONTESTED, p.firm_rate,
+                           p.firm_rate / 5.0, p.erode_rate, p.claim_expansion, p.control_min)
     gained = winner[flip]
     m.tally.cells_gained += np.bincount(gained[gained >= 0], minlength=G)
     _cells_taken(m, owner[flip], gained)
     owner[flip] = winner[flip]
     m.firmness[flip] = p.firm_rate
-    # ground forces garrison what they retake
-    retaken = flip & (winner == STATE) & (m.ground > 0)
-    m.security[retaken] = np.maximum(m.security[retaken], p.ground_garrison)
-    lost = (m.firmness <= 0) & ~flip
-    owner[lost] = NO_OWNER
-    np.clip(m.firmness, 0.0, 1.0, out=m.firmness)
-
-    # rule by doctrine
-    grp = owner >= 0
-    coercion = np.where(grp, m.doctrine[np.maximum(owner, 0), 1], 0.5)
-    ruled = np.zeros((G, m.n_cells), dtype=bool)
-    ruled[owner[grp], np.flatnonzero(grp)] = True
-    target = (1.0 - m.doctrine[:, 1])[:, None]
-    m.support += np.where(ruled, p.support_rate * (target - m.support), -p.support_decay * m.support)
-    m.hardship[grp] = np.clip(m.hardship[grp] + p.hardship_rate * (coercion[grp] - 0.5), 0, 1)
-    m.governance[grp] *= 1.0 - p.group_rule_governance
+    # ground forces garrison what they retake; rule by doctrine
+    kernels.rule_cells(owner, winner, flip, m.firmness, m.security, m.ground, m.doctrine,
+                       m.support, m.hardship, m.governance, STATE, NO_OWNER, p.ground_garrison,
+                       p.support_rate, -p.support_decay, p.hardship_rate,
+                       1.0 - p.group_rule_governance)
     # violence erodes governance; the state and programmes restore it
     erode_governance(m, m.tally.violence)
-    st = owner == STATE
-    m.governance[st] += p.governance_recovery * np.maximum(0.0, m.governance0[st] - m.governance[st])
-    prog = (m.programme_rate > 0) & ~grp
-    m.governance[prog] += m.programme_rate[prog] * (m.programme_target[prog] - m.governance[prog])
-    m.hardship[prog] -= m.programme_rate[prog] * 0.5 * m.hardship[prog]
+    kernels.restore_governance(owner, m.governance, m.governance0, m.programme_rate,
+                               m.programme_target, m.hardship, STATE, p.governance_recovery)
 
     # momentum
     counts = np.maximum(1, m.fighter_counts())
