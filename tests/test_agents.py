@@ -73,6 +73,23 @@ def test_a_run_nobody_looks_into_makes_no_agent():
     assert len(m.agents) == len(m.fighters) > 0       # made at the first look
 
 
+def test_a_copied_fighter_table_still_writes_into_its_own_columns():
+    import copy
+    import pickle
+
+    m = MilitantModel("classroom", rng=2)
+    F = m.fighters
+    for twin in (copy.deepcopy(F), pickle.loads(pickle.dumps(F))):
+        assert len(twin) == len(F)
+        np.testing.assert_array_equal(twin.hostility, F.hostility)
+        twin.hostility[:] = 0.25                      # written through the view ...
+        gone = twin.keep(np.arange(len(twin)) % 2 == 0)
+        assert len(gone) == len(F) // 2
+        assert (twin.hostility == 0.25).all()         # ... and kept by the compaction
+        np.testing.assert_array_equal(twin.fid, F.fid[::2])
+    assert not (F.hostility == 0.25).all()           # the original is untouched
+
+
 def test_agents_of_dead_fighters_are_removed():
     m = MilitantModel("classroom", rng=4)
     before = {a.fid: a for a in m.agents}

@@ -71,6 +71,15 @@ class FighterTable:
     def __len__(self) -> int:
         return self._n
 
+    # the column attributes are views of the blocks: a copy or a pickle keeps the blocks and
+    # makes the views again, so that the columns still write into them
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in COLUMNS}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views()
+
     def _views(self) -> None:
         n = self._n
         for dt, names in _BLOCKS.items():
