@@ -47,6 +47,49 @@ def test_one_agent_per_fighter_through_recruits_and_deaths():
     _check_agents_match_arrays(m)
 
 
+def test_grid_cells_hold_the_fighters_standing_in_them():
+    m = MilitantModel("classroom", rng=5)
+    for _ in range(3):
+        m.step()
+    F = m.fighters
+    for _ in range(2):
+        seen = 0
+        for cell in m.grid.all_cells:
+            x, y = cell.coordinate
+            here = sorted(F.fid[F.cell == y * m.width + x].tolist())
+            assert sorted(a.fid for a in cell.agents) == here
+            assert all(a.cell is cell and a.pos == (x, y) for a in cell.agents)
+            assert cell.is_empty == (not here)
+            seen += len(here)
+        assert seen == len(F) == len(m.agents)
+        for _ in range(4):
+            m.step()  # recruits and deaths between two looks
+
+
+def test_a_run_nobody_looks_into_makes_no_agent():
+    m = MilitantModel("classroom", rng=6)
+    m.run(10, progress=False)
+    assert not m._agent_of and len(m._all_agents) == 0
+    assert len(m.agents) == len(m.fighters) > 0       # made at the first look
+
+
+def test_a_copied_fighter_table_still_writes_into_its_own_columns():
+    import copy
+    import pickle
+
+    m = MilitantModel("classroom", rng=2)
+    F = m.fighters
+    for twin in (copy.deepcopy(F), pickle.loads(pickle.dumps(F))):
+        assert len(twin) == len(F)
+        np.testing.assert_array_equal(twin.hostility, F.hostility)
+        twin.hostility[:] = 0.25                      # written through the view ...
+        gone = twin.keep(np.arange(len(twin)) % 2 == 0)
+        assert len(gone) == len(F) // 2
+        assert (twin.hostility == 0.25).all()         # ... and kept by the compaction
+        np.testing.assert_array_equal(twin.fid, F.fid[::2])
+    assert not (F.hostility == 0.25).all()           # the original is untouched
+
+
 def test_agents_of_dead_fighters_are_removed():
     m = MilitantModel("classroom", rng=4)
     before = {a.fid: a for a in m.agents}

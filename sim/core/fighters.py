@@ -3,9 +3,11 @@
 The rules read and write the arrays (one row per living fighter), vectorised. Each fighter is
 also a :class:`Fighter`, a ``mesa.Agent`` registered with the model, so a user can reach every
 fighter through ``model.agents`` and read its attributes; those attributes are views on the
-arrays, so they are always current. Agents are created when a fighter is recruited and removed
-when it dies or deserts: that bookkeeping costs Python time per recruit and per death, never per
-fighter per week.
+arrays, so they are always current. The agents are made only when someone looks: the first
+read of ``model.agents`` (or ``model.fighter(fid)``, or the ``agents`` of a cell of
+``model.grid``, a :class:`FighterCell`) makes one per living
+fighter, and every later read first brings them up to date (agents of recruits made, those of
+the dead and deserted removed). A run nobody looks into creates and removes no agent at all.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from mesa.discrete_space import Cell
+
+from . import kernels
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import MilitantModel
@@ -38,17 +43,59 @@ COLUMNS: dict[str, type] = {
 }
 
 
+#: the columns stored together, one block (a 2-d array, a row per column) per dtype
+_BLOCKS: dict[type, list[str]] = {}
+for _name, _dt in COLUMNS.items():
+    _BLOCKS.setdefault(_dt, []).append(_name)
+
+
 class FighterTable:
-    """Columns of equal length, one row per living fighter."""
+    """Columns of equal length, one row per living fighter.
+
+    The columns of one dtype live in one block with spare capacity, so that recruits are
+    written in place at the end and the dead are removed by one compiled pass per block
+    (in place: the rows after a removal move up). Each column attribute (``F.hostility``)
+    is a view of its block's first ``len(F)`` entries, renewed after every add and removal:
+    take it again after either rather than holding it.
+    """
 
     def __init__(self):
-        for name, dt in COLUMNS.items():
-            setattr(self, name, np.empty(0, dtype=dt))
+        self._n = 0
+        self._cap = 0
+        self._blocks = {dt: np.empty((len(names), 0), dtype=dt) for dt, names in _BLOCKS.items()}
+        self._views()
         self.row_of = np.full(1024, -1, dtype=np.int64)  # fid -> row (-1: gone)
         self.next_fid = 0
+        self.removals = 0  # how many times rows were removed (for the lazy Mesa agents)
 
     def __len__(self) -> int:
-        return len(self.fid)
+        return self._n
+
+    # the column attributes are views of the blocks: a copy or a pickle keeps the blocks and
+    # makes the views again, so that the columns still write into them
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in COLUMNS}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views()
+
+    def _views(self) -> None:
+        n = self._n
+        for dt, names in _BLOCKS.items():
+            block = self._blocks[dt]
+            for r, name in enumerate(names):
+                setattr(self, name, block[r, :n])
+
+    def _reserve(self, total: int) -> None:
+        if total <= self._cap:
+            return
+        cap = max(1024, 2 * self._cap, total)
+        for dt, names in _BLOCKS.items():
+            grown = np.zeros((len(names), cap), dtype=dt)
+            grown[:, : self._n] = self._blocks[dt][:, : self._n]
+            self._blocks[dt] = grown
+        self._cap = cap
 
     def add(self, **cols) -> np.ndarray:
         """Append fighters; return their new fids. Missing columns get zeros."""
@@ -57,12 +104,15 @@ class FighterTable:
         self.next_fid += n
         cols["fid"] = fids
         cols.setdefault("unit", fids)  # a new fighter is a unit of one
-        start = len(self)
-        for name, dt in COLUMNS.items():
-            old = getattr(self, name)
-            new = cols.get(name)
-            new = np.zeros(n, dtype=dt) if new is None else np.asarray(new, dtype=dt)
-            setattr(self, name, np.concatenate([old, new]))
+        start = self._n
+        self._reserve(start + n)
+        for dt, names in _BLOCKS.items():
+            block = self._blocks[dt]
+            for r, name in enumerate(names):
+                new = cols.get(name)
+                block[r, start:start + n] = 0 if new is None else np.asarray(new, dtype=dt)
+        self._n = start + n
+        self._views()
         if self.next_fid > len(self.row_of):
             grown = np.full(max(2 * len(self.row_of), self.next_fid), -1, dtype=np.int64)
             grown[: len(self.row_of)] = self.row_of
@@ -72,13 +122,15 @@ class FighterTable:
 
     def keep(self, mask: np.ndarray) -> np.ndarray:
         """Keep the rows where mask is true; return the fids removed."""
-        gone = self.fid[~mask]
+        mask = np.asarray(mask, dtype=bool)
+        gone, first, src = kernels.drop_rows(mask, self.fid, self.row_of)
         if len(gone) == 0:
             return gone
-        for name in COLUMNS:
-            setattr(self, name, getattr(self, name)[mask])
-        self.row_of[gone] = -1
-        self.row_of[self.fid] = np.arange(len(self.fid))
+        for dt in _BLOCKS:
+            kernels.compact_block(self._blocks[dt], first, src)
+        self._n = first + len(src)
+        self._views()
+        self.removals += 1
         return gone
 
     def ideology(self) -> np.ndarray:
@@ -158,3 +210,24 @@ class Fighter(mesa.Agent):
         if not self.alive:
             return f"<Fighter {self.fid} (gone)>"
         return f"<Fighter {self.fid} of {self.group} at {self.pos}>"
+
+
+class FighterCell(Cell):
+    """A cell of ``model.grid`` whose ``agents`` are the fighters standing in it, read from
+    the arrays when asked (their Mesa agents brought up to date first)."""
+
+    model: MilitantModel | None = None
+
+    @property
+    def agents(self) -> list:
+        m = self.model
+        if m is None:
+            return Cell.agents.fget(self)
+        x, y = self.coordinate
+        F = m.fighters
+        m._sync_agents()
+        return [m._agent_of[f] for f in F.fid[F.cell == y * m.width + x].tolist()]
+
+    @property
+    def is_empty(self) -> bool:
+        return len(self.agents) == 0

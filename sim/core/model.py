@@ -17,9 +17,9 @@ import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
 from .columns import group_col, pair_key
-from . import rules
+from . import kernels, rules
 from .enums import STATE, EventKind, Relation, TimelineKind
-from .fighters import Fighter, FighterTable
+from .fighters import Fighter, FighterCell, FighterTable
 from .record import Recorder, RunResult
 from .scenario import Scenario, load_scenario
 from .space import box_sum, moore_table
@@ -62,7 +62,7 @@ class MilitantModel(mesa.Model):
         self.width, self.height = spec.width, spec.height
         self.n_cells = spec.n_cells
         self.nbr = moore_table(self.width, self.height)
-        self.grid = OrthogonalMooreGrid((self.width, self.height), torus=False, random=self.random)
+        self._grid = None  # Mesa's grid of the same cells, made on first use (see grid)
         self.zones = spec.zones
         cells = spec.cells
         self.population = cells["population"].astype(np.float64).copy()
@@ -136,7 +136,10 @@ class MilitantModel(mesa.Model):
         # -- fighters ------------------------------------------------------------------------
         self.fighters = FighterTable()
         self.next_unit = rules.FIRST_NEW_UNIT  # the next fresh unit label (rules.new_units)
+        #: the Mesa agents made so far (fid -> Fighter); see :meth:`_sync_agents`
         self._agent_of: dict[int, Fighter] = {}
+        self._agents_seen = (0, -1)  # (next_fid, removals) of the table when last synced
+        self._agents_next_fid = 0    # fids below this have been given an agent if alive
         rules.place_initial_fighters(self)
         rules.initial_control(self)
         self.recorder = Recorder(self)
@@ -219,9 +222,7 @@ class MilitantModel(mesa.Model):
     def presence(self) -> np.ndarray:
         """Fighters per group per cell, shape (G, C)."""
         F = self.fighters
-        flat = F.group.astype(np.int64) * self.n_cells + F.cell
-        return np.bincount(flat, minlength=self.n_groups * self.n_cells).reshape(
-            self.n_groups, self.n_cells).astype(np.float64)
+        return kernels.presence(F.group, F.cell, self.n_groups, self.n_cells)
 
     def in_sight(self, layers: np.ndarray, radius: int | None = None) -> np.ndarray:
         """Sum of a layer (or stack of layers) over each cell's neighbourhood of ``vision``."""
@@ -328,17 +329,67 @@ class MilitantModel(mesa.Model):
         self.log_event(EventKind.LIVE_CHANGE, group, -1, -1, size, f"{kind} {name}={value}")
         self._live_event = len(self.recorder._events) - 1
 
-    # -- agent bookkeeping (per recruit and per death, not per fighter-week) ---------------------
-    def _add_agents(self, fids: np.ndarray) -> None:
-        for fid in fids.tolist():
+    @property
+    def grid(self) -> OrthogonalMooreGrid:
+        """The region as a Mesa ``OrthogonalMooreGrid`` (not a torus), made on first use: the
+        rules work on the arrays (``nbr``, ``in_sight``), which agree with it. A cell's
+        ``agents`` are the fighters standing in it (:class:`~sim.core.fighters.FighterCell`)."""
+        if self._grid is None:
+            self._grid = OrthogonalMooreGrid((self.width, self.height), torus=False,
+                                             random=self.random, cell_klass=FighterCell)
+            for cell in self._grid.all_cells:
+                cell.model = self  # its agents are the fighters standing in it
+        return self._grid
+
+    # -- Mesa agents, made when someone looks ---------------------------------------------------
+    # The rules work on the arrays only; recruits and deaths create or remove nothing. The
+    # fighters' Mesa agents are made the first time anyone reads ``agents`` (or
+    # ``agents_by_type``, ``agent_types``, ``fighter()``, a grid cell's agents), and from then
+    # on brought up to date at each read: agents of new fighters made, those of the dead and
+    # deserted removed. What a reader sees is always the fighters of the arrays.
+    @property
+    def agents(self):
+        """Every living fighter as a Mesa agent (a Mesa ``AgentSet``)."""
+        self._sync_agents()
+        return self._all_agents
+
+    @property
+    def agents_by_type(self):
+        self._sync_agents()
+        return self._agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._sync_agents()
+        return list(self._agents_by_type.keys())
+
+    def _sync_agents(self) -> None:
+        """Bring the Mesa agents in line with the fighter table (cheap when nothing changed)."""
+        F = self.__dict__.get("fighters")
+        if F is None:  # during Mesa's own set-up
+            return
+        seen = (F.next_fid, F.removals)
+        if seen == self._agents_seen:
+            return
+        if F.removals != self._agents_seen[1] and self._agent_of:
+            fids = np.fromiter(self._agent_of.keys(), dtype=np.int64, count=len(self._agent_of))
+            for fid in fids[F.row_of[fids] < 0].tolist():
+                self._agent_of.pop(fid).remove()
+        new = np.arange(self._agents_next_fid, F.next_fid, dtype=np.int64)
+        for fid in new[F.row_of[new] >= 0].tolist():
             self._agent_of[fid] = Fighter(self, fid)
+        self._agents_next_fid = F.next_fid
+        self._agents_seen = seen
+
+    def _add_agents(self, fids: np.ndarray) -> None:
+        """Nothing to do: a recruit's agent is made when someone looks (kept for callers)."""
 
     def _remove_agents(self, fids: np.ndarray) -> None:
-        for fid in fids.tolist():
-            self._agent_of.pop(fid).remove()
+        """Nothing to do: a dead fighter's agent goes at the next look (kept for callers)."""
 
     def fighter(self, fid: int) -> Fighter:
-        """The Mesa agent of a living fighter."""
+        """The Mesa agent of a living fighter (KeyError if it is gone)."""
+        self._sync_agents()
         return self._agent_of[int(fid)]
 
     def log_event(self, kind: EventKind, group: int = -1, other: int = -1, cell: int = -1,

@@ -44,6 +44,7 @@ from .columns import (  # noqa: F401 - the variables are re-exported
     parse_col,
     steps_columns,
 )
+from . import kernels
 from .enums import EventKind, Relation
 from ..common.files import atomic_json, atomic_write
 from ..common.jsonio import jsonable, plain
@@ -92,7 +93,7 @@ class Recorder:
         t = m.tally
         F = m.fighters
         G = self.G
-        counts = np.bincount(F.group, minlength=G).astype(np.float64)
+        counts, sums = kernels.group_sums(F.group, G, F.hostility, F.commitment, F.frustration)
         denom = np.maximum(1.0, counts)
         terr = m.territory()
         ungov = m.ungoverned()
@@ -114,9 +115,8 @@ class Recorder:
             "deaths_strike": t.deaths_strike, "deaths_ground": t.deaths_ground,
             "desertions": t.desertions, "defect_in": t.defections.sum(0),
             "defect_out": t.defections.sum(1),
-            "hostility": np.bincount(F.group, weights=F.hostility, minlength=G) / denom,
-            "commitment": np.bincount(F.group, weights=F.commitment, minlength=G) / denom,
-            "frustration": np.bincount(F.group, weights=F.frustration, minlength=G) / denom,
+            "hostility": sums[0] / denom, "commitment": sums[1] / denom,
+            "frustration": sums[2] / denom,
             "momentum": m.momentum, "cohesion": m.cohesion, "claim": m.claim,
             "support": m.support.mean(1), "ops": t.ops.sum(1), "hits": t.hits.sum(1),
             "threat": m.threat, "alive": m.group_alive,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import kernels
 from .enums import NO_OWNER, STATE, EventKind, Relation
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -336,33 +337,26 @@ def socialise(m: MilitantModel) -> None:
     p, F = m.p, m.fighters
     if len(F) == 0:
         return
-    g = F.group
-    pi = m.propaganda[g]
-    rate = p.ideology_rate * pi
-    F.takfir += rate * (m.doctrine[g, 0] - F.takfir)
-    F.coercion += rate * (m.doctrine[g, 1] - F.coercion)
-    own = p.hostility_base_weight * F.takfir
-    F.hostility += (p.hostility_rate * pi * (m.doctrine[g, 0] - F.hostility)
-                    + p.hostility_relax * (own - F.hostility))
+    G, C = m.n_groups, m.n_cells
     truce = m.relation == Relation.TRUCE
-    if p.contact_rate > 0 and truce.any():
+    use_contact = p.contact_rate > 0 and truce.any()
+    if use_contact:
         present = (m.presence() > 0).astype(np.float64)
         partner_here = (truce.astype(np.float64) @ present) > 0  # (G, C)
-        F.hostility -= p.contact_rate * F.hostility * partner_here[g, F.cell]
-    np.clip(F.hostility, 0.0, 1.0, out=F.hostility)
+    else:
+        partner_here = np.zeros((G, C), dtype=bool)
     c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * m.momentum)
-    F.commitment += p.commitment_rate * (c_star[g] - F.commitment)
-    r = m.restriction[g, F.cell]
     seen_own = m.in_sight(m.prev_ops)
     seen_all = seen_own.sum(0)  # the neighbourhood sum is linear
-    seen_rival = (seen_all[None, :] - seen_own)[g, F.cell]
-    activity = 1.0 - np.exp(-seen_rival / p.activity_scale)
-    gain = np.minimum(1.0, p.frustration_rate * r * (1.0 + p.frustration_rival_factor * activity))
-    F.frustration += gain * (1.0 - F.frustration)
-    relax = np.where(F.fought, p.frustration_decay, np.where(r > 0, 0.0, p.frustration_relax))
-    F.frustration *= 1.0 - relax
-    F.tenure += 1
-    F.fought[:] = False
+    seen_rival = seen_all[None, :] - seen_own
+    activity = 1.0 - np.exp(-seen_rival / p.activity_scale)  # (G, C), looked up per fighter
+    kernels.socialise(F.group, F.cell, F.takfir, F.coercion, F.hostility, F.commitment,
+                      F.frustration, F.tenure, F.fought, m.propaganda, m.doctrine,
+                      partner_here.ravel(), use_contact, c_star, m.restriction.ravel(),
+                      activity.ravel(), C, p.ideology_rate, p.hostility_rate,
+                      p.hostility_relax, p.hostility_base_weight, p.contact_rate,
+                      p.commitment_rate, p.frustration_rate, p.frustration_rival_factor,
+                      p.frustration_decay, p.frustration_relax)
 
 
 # =============================================================================================
@@ -388,27 +382,10 @@ def move(m: MilitantModel) -> None:
     if len(movers) == 0:
         return
     score = _move_field(m).astype(np.float32)  # (G, C)
-    g = F.group[movers]
-    here = F.cell[movers]
-    options = m.nbr[here]  # (k, 9)
-    valid = options >= 0
-    opt = np.where(valid, options, 0)
-    base = g.astype(np.int32)[:, None] * np.int32(m.n_cells)
-    s = score.ravel()[base + opt]
-    s += p.move_noise * rng.random(s.shape, dtype=np.float32)
-    if m.restriction.any():
-        restricted = m.restriction[g, here] > 0
-        if restricted.any():
-            valid &= ~restricted[:, None] | (m.restriction.ravel()[base + opt] > 0)
-    routed = F.routed[movers]
-    if routed.any():
-        leave = valid.copy()
-        leave[:, 0] = False
-        can = leave.any(1)
-        valid[routed & can] = leave[routed & can]
-    s[~valid] = -np.inf
-    F.cell[movers] = opt[np.arange(len(movers)), s.argmax(1)]
-    F.routed[:] = False
+    noise = rng.random((len(movers), 9), dtype=np.float32)
+    kernels.move(F.cell, F.group, F.routed, movers, score.ravel(), m.nbr, noise,
+                 np.float32(p.move_noise), m.restriction.ravel(), bool(m.restriction.any()),
+                 m.n_cells)
 
 
 def _move_field(m: MilitantModel) -> np.ndarray:
@@ -454,33 +431,30 @@ def operate(m: MilitantModel) -> None:
         return
     G, C = m.n_groups, m.n_cells
     g, c = F.group, F.cell
-    if m.restriction.any():
-        active = _uniform(rng, n) >= m.restriction[g, c]
-    else:
-        active = np.ones(n, dtype=bool)
+    restricted = bool(m.restriction.any())
+    draw = _uniform(rng, n) if restricted else np.empty(0, np.float32)
     S = m.security.copy()
-    attack = active & (S[c] > 0)
-    flat = g.astype(np.int64) * C + c
-    A = np.bincount(flat[attack], minlength=G * C).reshape(G, C).astype(np.float64)
+    attack, A = kernels.attackers(g, c, draw, m.restriction.ravel(), restricted, S, C, G * C)
+    A = A.reshape(G, C)
     truce = (m.relation == Relation.TRUCE).astype(np.float64)
     E = A + p.joint_bonus * truce @ A
     odds = np.divide(E, E + S[None, :], out=np.zeros_like(E), where=(E + S[None, :]) > 0)
-    hit = attack & (_uniform(rng, n) < p.op_rate * odds[g, c])
-    hits = np.bincount(flat[hit], minlength=G * C).reshape(G, C).astype(np.float64)
+    hits, X = kernels.hits_and_exposure(g, c, attack, _uniform(rng, n), (p.op_rate * odds).ravel(),
+                                        F.fought, F.experience, p.passive_exposure, C, G * C)
+    hits = hits.reshape(G, C)
     m.security = np.maximum(0.0, m.security - p.security_per_hit * hits.sum(0))
     m.tally.ops += A
     m.tally.hits += hits
     m.tally.violence += hits.sum(0)
-    F.fought |= attack
-    F.experience += attack
-    # the state's response
-    exposure = np.where(attack, 1.0, p.passive_exposure)
-    X = np.bincount(c, weights=exposure, minlength=C)
-    hazard = p.state_lethality * S[c] * exposure / np.maximum(1.0, X[c])
-    dead = _uniform(rng, n) < 1.0 - np.exp(-hazard)
-    if dead.any():
-        m.tally.deaths_state += np.bincount(g[dead], minlength=G)
-        m.tally.violence += np.bincount(c[dead], minlength=C)
+    # the state's response: a fighter's hazard depends only on its cell and whether it
+    # attacked (exposure 1 or passive_exposure), so its chance is computed once per cell
+    q = [1.0 - np.exp(-(p.state_lethality * S * e / np.maximum(1.0, X)))
+         for e in (1.0, p.passive_exposure)]
+    chance = kernels.state_fire_chance(c, attack, q[0], q[1])
+    dead, by_group, by_cell = kernels.deaths(_uniform(rng, n), chance, g, c, G, C)
+    if by_group.any():
+        m.tally.deaths_state += by_group
+        m.tally.violence += by_cell
         remove_fighters(m, ~dead)
 
 
@@ -567,38 +541,18 @@ def _evolve_units(m: MilitantModel) -> None:
         return
     who = rng.choice(n, size=k, replace=False)
     frag = rng.random(k) < p.unit_fragment
-    # fragmentation: every member of the unit becomes a unit of one
+    # fragmentation: every member of the unit becomes a unit of one (labels in row order)
     if frag.any():
-        broken = np.isin(F.unit, F.unit[who[frag]])
-        F.unit[broken] = new_units(m, int(broken.sum()))
+        m.next_unit += kernels.relabel_broken(F.unit, np.unique(F.unit[who[frag]]), m.next_unit)
     who = who[~frag]
     if len(who) == 0:
         return
-    # coalescence: with the unit of a random fighter of the same group in the same cell
-    key = F.group.astype(np.int64) * m.n_cells + F.cell
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    lo = np.searchsorted(sorted_key, key[who], "left")
-    hi = np.searchsorted(sorted_key, key[who], "right")
-    other = order[lo + (rng.random(len(who)) * (hi - lo)).astype(np.int64)]
-    src, dst = F.unit[who], F.unit[other]
-    keep = src != dst
-    if not keep.any():
-        return
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    labels, inv = np.unique(np.concatenate([src[keep], dst[keep]]), return_inverse=True)
-    e = keep.sum()
-    graph = coo_matrix((np.ones(e), (inv[:e], inv[e:])), shape=(len(labels), len(labels)))
-    _, comp = connected_components(graph, directed=False)
-    # each merged component takes the smallest of its labels (a fighter id in the unit)
-    new_label = np.full(comp.max() + 1, np.iinfo(np.int64).max)
-    np.minimum.at(new_label, comp, labels)
-    pos = np.searchsorted(labels, F.unit)
-    pos = np.minimum(pos, len(labels) - 1)
-    hit = labels[pos] == F.unit
-    F.unit[hit] = new_label[comp[pos[hit]]]
+    # coalescence: with the unit of a random fighter of the same group in the same cell; the
+    # merged units are connected components, each taking the smallest of its labels (a
+    # fighter id in the unit)
+    key = kernels.group_cell_key(F.group, F.cell, m.n_cells)
+    order, start = kernels.key_index(key, m.n_groups * m.n_cells)
+    kernels.coalesce_units(F.unit, key, who.astype(np.int64), rng.random(len(who)), order, start)
 
 
 def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> None:
@@ -607,86 +561,77 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
     G, C, W = m.n_groups, m.n_cells, m.width
     n_f = len(F)
     g, c = F.group, F.cell
-    x, y = c % W, c // W
     dead = np.zeros(n_f, dtype=bool)
     engaged_any = np.zeros(n_f, dtype=bool)
     routed = np.zeros(n_f, dtype=bool)
-    # members of each unit, for calling units in (a CSR over unit labels)
-    ulab, uinv = np.unique(F.unit, return_inverse=True)
-    uorder = np.argsort(uinv, kind="stable")
-    ustart = np.searchsorted(uinv[uorder], np.arange(len(ulab) + 1))
-    here_order = np.argsort(g.astype(np.int64) * C + c, kind="stable")
-    here_key = (g.astype(np.int64) * C + c)[here_order]
+    # the fighters of each group in each cell, rows ascending; who died in that order
+    here_order, here_start, here_pos, here_unit = kernels.fight_index(g, c, F.unit, C, G * C)
+    dead_k = np.zeros(n_f, dtype=bool)
     reach = p.battle_reach
     rows = []
     for a, b, cells, rel in fights:
         incident = rel == Relation.TRUCE
+        war = rel == Relation.WAR
+        r = max(reach, 1) if war else reach  # at war, the front line
         for cell in cells.tolist():
             cx, cy = cell % W, cell // W
-            sides = []
-            around = m.nbr[cell] if rel == Relation.WAR else np.array([cell])
-            around = around[around >= 0]
-            for me in (a, b):
-                keys = me * C + around
-                lo = np.searchsorted(here_key, keys, "left")
-                hi = np.searchsorted(here_key, keys, "right")
-                occ = np.concatenate([here_order[i:j] for i, j in zip(lo, hi)])
-                occ = occ[~dead[occ]]
-                if incident and len(occ):
-                    # an incident is a fight between two units on the spot, not a battle
-                    pick = occ[int(rng.random() * len(occ))]
-                    sides.append(occ[F.unit[occ] == F.unit[pick]])
-                    continue
-                if reach < 0 or len(occ) == 0:
+            around = m.nbr[cell] if war else np.array([cell], dtype=np.int32)
+            if incident:
+                # an incident is a fight between two units on the spot, not a battle
+                sides = []
+                for me in (a, b):
+                    occ = kernels.occupants(here_order, here_start, dead_k, me, around, C)
+                    if len(occ):
+                        pick = occ[int(rng.random() * len(occ))]
+                        occ = occ[F.unit[occ] == F.unit[pick]]
                     sides.append(occ)
-                    continue
-                units = np.unique(uinv[occ])
-                members = np.concatenate([uorder[ustart[u]:ustart[u + 1]] for u in units])
-                r = max(reach, 1) if rel == Relation.WAR else reach  # at war, the front line
-                near = ((np.abs(x[members] - cx) <= r) & (np.abs(y[members] - cy) <= r)
-                        & ~dead[members] & (g[members] == me))
-                sides.append(members[near])
-            ea, eb = sides
+                ea, eb = sides
+            else:
+                # each side calls in every member of its units present within r of the cell
+                ea = kernels.clash_side(here_order, here_start, dead_k, F.unit, here_unit, a,
+                                        around, cx, cy, r, reach >= 0, W, m.height, C)
+                eb = kernels.clash_side(here_order, here_start, dead_k, F.unit, here_unit, b,
+                                        around, cx, cy, r, reach >= 0, W, m.height, C)
             na, nb = len(ea), len(eb)
             if na == 0 or nb == 0:
                 continue
-            kill_a = ea[_uniform(rng, na) < p.clash_lethality * nb / (na + nb)]
-            kill_b = eb[_uniform(rng, nb) < p.clash_lethality * na / (na + nb)]
-            dead[kill_a] = True
-            dead[kill_b] = True
-            engaged_any[ea] = True
-            engaged_any[eb] = True
-            da, db = len(kill_a), len(kill_b)
-            m.tally.clash_casualties[a, b] += da
-            m.tally.clash_casualties[b, a] += db
-            m.tally.deaths_clash[a] += da
-            m.tally.deaths_clash[b] += db
-            m.tally.clashes[a, b] += 1
-            m.tally.clashes[b, a] += 1
-            m.tally.violence[cell] += da + db
-            m.clash_memory[a, b] += 1
-            m.clash_memory[b, a] += 1
-            m.last_clash[a, b] = m.last_clash[b, a] = m.week
-            if incident:
-                m.tally.incidents[a, b] += 1
-                m.tally.incidents[b, a] += 1
-                m.tension[a, b] += p.tension_per_incident * (1 + da)
-                m.tension[b, a] += p.tension_per_incident * (1 + db)
-                winner = -1
-            else:
-                winner = a if rng.random() < na / (na + nb) else b
-                loser_side = eb if winner == a else ea
-                routed[loser_side] = True
-                if m.owner[cell] != winner:
-                    m.tally.cells_gained[winner] += 1
-                m.tally.clash_wins[winner] += 1
-                m.owner[cell] = winner
-                m.firmness[cell] = p.firm_rate
+            ua = _uniform(rng, na)
+            ub = _uniform(rng, nb)
+            a_wins = False if incident else rng.random() < na / (na + nb)
+            da, db = kernels.resolve_clash(
+                ea, eb, ua, ub, np.float32(p.clash_lethality * nb / (na + nb)),
+                np.float32(p.clash_lethality * na / (na + nb)), incident, a_wins, dead, dead_k,
+                here_pos, engaged_any, routed)
+            winner = -1 if incident else (a if a_wins else b)
             rows.append((a, b, cell, na, nb, da, db, winner, incident))
     if rows:
         r = np.array(rows, dtype=np.int64)
-        m.recorder.log_clashes(m.week, r[:, 0], r[:, 1], r[:, 2], r[:, 3], r[:, 4], r[:, 5],
-                               r[:, 6], r[:, 7], incident=r[:, 8].astype(bool))
+        ra, rb, cl, da, db, win, inc = r[:, 0], r[:, 1], r[:, 2], r[:, 5], r[:, 6], r[:, 7], r[:, 8] > 0
+        t = m.tally
+        np.add.at(t.clash_casualties, (ra, rb), da)
+        np.add.at(t.clash_casualties, (rb, ra), db)
+        np.add.at(t.deaths_clash, ra, da)
+        np.add.at(t.deaths_clash, rb, db)
+        np.add.at(t.clashes, (ra, rb), 1)
+        np.add.at(t.clashes, (rb, ra), 1)
+        np.add.at(t.violence, cl, da + db)
+        np.add.at(m.clash_memory, (ra, rb), 1)
+        np.add.at(m.clash_memory, (rb, ra), 1)
+        m.last_clash[ra, rb] = m.last_clash[rb, ra] = m.week
+        if inc.any():
+            np.add.at(t.incidents, (ra[inc], rb[inc]), 1)
+            np.add.at(t.incidents, (rb[inc], ra[inc]), 1)
+            np.add.at(m.tension, (ra[inc], rb[inc]), p.tension_per_incident * (1 + da[inc]))
+            np.add.at(m.tension, (rb[inc], ra[inc]), p.tension_per_incident * (1 + db[inc]))
+        # the winner takes the cell (in the order of the clashes: a cell fought over twice
+        # goes to the last winner)
+        for cell, w in zip(cl[~inc].tolist(), win[~inc].tolist()):
+            if m.owner[cell] != w:
+                t.cells_gained[w] += 1
+            t.clash_wins[w] += 1
+            m.owner[cell] = w
+            m.firmness[cell] = p.firm_rate
+        m.recorder.log_clashes(m.week, ra, rb, cl, r[:, 3], r[:, 4], da, db, win, incident=inc)
     F.routed |= routed & ~dead
     F.fought |= engaged_any
     F.experience += engaged_any
@@ -1025,49 +970,23 @@ def control_and_governance(m: MilitantModel) -> None:
     G = m.n_groups
     winner = _strongest(m)
     owner = m.owner
-    same = winner == owner
-    m.firmness[same] += p.firm_rate * (1.0 - m.firmness[same])
-    challenged = (winner != _CONTESTED) & ~same
-    # truce partners respect each other's rule, except as far as the challenger claims to rule
-    # all (claim_expansion x claim): its challenge erodes the partner's control at that rate
-    rate = np.full(m.n_cells, p.erode_rate)
-    pair = challenged & (owner >= 0) & (winner >= 0)
-    if pair.any():
-        w, o = winner[pair], owner[pair]
-        partners = m.relation[w, o] == Relation.TRUCE
-        rate[np.flatnonzero(pair)[partners]] *= p.claim_expansion * m.claim[w[partners]]
-    m.firmness[challenged] -= rate[challenged]
-    empty = (m.presence().sum(0) == 0) & (m.state_strength() < p.control_min) & ~same
-    m.firmness[empty & ~challenged] -= p.firm_rate / 5.0
-    flip = challenged & (m.firmness <= 0)
+    flip = kernels.contest(winner, owner, m.firmness, m.fighters.cell, m.relation, m.claim,
+                           m.state_strength(), int(Relation.TRUCE), _CONTESTED, p.firm_rate,
+                           p.firm_rate / 5.0, p.erode_rate, p.claim_expansion, p.control_min)
     gained = winner[flip]
     m.tally.cells_gained += np.bincount(gained[gained >= 0], minlength=G)
     _cells_taken(m, owner[flip], gained)
     owner[flip] = winner[flip]
     m.firmness[flip] = p.firm_rate
-    # ground forces garrison what they retake
-    retaken = flip & (winner == STATE) & (m.ground > 0)
-    m.security[retaken] = np.maximum(m.security[retaken], p.ground_garrison)
-    lost = (m.firmness <= 0) & ~flip
-    owner[lost] = NO_OWNER
-    np.clip(m.firmness, 0.0, 1.0, out=m.firmness)
-
-    # rule by doctrine
-    grp = owner >= 0
-    coercion = np.where(grp, m.doctrine[np.maximum(owner, 0), 1], 0.5)
-    ruled = np.zeros((G, m.n_cells), dtype=bool)
-    ruled[owner[grp], np.flatnonzero(grp)] = True
-    target = (1.0 - m.doctrine[:, 1])[:, None]
-    m.support += np.where(ruled, p.support_rate * (target - m.support), -p.support_decay * m.support)
-    m.hardship[grp] = np.clip(m.hardship[grp] + p.hardship_rate * (coercion[grp] - 0.5), 0, 1)
-    m.governance[grp] *= 1.0 - p.group_rule_governance
+    # ground forces garrison what they retake; rule by doctrine
+    kernels.rule_cells(owner, winner, flip, m.firmness, m.security, m.ground, m.doctrine,
+                       m.support, m.hardship, m.governance, STATE, NO_OWNER, p.ground_garrison,
+                       p.support_rate, -p.support_decay, p.hardship_rate,
+                       1.0 - p.group_rule_governance)
     # violence erodes governance; the state and programmes restore it
     erode_governance(m, m.tally.violence)
-    st = owner == STATE
-    m.governance[st] += p.governance_recovery * np.maximum(0.0, m.governance0[st] - m.governance[st])
-    prog = (m.programme_rate > 0) & ~grp
-    m.governance[prog] += m.programme_rate[prog] * (m.programme_target[prog] - m.governance[prog])
-    m.hardship[prog] -= m.programme_rate[prog] * 0.5 * m.hardship[prog]
+    kernels.restore_governance(owner, m.governance, m.governance0, m.programme_rate,
+                               m.programme_target, m.hardship, STATE, p.governance_recovery)
 
     # momentum
     counts = np.maximum(1, m.fighter_counts())
@@ -1115,14 +1034,16 @@ def state_and_outside_forces(m: MilitantModel) -> None:
         m.security[threatened] += pool * w / w.sum()
     # outside strikes
     if len(F) and m.strike.any():
-        g, c = F.group, F.cell
-        k = m.strike[g, c]
-        hazard = p.strike_lethality * k * (1.0 + p.strike_territory_weight * (m.owner[c] == g))
-        dead = (k > 0) & (_uniform(rng, len(F)) < 1.0 - np.exp(-hazard))
-        if dead.any():
-            m.tally.deaths_strike += np.bincount(g[dead], minlength=G)
+        # a fighter's hazard depends only on its group and cell: computed once per pair
+        holds = m.owner[None, :] == np.arange(G)[:, None]
+        hazard = p.strike_lethality * m.strike * (1.0 + p.strike_territory_weight * holds)
+        chance = 1.0 - np.exp(-hazard)  # 0 where the strike strength is 0
+        dead, by_group, by_cell = kernels.grid_deaths(_uniform(rng, len(F)), chance.ravel(),
+                                                      F.group, F.cell, G, C)
+        if by_group.any():
+            m.tally.deaths_strike += by_group
             # strikes come after this week's control step: they erode governance here
-            erode_governance(m, np.bincount(c[dead], minlength=C).astype(np.float64))
+            erode_governance(m, by_cell.astype(np.float64))
             remove_fighters(m, ~dead)
         presence = m.presence() > 0
         for gi in range(G):
@@ -1178,17 +1099,19 @@ def ground_forces(m: MilitantModel) -> None:
     target_g = np.zeros(G, dtype=bool)
     for e in offensives:
         target_g[list(e.groups)] = True
-    exposed = target_g[g] & (m.ground[c] > 0)
-    if not exposed.any():
+    defenders, n_exposed = kernels.exposed(g, c, target_g, m.ground, C)
+    if n_exposed == 0:
         return
-    defenders = np.bincount(c[exposed], minlength=C).astype(np.float64)
-    f = m.ground[c[exposed]]
-    hazard = p.ground_lethality * f / (f + defenders[c[exposed]])
-    dead = np.zeros(len(F), dtype=bool)
-    dead[exposed] = _uniform(rng, int(exposed.sum())) < 1.0 - np.exp(-hazard)
-    if dead.any():
-        m.tally.deaths_ground += np.bincount(g[dead], minlength=G)
-        erode_governance(m, np.bincount(c[dead], minlength=C).astype(np.float64))
+    # a fighter's hazard depends only on its cell: computed once per cell under attack
+    front = np.flatnonzero(defenders > 0)
+    f = m.ground[front]
+    chance = np.zeros(C)
+    chance[front] = 1.0 - np.exp(-(p.ground_lethality * f / (f + defenders[front])))
+    dead, by_group, by_cell = kernels.exposed_deaths(_uniform(rng, n_exposed), chance, g, c,
+                                                     target_g, m.ground, G, C)
+    if by_group.any():
+        m.tally.deaths_ground += by_group
+        erode_governance(m, by_cell.astype(np.float64))
         remove_fighters(m, ~dead)
 
 

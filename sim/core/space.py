@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 
 def moore_table(width: int, height: int) -> np.ndarray:
     """(C, 9) table: column 0 is the cell itself, columns 1-8 its Moore neighbours, -1 off-map."""
@@ -27,18 +29,12 @@ def box_sum(layers: np.ndarray, width: int, height: int, radius: int) -> np.ndar
     """Sum of each layer over the Moore neighbourhood of radius ``radius`` (self included).
 
     ``layers`` has shape (C,) or (K, C); the result has the same shape. Cells outside the map
-    count as zero. Uses a summed-area table of the zero-padded layers: O(C) whatever the radius.
+    count as zero. Uses a summed-area table of the zero-padded layers: O(C) whatever the radius
+    (compiled: :func:`sim.core.kernels.box_sum`).
     """
     if radius <= 0:
         return layers.astype(np.float64, copy=True)
     single = layers.ndim == 1
-    a = np.atleast_2d(layers).reshape(-1, height, width)
-    k, r = a.shape[0], radius
-    sat = np.zeros((k, height + 2 * r + 1, width + 2 * r + 1))
-    sat[:, r + 1:r + 1 + height, r + 1:r + 1 + width] = a
-    sat.cumsum(axis=1, out=sat)
-    sat.cumsum(axis=2, out=sat)
-    d = 2 * r + 1
-    out = sat[:, d:, d:] - sat[:, :-d, d:] - sat[:, d:, :-d] + sat[:, :-d, :-d]
-    out = out.reshape(k, -1)
+    a = np.ascontiguousarray(np.atleast_2d(layers).reshape(-1, width * height), dtype=np.float64)
+    out = kernels.box_sum(a, width, height, radius)
     return out[0] if single else out

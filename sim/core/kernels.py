@@ -1,0 +1,726 @@
+"""Compiled loops over fighters for the rules of :mod:`sim.core.rules` (numba, ``cache=True``).
+
+Each kernel does exactly the arithmetic of the numpy code it replaces, in the same order, so
+that results are bit-identical: the same elementwise operations on the same float64 values
+(IEEE rounding is the same in numba as in numpy), sums accumulated in the order numpy's
+``bincount`` accumulates them, and no ``fastmath``. Two things stay in numpy, outside the
+kernels:
+
+* **every random draw**: the rules draw from the model's generator (``m.rng``) exactly as
+  many numbers, of the same kind and in the same order as before, and pass them in;
+* **transcendental functions** (``exp``, ``log``, ``tanh``): numpy's SIMD versions and the
+  C library's can differ in the last bit, so they are evaluated by numpy, once per cell (or
+  per group and cell) where the vectorised code evaluated them per fighter on the same value,
+  and the kernels look the results up.
+
+The first call of each kernel in a fresh install compiles it (a few seconds in all); the
+machine code is cached next to this file (or in numba's user-wide cache when the package
+folder is read-only), so later processes and sweep workers load it in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+njit = numba.njit(cache=True, nogil=True)
+
+
+# =============================================================================================
+# The fighter table (fighters.FighterTable.keep)
+# =============================================================================================
+@njit
+def drop_rows(mask, fid, row_of):
+    """Rows to drop where mask is false: (gone, first, src). ``gone`` their fids (row_of set
+    to -1, and the kept rows' row_of to their rows after compaction); ``first`` the first
+    row dropped and ``src`` the kept rows from there on, in order."""
+    n = mask.shape[0]
+    kept = 0
+    for i in range(n):
+        if mask[i]:
+            kept += 1
+    gone = np.empty(n - kept, np.int64)
+    first = n
+    for i in range(n):
+        if not mask[i]:
+            first = i
+            break
+    src = np.empty(n - first - gone.shape[0], np.int64)
+    j = first
+    g = 0
+    for i in range(first, n):
+        if mask[i]:
+            row_of[fid[i]] = j
+            src[j - first] = i
+            j += 1
+        else:
+            row_of[fid[i]] = -1
+            gone[g] = fid[i]
+            g += 1
+    return gone, first, src
+
+
+@njit
+def compact_block(block, first, src):
+    """Rows ``src`` (ascending, all >= first) of every column of ``block`` moved up to start
+    at ``first``, in place."""
+    for r in range(block.shape[0]):
+        row = block[r]
+        for t in range(src.shape[0]):
+            row[first + t] = row[src[t]]
+
+
+# =============================================================================================
+# Layers of cells (space.box_sum, MilitantModel.presence)
+# =============================================================================================
+@njit
+def box_sum(a, width, height, r):
+    """Neighbourhood sums of radius r >= 1 of each row of ``a`` (K, C), float64: the
+    summed-area table of the zero-padded layer, accumulated down the columns and then along
+    the rows, and the four-corner difference, as the numpy version computes them."""
+    K = a.shape[0]
+    d = 2 * r + 1
+    Hp, Wp = height + d, width + d
+    sat = np.empty((Hp, Wp))
+    out = np.empty((K, width * height))
+    for k in range(K):
+        sat[:, :] = 0.0
+        for y in range(height):
+            for x in range(width):
+                sat[r + 1 + y, r + 1 + x] = a[k, y * width + x]
+        for y in range(1, Hp):
+            for x in range(Wp):
+                sat[y, x] = sat[y - 1, x] + sat[y, x]
+        for y in range(Hp):
+            for x in range(1, Wp):
+                sat[y, x] = sat[y, x - 1] + sat[y, x]
+        for y in range(height):
+            for x in range(width):
+                out[k, y * width + x] = (sat[y + d, x + d] - sat[y, x + d]
+                                         - sat[y + d, x] + sat[y, x])
+    return out
+
+
+@njit
+def group_sums(group, G, a, b, c):
+    """Fighters per group (float64) and the sums of three columns per group, (3, G), added in
+    row order as numpy's bincount adds them."""
+    counts = np.zeros(G)
+    sums = np.zeros((3, G))
+    for i in range(group.shape[0]):
+        g = group[i]
+        counts[g] += 1.0
+        sums[0, g] += a[i]
+        sums[1, g] += b[i]
+        sums[2, g] += c[i]
+    return counts, sums
+
+
+@njit
+def presence(group, cell, G, C):
+    """Fighters per group per cell, (G, C) float64."""
+    out = np.zeros((G, C))
+    for i in range(group.shape[0]):
+        out[group[i], cell[i]] += 1.0
+    return out
+
+
+# =============================================================================================
+# Indexes
+# =============================================================================================
+@njit
+def key_index(key, K):
+    """Rows grouped by key in [0, K): (order, start), rows ascending within a key (what a
+    stable argsort of ``key`` gives), ``order[start[k]:start[k + 1]]`` the rows of key k."""
+    n = key.shape[0]
+    start = np.zeros(K + 1, np.int64)
+    for i in range(n):
+        start[key[i] + 1] += 1
+    for k in range(K):
+        start[k + 1] += start[k]
+    fill = start[:-1].copy()
+    order = np.empty(n, np.int64)
+    for i in range(n):
+        k = key[i]
+        order[fill[k]] = i
+        fill[k] += 1
+    return order, start
+
+
+@njit
+def fight_index(group, cell, unit, C, K):
+    """For the week's clashes: the rows by group and cell (order, start), each row's place in
+    that order (pos), and the units in that order (unit_k)."""
+    order, start = key_index(group_cell_key(group, cell, C), K)
+    n = order.shape[0]
+    pos = np.empty(n, np.int64)
+    unit_k = np.empty(n, np.int64)
+    for j in range(n):
+        pos[order[j]] = j
+        unit_k[j] = unit[order[j]]
+    return order, start, pos, unit_k
+
+
+@njit
+def group_cell_key(group, cell, C):
+    """key = group * C + cell (int64)."""
+    n = group.shape[0]
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        out[i] = np.int64(group[i]) * C + cell[i]
+    return out
+
+
+# =============================================================================================
+# A small hash map of int64 labels (unit labels are sparse: fighter ids and fresh labels)
+# =============================================================================================
+@njit
+def hash_build(keys):
+    """An open-addressing table of the distinct ``keys`` (any int64 >= 0): (slots, values),
+    values[j] the index in ``keys`` of the first occurrence of slots[j]; -1 marks a free slot."""
+    size = 16
+    while size < 2 * keys.shape[0]:
+        size *= 2
+    slots = np.full(size, -1, np.int64)
+    values = np.full(size, -1, np.int64)
+    mask = np.uint64(size - 1)
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        j = (np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+        j &= mask
+        while slots[j] != -1 and slots[j] != k:
+            j = (j + np.uint64(1)) & mask
+        if slots[j] == -1:
+            slots[j] = k
+            values[j] = i
+    return slots, values
+
+
+@njit
+def hash_get(slots, values, k):
+    """The value stored for key k, or -1."""
+    mask = np.uint64(slots.shape[0] - 1)
+    j = ((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+    while True:
+        s = slots[j]
+        if s == k:
+            return values[j]
+        if s == -1:
+            return -1
+        j = (j + np.uint64(1)) & mask
+
+
+@njit
+def hash_slot(slots, k):
+    """The slot of key k in the table, or -1."""
+    mask = np.uint64(slots.shape[0] - 1)
+    j = ((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+    while True:
+        s = slots[j]
+        if s == k:
+            return np.int64(j)
+        if s == -1:
+            return np.int64(-1)
+        j = (j + np.uint64(1)) & mask
+
+
+@njit
+def sort_by_unit(rows, unit):
+    """``rows`` ordered by (unit label, row): a bottom-up merge sort (rows are distinct)."""
+    n = rows.shape[0]
+    a = rows.copy()
+    b = np.empty(n, np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, t = lo, mid, lo
+            while i < mid and j < hi:
+                x, y = a[i], a[j]
+                ux, uy = unit[x], unit[y]
+                if ux < uy or (ux == uy and x < y):
+                    b[t] = x
+                    i += 1
+                else:
+                    b[t] = y
+                    j += 1
+                t += 1
+            while i < mid:
+                b[t] = a[i]
+                i += 1
+                t += 1
+            while j < hi:
+                b[t] = a[j]
+                j += 1
+                t += 1
+        a, b = b, a
+        width *= 2
+    return a
+
+
+# =============================================================================================
+# Units (rules._evolve_units)
+# =============================================================================================
+@njit
+def relabel_broken(unit, broken_units, first_label):
+    """Every fighter whose unit is in ``broken_units`` becomes a unit of one, labelled
+    first_label, first_label + 1, ... in row order; returns how many labels were used."""
+    slots, values = hash_build(broken_units)
+    nxt = first_label
+    for i in range(unit.shape[0]):
+        if hash_get(slots, values, unit[i]) >= 0:
+            unit[i] = nxt
+            nxt += 1
+    return nxt - first_label
+
+
+@njit
+def _find(parent, i):
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@njit
+def coalesce_units(unit, key, who, draws, order, start):
+    """Each fighter of ``who`` joins the unit of a random fighter of its own group and cell
+    (``order[lo + int(draw * (hi - lo))]`` among the rows of its key); the merged units form
+    connected components, each taking the smallest label in it. Updates ``unit`` in place."""
+    k = who.shape[0]
+    src = np.empty(k, np.int64)
+    dst = np.empty(k, np.int64)
+    e = 0
+    for j in range(k):
+        i = who[j]
+        kk = key[i]
+        lo, hi = start[kk], start[kk + 1]
+        other = order[lo + np.int64(draws[j] * (hi - lo))]
+        a, b = unit[i], unit[other]
+        if a != b:
+            src[e] = a
+            dst[e] = b
+            e += 1
+    if e == 0:
+        return
+    # the distinct labels, a dense id each
+    both = np.empty(2 * e, np.int64)
+    both[:e] = src[:e]
+    both[e:] = dst[:e]
+    slots, first = hash_build(both)
+    dense = np.full(slots.shape[0], -1, np.int64)
+    labels = np.empty(2 * e, np.int64)
+    L = 0
+    for j in range(slots.shape[0]):
+        if slots[j] != -1:
+            dense[j] = L
+            labels[L] = slots[j]
+            L += 1
+    parent = np.arange(L)
+    for j in range(e):
+        ra = _find(parent, dense[hash_slot(slots, src[j])])
+        rb = _find(parent, dense[hash_slot(slots, dst[j])])
+        if ra != rb:  # the root keeps the smaller label
+            if labels[ra] < labels[rb]:
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+    for i in range(unit.shape[0]):
+        j = hash_slot(slots, unit[i])
+        if j >= 0:
+            unit[i] = labels[_find(parent, dense[j])]
+
+
+# =============================================================================================
+# Clashes (rules._fight)
+# =============================================================================================
+@njit
+def occupants(order, start, dead_k, me, cells, C):
+    """The living fighters of group ``me`` in ``cells``, cell by cell, rows ascending
+    (``dead_k``: dead in the order of ``order``)."""
+    total = 0
+    for c in cells:
+        if c >= 0:
+            k = me * C + c
+            total += start[k + 1] - start[k]
+    out = np.empty(total, np.int64)
+    n = 0
+    for c in cells:
+        if c >= 0:
+            k = me * C + c
+            for j in range(start[k], start[k + 1]):
+                if not dead_k[j]:
+                    out[n] = order[j]
+                    n += 1
+    return out[:n]
+
+
+@njit
+def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
+    """Every living member of group ``me`` of the units of ``occ`` within r cells of (cx, cy)
+    (Chebyshev), ordered by unit label, then row. ``unit_k`` and ``dead_k`` are the units and
+    deaths in the order of ``order``, so that the cells are scanned in memory order."""
+    slots, values = hash_build(unit[occ])
+    cap = 0
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            cap += start[k + 1] - start[k]
+    rows = np.empty(cap, np.int64)
+    n = 0
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            for j in range(start[k], start[k + 1]):
+                if not dead_k[j] and hash_get(slots, values, unit_k[j]) >= 0:
+                    rows[n] = order[j]
+                    n += 1
+    return sort_by_unit(rows[:n], unit)
+
+# =============================================================================================
+# Socialise (rules.socialise)
+# =============================================================================================
+@njit
+def _clip01(x):
+    """numpy's clip(x, 0, 1) for one float64 (NaN passes through)."""
+    if not np.isnan(x):
+        x = x if x > 0.0 else 0.0
+    if not np.isnan(x):
+        x = x if x < 1.0 else 1.0
+    return x
+
+
+@njit
+def socialise(group, cell, takfir, coercion, hostility, commitment, frustration, tenure,
+              fought, propaganda, doctrine, partner_here, use_contact, c_star, restriction,
+              activity, C, ideology_rate, hostility_rate, hostility_relax, hbw, contact_rate,
+              commitment_rate, frustration_rate, rival_factor, frustration_decay,
+              frustration_relax):
+    """One week of propaganda and life in the group for every fighter (rules.socialise):
+    ``partner_here``, ``restriction`` and ``activity`` are (G * C) layers, flat."""
+    for i in range(group.shape[0]):
+        g = group[i]
+        k = g * C + cell[i]
+        pi = propaganda[g]
+        rate = ideology_rate * pi
+        t = takfir[i] + rate * (doctrine[g, 0] - takfir[i])
+        takfir[i] = t
+        coercion[i] = coercion[i] + rate * (doctrine[g, 1] - coercion[i])
+        own = hbw * t
+        h = hostility[i]
+        h = h + ((hostility_rate * pi) * (doctrine[g, 0] - h) + hostility_relax * (own - h))
+        if use_contact:
+            h = h - (contact_rate * h) * (1.0 if partner_here[k] else 0.0)
+        hostility[i] = _clip01(h)
+        commitment[i] = commitment[i] + commitment_rate * (c_star[g] - commitment[i])
+        r = restriction[k]
+        gain = (frustration_rate * r) * (1.0 + rival_factor * activity[k])
+        if not (np.isnan(gain) or gain < 1.0):
+            gain = 1.0
+        f = frustration[i]
+        f = f + gain * (1.0 - f)
+        if fought[i]:
+            relax = frustration_decay
+        elif r > 0:
+            relax = 0.0
+        else:
+            relax = frustration_relax
+        frustration[i] = f * (1.0 - relax)
+        tenure[i] += 1
+        fought[i] = False
+
+
+# =============================================================================================
+# Move (rules.move)
+# =============================================================================================
+@njit
+def move(cell, group, routed, movers, score, nbr, noise, move_noise, restriction,
+         use_restriction, C):
+    """Each mover steps to the best of its Moore neighbourhood (itself included) by
+    ``score`` (float32, G * C flat) + move_noise x noise (float32, one row of 9 per mover);
+    a restricted fighter stays among restricted cells, a routed one leaves its cell if it
+    can. First maximum wins, as numpy's argmax."""
+    opt = np.empty(9, np.int64)
+    s = np.empty(9, np.float32)
+    valid = np.empty(9, np.bool_)
+    ninf = np.float32(-np.inf)
+    for j in range(movers.shape[0]):
+        i = movers[j]
+        base = np.int64(group[i]) * C
+        here = cell[i]
+        restricted = use_restriction and restriction[base + here] > 0
+        for q in range(9):
+            o = np.int64(nbr[here, q])
+            v = o >= 0
+            if not v:
+                o = 0
+            opt[q] = o
+            s[q] = score[base + o] + move_noise * noise[j, q]
+            if restricted:
+                v = v and restriction[base + o] > 0
+            valid[q] = v
+        if routed[i]:
+            can = False
+            for q in range(1, 9):
+                can = can or valid[q]
+            if can:
+                valid[0] = False
+        best = 0
+        bv = ninf
+        for q in range(9):
+            v = s[q] if valid[q] else ninf
+            if np.isnan(v):
+                best = q
+                break
+            if q == 0 or v > bv:
+                best = q
+                bv = v
+        cell[i] = opt[best]
+    routed[:] = False
+
+
+# =============================================================================================
+# Operate (rules.operate)
+# =============================================================================================
+@njit
+def attackers(group, cell, active_draw, restriction, use_restriction, security, C, GC):
+    """Who attacks (active, and state forces in the cell) and the attackers per group and
+    cell (float64, G * C flat)."""
+    n = group.shape[0]
+    attack = np.empty(n, np.bool_)
+    A = np.zeros(GC)
+    for i in range(n):
+        k = np.int64(group[i]) * C + cell[i]
+        a = security[cell[i]] > 0
+        if use_restriction:
+            a = a and np.float64(active_draw[i]) >= restriction[k]
+        attack[i] = a
+        if a:
+            A[k] += 1.0
+    return attack, A
+
+
+@njit
+def hits_and_exposure(group, cell, attack, hit_draw, hit_chance, fought, experience,
+                      passive_exposure, C, GC):
+    """Hits (an attacker whose draw is below op_rate x odds of its group and cell), per group
+    and cell; the week's fighting marked; each cell's exposure summed in row order."""
+    n = group.shape[0]
+    hits = np.zeros(GC)
+    X = np.zeros(C)
+    for i in range(n):
+        c = cell[i]
+        if attack[i]:
+            k = np.int64(group[i]) * C + c
+            if np.float64(hit_draw[i]) < hit_chance[k]:
+                hits[k] += 1.0
+            fought[i] = True
+            experience[i] += 1
+            X[c] += 1.0
+        else:
+            X[c] += passive_exposure
+    return hits, X
+
+
+@njit
+def deaths(draw, chance, group, cell, G, C):
+    """dead = draw < chance (float64 per fighter); the dead per group and per cell."""
+    n = draw.shape[0]
+    dead = np.empty(n, np.bool_)
+    by_group = np.zeros(G, np.int64)
+    by_cell = np.zeros(C, np.int64)
+    for i in range(n):
+        d = np.float64(draw[i]) < chance[i]
+        dead[i] = d
+        if d:
+            by_group[group[i]] += 1
+            by_cell[cell[i]] += 1
+    return dead, by_group, by_cell
+
+
+@njit
+def grid_deaths(draw, chance, group, cell, G, C):
+    """dead = draw < chance of the fighter's group and cell (float64, G * C flat); the dead
+    per group and per cell."""
+    n = draw.shape[0]
+    dead = np.empty(n, np.bool_)
+    by_group = np.zeros(G, np.int64)
+    by_cell = np.zeros(C, np.int64)
+    for i in range(n):
+        d = np.float64(draw[i]) < chance[np.int64(group[i]) * C + cell[i]]
+        dead[i] = d
+        if d:
+            by_group[group[i]] += 1
+            by_cell[cell[i]] += 1
+    return dead, by_group, by_cell
+
+
+@njit
+def exposed(group, cell, target, ground, C):
+    """Fighters of a target group in a cell with ground forces: their number per cell
+    (float64) and in all."""
+    defenders = np.zeros(C)
+    n = 0
+    for i in range(group.shape[0]):
+        if target[group[i]] and ground[cell[i]] > 0:
+            defenders[cell[i]] += 1.0
+            n += 1
+    return defenders, n
+
+
+@njit
+def exposed_deaths(draw, chance, group, cell, target, ground, G, C):
+    """The exposed fighters (as in :func:`exposed`), in row order, die when their draw is
+    below their cell's chance; the dead per group and per cell."""
+    n = group.shape[0]
+    dead = np.zeros(n, np.bool_)
+    by_group = np.zeros(G, np.int64)
+    by_cell = np.zeros(C, np.int64)
+    j = 0
+    for i in range(n):
+        if target[group[i]] and ground[cell[i]] > 0:
+            if np.float64(draw[j]) < chance[cell[i]]:
+                dead[i] = True
+                by_group[group[i]] += 1
+                by_cell[cell[i]] += 1
+            j += 1
+    return dead, by_group, by_cell
+
+
+@njit
+def state_fire_chance(cell, attack, q_attack, q_passive):
+    """The state's fire: each fighter's chance of death, by its cell and whether it attacked."""
+    n = cell.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = q_attack[cell[i]] if attack[i] else q_passive[cell[i]]
+    return out
+
+
+@njit
+def clash_side(order, start, dead_k, unit, unit_k, me, around, cx, cy, r, use_reach, W, H,
+               C):
+    """One side of a clash at (cx, cy): the living occupants of group ``me`` in ``around``
+    and, with ``use_reach``, every member of their units within r of the cell."""
+    occ = occupants(order, start, dead_k, me, around, C)
+    if not use_reach or occ.shape[0] == 0:
+        return occ
+    return called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C)
+
+
+@njit
+def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, dead_k, pos,
+                  engaged, routed):
+    """Casualties of one clash: an engaged fighter of a is hit when its draw is below
+    ``chance_a`` (float32, as the draws), likewise b; every engaged fighter is marked, and
+    the losing side's routed (not in an incident). Returns the casualties of a and b. The dead
+    are marked by row (``dead``) and in the order of the index (``dead_k``, at ``pos``)."""
+    da = 0
+    for j in range(ea.shape[0]):
+        if ua[j] < chance_a:
+            dead[ea[j]] = True
+            dead_k[pos[ea[j]]] = True
+            da += 1
+    db = 0
+    for j in range(eb.shape[0]):
+        if ub[j] < chance_b:
+            dead[eb[j]] = True
+            dead_k[pos[eb[j]]] = True
+            db += 1
+    for j in range(ea.shape[0]):
+        engaged[ea[j]] = True
+    for j in range(eb.shape[0]):
+        engaged[eb[j]] = True
+    if not incident:
+        loser = eb if a_wins else ea
+        for j in range(loser.shape[0]):
+            routed[loser[j]] = True
+    return da, db
+
+
+# =============================================================================================
+# Control and governance (rules.control_and_governance)
+# =============================================================================================
+@njit
+def _max(a, b):
+    """numpy's maximum(a, b) for one pair of float64 (NaN wins)."""
+    if np.isnan(a) or np.isnan(b):
+        return a if np.isnan(a) else b
+    return a if a >= b else b
+
+
+@njit
+def contest(winner, owner, firmness, cell, relation, claim, strength, truce, contested,
+            firm_rate, firm_fade, erode_rate, claim_expansion, control_min):
+    """Control firms where the holder is the strongest, erodes where a clear challenger is
+    (a truce partner's challenge at erode_rate x claim_expansion x its claim), fades in empty
+    cells; returns the cells whose control flips to the challenger."""
+    C = winner.shape[0]
+    occupied = np.zeros(C, np.bool_)
+    for i in range(cell.shape[0]):
+        occupied[cell[i]] = True
+    flip = np.zeros(C, np.bool_)
+    for c in range(C):
+        w, o = winner[c], owner[c]
+        f = firmness[c]
+        same = w == o
+        if same:
+            f = f + firm_rate * (1.0 - f)
+        challenged = w != contested and not same
+        if challenged:
+            rate = erode_rate
+            if o >= 0 and w >= 0 and relation[w, o] == truce:
+                rate = erode_rate * (claim_expansion * claim[w])
+            f = f - rate
+        elif not occupied[c] and strength[c] < control_min and not same:
+            f = f - firm_fade
+        firmness[c] = f
+        flip[c] = challenged and f <= 0
+    return flip
+
+
+@njit
+def rule_cells(owner, winner, flip, firmness, security, ground, doctrine, support, hardship,
+               governance, state, no_owner, ground_garrison, support_rate, neg_support_decay,
+               hardship_rate, keep_governance):
+    """After the flips: ground forces garrison what they retake, control lost where it faded,
+    then each group rules its cells by its doctrine (support, hardship, governance)."""
+    G, C = support.shape
+    for c in range(C):
+        if flip[c] and winner[c] == state and ground[c] > 0:
+            security[c] = _max(security[c], ground_garrison)
+        if firmness[c] <= 0 and not flip[c]:
+            owner[c] = no_owner
+        firmness[c] = _clip01(firmness[c])
+        o = owner[c]
+        for g in range(G):
+            s = support[g, c]
+            if o >= 0 and o == g:
+                support[g, c] = s + support_rate * ((1.0 - doctrine[g, 1]) - s)
+            else:
+                support[g, c] = s + neg_support_decay * s
+        if o >= 0:
+            hardship[c] = _clip01(hardship[c] + hardship_rate * (doctrine[o, 1] - 0.5))
+            governance[c] = governance[c] * keep_governance
+
+
+@njit
+def restore_governance(owner, governance, governance0, programme_rate, programme_target,
+                       hardship, state, recovery):
+    """The state restores governance where it holds the cell; a programme builds it (and
+    eases hardship) where no group rules."""
+    for c in range(owner.shape[0]):
+        o = owner[c]
+        g = governance[c]
+        if o == state:
+            g = g + recovery * _max(0.0, governance0[c] - g)
+        r = programme_rate[c]
+        if r > 0 and not o >= 0:
+            g = g + r * (programme_target[c] - g)
+            hardship[c] = hardship[c] - r * 0.5 * hardship[c]
+        governance[c] = g
