@@ -409,12 +409,45 @@ def test_attribution_of_ablations():
     # a constant effect beyond min_effect holds; a constant 0 under the ablation removes it
     assert with_ablations(verdict(2.0, "H", True), verdict(0.0, "a", True)) == ["removes"]
     assert with_ablations(verdict(2.0, "H", True), verdict(2.0, "a", True)) == ["survives"]
-    # an ablation that cuts one of several chains: an effect it leaves is shared, not a bug;
-    # one it removes is still removed
-    part_kept, part_gone = verdict(2.5, "p"), verdict(0.0, "q")
-    part_kept.part = part_gone.part = True
-    assert with_ablations(verdict(2.5, "H"), part_kept, part_gone) == ["shared", "removes"]
-    assert "another chain carries it" in part_kept.attribution_text
+    # parts: ablations that each cut one of several chains
+    def part(effect, hid, cut):
+        a = verdict(effect, hid)
+        a.part, a.ablation_set = True, dict(cut)
+        return a
+
+    def joint(effect, hid, cut):
+        a = verdict(effect, hid)
+        a.ablation_set = dict(cut)
+        return a
+
+    def attribution(main, *ablated):
+        main.ablations = list(ablated)
+        st.adjust_study([main])
+        return [a.attribution for a in main.ablations]
+
+    # shared: smaller under the part, and a joint ablation (cutting all the part cuts) removes it
+    shared = part(1.5, "p", {"x": 0.0})
+    assert attribution(verdict(2.5, "H"), shared, joint(0.0, "j", {"x": 0.0, "y": 0.0})) == \
+        ["shared", "removes"]
+    assert "another chain carries it too" in shared.attribution_text
+    # an effect not detectably smaller under the part survives it, joint or not
+    assert attribution(verdict(2.5, "H"), part(2.5, "p", {"x": 0.0}),
+                       joint(0.0, "j", {"x": 0.0, "y": 0.0})) == ["survives", "removes"]
+    # no joint ablation: the mechanism is untested, and the warning says so
+    lone = part(1.5, "p", {"x": 0.0})
+    assert attribution(verdict(2.5, "H"), lone) == ["survives"]
+    assert "untested by ablation" in lone.attribution_text
+    # a joint that does not cut everything the part cuts is not its joint
+    assert attribution(verdict(2.5, "H"), part(1.5, "p", {"x": 0.0}),
+                       joint(0.0, "j", {"y": 0.0}))[0] == "survives"
+    # a joint still undecided leaves the part undetermined
+    assert attribution(verdict(2.5, "H"), part(1.5, "p", {"x": 0.0}),
+                       joint(0.5, "j", {"x": 0.0, "y": 0.0})) == ["undetermined",
+                                                                 "undetermined"]
+    # a part that removes the effect is removed, and the text flags the contradiction
+    gone = part(0.0, "q", {"x": 0.0})
+    assert attribution(verdict(2.5, "H"), gone) == ["removes"]
+    assert "contradicts" in gone.attribution_text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -637,17 +637,46 @@ def adjust_family(verdicts: Sequence[Verdict], method: str = DEFAULT_ADJUST) -> 
     return vs
 
 
+def _se(x: Verdict) -> float:
+    """The standard error of a contrast's effect, read from its 95% interval (normal
+    approximation)."""
+    return (x.ci_high - x.ci_low) / (2.0 * 1.959964) if np.isfinite(x.ci_high - x.ci_low) else np.nan
+
+
+def part_is_smaller(v: Verdict, a: Verdict, alpha: float = ALPHA) -> bool:
+    """Whether the part ablation ``a`` detectably shrinks ``v``'s effect: a one-sided z test
+    of the difference of the two effects in the stated direction (normal approximation to
+    the two Welch intervals), at level ``alpha``."""
+    se = math.hypot(_se(v), _se(a))
+    if not (np.isfinite(se) and se > 0 and np.isfinite(v.effect) and np.isfinite(a.effect)):
+        return False
+    s = -1.0 if v.expect == "less" else 1.0
+    z = s * (v.effect - a.effect) / se
+    return bool(special.ndtr(-z) < alpha)
+
+
+def _joints(v: Verdict, a: Verdict) -> list[Verdict]:
+    """The ablations of ``v`` that are not parts and switch off everything part ``a`` does."""
+    return [b for b in v.ablations if not b.part and b is not a
+            and all(k in b.ablation_set and b.ablation_set[k] == x
+                    for k, x in a.ablation_set.items())]
+
+
 def attribute(v: Verdict) -> Verdict:
     """State what each ablation of ``v`` says about the mechanism (in place).
 
     An ablated contrast that is *not supported* (its effect is smaller than min_effect, or
     equivalent to none) means the ablation removes the effect: the mechanism it switches off
     carries it. One that is *supported* means the effect survives the ablation, which points
-    to a bug in the model or the experiment, unless the ablation is a ``part`` (it cuts one of
-    several chains said to carry the effect, each able to carry it): then the effect is
-    *shared*, and the ablation that cuts the chains together is the test. For an equivalence hypothesis the same reading
-    applies to the verdict: a "not supported" ablated contrast means the mechanism switched
-    off is what keeps the effect small.
+    to a bug in the model or the experiment.
+
+    A ``part`` ablation cuts one of several chains said to carry the effect. An effect that
+    outlives it is *shared* only when both (a) the effect is detectably smaller under the part
+    (:func:`part_is_smaller`: the chain carries a share) and (b) a joint ablation (not a part,
+    switching off all the part does and more) removes the effect; while the joint is undecided
+    the part is *undetermined*; otherwise the effect *survives* the part, with the warning. A
+    hypothesis whose parts have no joint ablation cannot have a shared effect: its mechanism
+    is untested by ablation, and the text says so.
     """
     def reading(x: Verdict) -> str:
         """A verdict, with a constant ("set by the rules") effect read against min_effect."""
@@ -661,7 +690,8 @@ def attribute(v: Verdict) -> Verdict:
         return NOT_SUPPORTED if small else SUPPORTED
 
     holds = reading(v) == SUPPORTED and np.isfinite(v.effect)
-    for a in v.ablations:
+    # joint ablations first: a part's reading depends on them
+    for a in sorted(v.ablations, key=lambda x: x.part):
         label = f"'{a.ablation}'" + (f" ({a.carries})" if a.carries else "")
         eff = (f" (ablated effect {_fmt(a.effect, True)}, CI {_fmt(a.ci_low, True)} to "
                f"{_fmt(a.ci_high, True)})" if np.isfinite(a.effect) else "")
@@ -679,12 +709,11 @@ def attribute(v: Verdict) -> Verdict:
             a.attribution = "removes"
             a.attribution_text = (f"{what} disappears when {label} is switched off (ablation "
                                   f"removes it){eff}")
+            if a.part:
+                a.attribution_text += ("; it is declared a part (one of several chains, each "
+                                       "able to carry the effect), which this contradicts")
         elif verdict == SUPPORTED and a.part:
-            a.attribution = "shared"
-            a.attribution_text = (f"{what} remains when {label} alone is switched off{eff}: "
-                                  "this ablation cuts one of several chains said to carry it, "
-                                  "and another chain carries it too (the ablation that cuts "
-                                  "them together is the test)")
+            _part_reading(v, a, label, eff, what)
         elif verdict == SUPPORTED:
             a.attribution = "survives"
             a.attribution_text = (f"WARNING: {what} survives ablation {label}{eff}: switching "
@@ -697,6 +726,32 @@ def attribute(v: Verdict) -> Verdict:
             a.attribution_text = (f"inconclusive whether {what} survives ablation "
                                   f"{label}{eff}{need}")
     return v
+
+
+def _part_reading(v: Verdict, a: Verdict, label: str, eff: str, what: str) -> None:
+    """The reading of a part ablation that the effect outlives (see :func:`attribute`)."""
+    joints = _joints(v, a)
+    smaller = part_is_smaller(v, a)
+    if not smaller:
+        a.attribution = "survives"
+        a.attribution_text = (f"WARNING: {what} survives ablation {label}{eff}, not detectably "
+                              "smaller than with the chain: it is declared a part, but this "
+                              "chain carries no share that the runs can see")
+    elif not joints:
+        a.attribution = "survives"
+        a.attribution_text = (f"WARNING: {what} outlives part {label}{eff}, smaller than with "
+                              "the chain; no ablation cuts the chains together, so the "
+                              "mechanism is untested by ablation")
+    elif any(j.attribution == "removes" for j in joints):
+        a.attribution = "shared"
+        a.attribution_text = (f"{what} remains, smaller, when {label} alone is switched "
+                              f"off{eff}, and the joint ablation removes it: this chain "
+                              "carries a share and another chain carries it too")
+    else:
+        a.attribution = "undetermined"
+        a.attribution_text = (f"{what} outlives part {label}{eff}, smaller than with the "
+                              "chain; whether it is shared waits on the joint ablation, "
+                              "which is not decided")
 
 
 def adjust_study(verdicts: Sequence[Verdict], method: str = DEFAULT_ADJUST) -> list[Verdict]:
