@@ -69,22 +69,32 @@ def large_model(total: int, seed: int = 1):
     return model
 
 
+def _timed_weeks(model, weeks: int, count, after=None) -> dict:
+    """Mean ``count(model)`` and wall and CPU seconds per ``model.step()`` over ``weeks``
+    weeks; ``after(model)`` runs after each step, outside the timing."""
+    n = 0
+    dt = cpu = 0.0
+    for _ in range(weeks):
+        n += count(model)
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.step()
+        dt += time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        if after is not None:
+            after(model)
+    return {"fighters": n / weeks, "sec": dt / weeks, "cpu": cpu / weeks}
+
+
 def time_steps(model, weeks: int, warmup: int = WARMUP) -> dict:
     """Mean fighters and seconds per week over ``weeks`` weeks after a warm-up, with what
     the rules did in those weeks."""
     for _ in range(warmup):
         model.step()
-    fighters = 0
     fired = dict.fromkeys(["recruits", "attacks", "deaths_state", "deaths_strike",
                            "clashes", "deaths_clash", "defections", "desertions"], 0)
-    dt = cpu = 0.0
-    for _ in range(weeks):
-        fighters += len(model.fighters)
-        t0, c0 = time.perf_counter(), time.process_time()
-        model.step()
-        dt += time.perf_counter() - t0
-        cpu += time.process_time() - c0
-        t = model.tally
+
+    def tally(m) -> None:
+        t = m.tally
         fired["recruits"] += int(t.recruits.sum())
         fired["attacks"] += int(t.ops.sum())
         fired["deaths_state"] += int(t.deaths_state.sum())
@@ -93,22 +103,15 @@ def time_steps(model, weeks: int, warmup: int = WARMUP) -> dict:
         fired["deaths_clash"] += int(t.deaths_clash.sum())
         fired["defections"] += int(t.defections.sum())
         fired["desertions"] += int(t.desertions.sum())
-    return {"fighters": fighters / weeks, "sec": dt / weeks, "cpu": cpu / weeks, "fired": fired}
+
+    out = _timed_weeks(model, weeks, lambda m: len(m.fighters), tally)
+    return {**out, "fired": fired}
 
 
 def time_mesa_idiom(fighters: int, weeks: int = 3) -> dict:
     from mesa_idiom import NaiveModel
 
-    m = NaiveModel(fighters=int(fighters))
-    n = 0
-    dt = cpu = 0.0
-    for _ in range(weeks):
-        n += len(m.agents)
-        t0, c0 = time.perf_counter(), time.process_time()
-        m.step()
-        dt += time.perf_counter() - t0
-        cpu += time.process_time() - c0
-    return {"fighters": n / weeks, "sec": dt / weeks, "cpu": cpu / weeks}
+    return _timed_weeks(NaiveModel(fighters=int(fighters)), weeks, lambda m: len(m.agents))
 
 
 def weeks_for(total: int) -> int:

@@ -638,15 +638,16 @@ def adjust_family(verdicts: Sequence[Verdict], method: str = DEFAULT_ADJUST) -> 
 
 
 def _se(x: Verdict) -> float:
-    """The standard error of a contrast's effect, read from its 95% interval (normal
-    approximation)."""
-    return (x.ci_high - x.ci_low) / (2.0 * 1.959964) if np.isfinite(x.ci_high - x.ci_low) else np.nan
+    """The standard error of a contrast's effect (Welch, from its conditions' SDs)."""
+    if x.n_control < 1 or x.n_treatment < 1:
+        return math.nan
+    return _se_df(x.sd_control ** 2, x.sd_treatment ** 2, x.n_control, x.n_treatment)[0]
 
 
 def part_is_smaller(v: Verdict, a: Verdict, alpha: float = ALPHA) -> bool:
     """Whether the part ablation ``a`` detectably shrinks ``v``'s effect: a one-sided z test
     of the difference of the two effects in the stated direction (normal approximation to
-    the two Welch intervals), at level ``alpha``."""
+    the two contrasts' Welch standard errors), at level ``alpha``."""
     se = math.hypot(_se(v), _se(a))
     if not (np.isfinite(se) and se > 0 and np.isfinite(v.effect) and np.isfinite(a.effect)):
         return False

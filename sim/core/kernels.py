@@ -548,16 +548,10 @@ def grid_deaths(draw, chance, group, cell, G, C):
     """dead = draw < chance of the fighter's group and cell (float64, G * C flat); the dead
     per group and per cell."""
     n = draw.shape[0]
-    dead = np.empty(n, np.bool_)
-    by_group = np.zeros(G, np.int64)
-    by_cell = np.zeros(C, np.int64)
+    mine = np.empty(n)
     for i in range(n):
-        d = np.float64(draw[i]) < chance[np.int64(group[i]) * C + cell[i]]
-        dead[i] = d
-        if d:
-            by_group[group[i]] += 1
-            by_cell[cell[i]] += 1
-    return dead, by_group, by_cell
+        mine[i] = chance[np.int64(group[i]) * C + cell[i]]
+    return deaths(draw, mine, group, cell, G, C)
 
 
 @njit
