@@ -1,6 +1,7 @@
 """The README's table of hypothesis verdicts, generated from the shipped experiments.
 
     .venv/bin/python scripts/verdicts_table.py --run sweeps/study --keep --write  # the study
+    .venv/bin/python scripts/verdicts_table.py --run sweeps/study --ensemble --keep --write
     .venv/bin/python scripts/verdicts_table.py studies/verdicts --check         # compare only
 
 It reads (with --run: first runs or resumes) the sweeps of experiments/h1..h6 in the given
@@ -9,8 +10,10 @@ p-values across all of them as one study (Holm's correction; ablations as a seco
 and writes the table between the README's ``<!-- verdicts:start -->`` and
 ``<!-- verdicts:end -->`` markers: verdict, effect with its 95% Welch interval, the smallest
 effect of interest, raw and Holm-adjusted p, the power for min_effect at the observed SDs and
-what each ablation says about the mechanism. ``--keep`` copies the tables the verdicts read
-into ``studies/verdicts/`` (kept in the repository); ``tests/test_verdicts.py`` checks the
+what each ablation says about the mechanism; with an ensemble in the folder (``--ensemble``:
+each experiment over Latin-hypercube draws of the shared parameters of calibrations/core.toml,
+in FOLDER/ensemble/), the share of draws in which each effect has its stated sign and size.
+``--keep`` copies the tables the verdicts read into ``studies/verdicts/`` (kept in the repository); ``tests/test_verdicts.py`` checks the
 README against them and remakes one run of each experiment to check the kept study is what the
 model gives now.
 """
@@ -72,6 +75,54 @@ def _ablations(v) -> str:
 #: the tables of a sweep folder that the verdicts read, kept in studies/verdicts/NAME/
 KEPT = ("manifest.json", "points.parquet", "runs.parquet", "truces.parquet")
 STUDY = ROOT / "studies" / "verdicts"
+#: the ensemble of the study: each experiment again, each replicate a Latin-hypercube draw of
+#: the shared parameters over the prior ranges of the core calibration, one seed per draw
+ENSEMBLE = "ensemble"
+ENSEMBLE_DRAWS = 30
+CALIBRATION = ROOT / "calibrations" / "core.toml"
+
+
+def ensemble_ranges(experiment: Path) -> dict[str, list[float]]:
+    """The shared parameters of ``calibrations/core.toml`` with their prior ranges, less those
+    the experiment sets itself (its constants, varied parameters and ablations)."""
+    import tomllib
+
+    cal = tomllib.loads(CALIBRATION.read_text())["parameters"]
+    exp = tomllib.loads(experiment.read_text())
+    own = set(exp.get("constants", {})) | set(exp.get("parameters", {}))
+    hyp = exp.get("hypothesis", {})
+    for h in [hyp, *hyp.get("also", [])]:
+        for a in h.get("ablation", []):
+            own |= set(a.get("set", {}))
+    return {k: [float(v["low"]), float(v["high"])] for k, v in cal.items() if k not in own}
+
+
+def ensemble_experiment(name: str, folder: Path) -> Path:
+    """Write the ensemble version of experiment ``name`` into ``folder`` and return its path:
+    the file with ``replicates`` replaced by an ``ensemble`` of ENSEMBLE_DRAWS draws."""
+    import re
+
+    src = ROOT / "experiments" / f"{name}.toml"
+    ranges = ensemble_ranges(src)
+    params = ", ".join(f"{k} = [{lo!r}, {hi!r}]" for k, (lo, hi) in ranges.items())
+    line = f"ensemble = {{ lhs = {ENSEMBLE_DRAWS}, parameters = {{ {params} }} }}"
+    text, n = re.subn(r"^replicates = \d+.*$", line, src.read_text(), count=1, flags=re.M)
+    if n != 1:
+        raise SystemExit(f"{src}: no 'replicates = N' line to replace by the ensemble")
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}.toml"
+    out.write_text(f"# The ensemble version of experiments/{name}.toml, written by "
+                   "scripts/verdicts_table.py\n" + text)
+    return out
+
+
+def run_ensembles(folder: Path, workers: int | None = None) -> None:
+    """Run (or resume) the ensemble version of the six experiments into ``folder/ensemble``."""
+    from sim.sweeps.runner import run_sweep
+
+    for name in EXPERIMENTS:
+        path = ensemble_experiment(name, folder / ENSEMBLE)
+        run_sweep(path, workers=workers, out=folder / ENSEMBLE / name, progress=False)
 
 
 def keep(folder: Path, into: Path = STUDY) -> None:
@@ -80,10 +131,13 @@ def keep(folder: Path, into: Path = STUDY) -> None:
     import shutil
 
     for name in EXPERIMENTS:
-        (into / name).mkdir(parents=True, exist_ok=True)
-        for f in KEPT:
-            if (folder / name / f).is_file():
-                shutil.copy2(folder / name / f, into / name / f)
+        for sub in (Path(name), Path(ENSEMBLE) / name):
+            if not (folder / sub).is_dir():
+                continue
+            (into / sub).mkdir(parents=True, exist_ok=True)
+            for f in KEPT:
+                if (folder / sub / f).is_file():
+                    shutil.copy2(folder / sub / f, into / sub / f)
 
 
 def verdicts(folder: Path, adjust: str = "holm") -> list:
@@ -97,12 +151,34 @@ def verdicts(folder: Path, adjust: str = "holm") -> list:
     return adjust_study(vs, adjust)
 
 
+def ensemble_shares(folder: Path) -> dict[str, str]:
+    """Per hypothesis id, the share of the ensemble's parameter draws in which the effect has
+    the stated sign and size, with its Wilson interval ("87% (70-95%)"); empty when the study
+    has no ensemble."""
+    from sim.analysis.report import evaluate, load_sweep
+
+    if not all((folder / ENSEMBLE / n / "runs.parquet").is_file() for n in EXPERIMENTS):
+        return {}
+    out = {}
+    for name in EXPERIMENTS:
+        for v, _, _ in evaluate(load_sweep(folder / ENSEMBLE / name), adjust=None):
+            e = v.ensemble
+            if e and e.get("n"):
+                out[v.id] = (f"{100 * e['share']:.0f}% ({100 * e['low']:.0f}–"
+                             f"{100 * e['high']:.0f}%) of {e['n']}")
+            else:
+                out[v.id] = "–"
+    return out
+
+
 def table(folder: Path, adjust: str = "holm") -> str:
     """The Markdown table of every hypothesis and contrast of the sweeps in ``folder``."""
     name = {"holm": "Holm", "bh": "BH", "none": "adj."}[adjust]
+    shares = ensemble_shares(folder)
     rows = [f"| id | outcome | contrast (control → treatment) | effect, 95% CI | min effect "
-            f"| p | p ({name}) | power | ablations | verdict |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            f"| p | p ({name}) | power | ablations | verdict |"
+            + (" share of draws |" if shares else ""),
+            "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if shares else "")]
     for v in verdicts(folder, adjust):
         kind = " (equivalence)" if v.expect == "equivalent" else ""
         outcome = v.outcome.replace("|", "\\|")  # a pair name inside a table cell
@@ -110,7 +186,8 @@ def table(folder: Path, adjust: str = "holm") -> str:
         rows.append(f"| {v.id} | `{outcome}`{kind} | {_contrast(v.control, v.treatment)} "
                     f"| {_num(v.effect)} ({_num(v.ci_low)} to {_num(v.ci_high)}) "
                     f"| {_num(v.min_effect).lstrip('+')} | {_p(v.p_value)} "
-                    f"| {_p(v.p_adjusted)} | {power} | {_ablations(v)} | {v.verdict} |")
+                    f"| {_p(v.p_adjusted)} | {power} | {_ablations(v)} | {v.verdict} |"
+                    + (f" {shares.get(v.id, '–')} |" if shares else ""))
     return "\n".join(rows)
 
 
@@ -129,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--replicates", type=int, default=None,
                     help="replicates per point (default: each experiment's own, 30)")
+    ap.add_argument("--ensemble", action="store_true",
+                    help=f"with --run, also run each experiment over {ENSEMBLE_DRAWS} "
+                    "Latin-hypercube draws of the shared parameters (the prior ranges of "
+                    "calibrations/core.toml) into FOLDER/ensemble")
     ap.add_argument("--keep", action="store_true",
                     help=f"copy the sweeps' tables into {STUDY.relative_to(ROOT)}/ and read "
                     "the verdicts from there")
@@ -139,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.folder)
     if args.run:
         run_sweeps(folder, args.workers, args.replicates)
+        if args.ensemble:
+            run_ensembles(folder, args.workers)
     if args.keep:
         keep(folder)
         folder = STUDY
