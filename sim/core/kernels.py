@@ -264,7 +264,7 @@ def sort_by_unit(rows, unit):
 # =============================================================================================
 @njit
 def relabel_broken(unit, broken_units, first_label):
-    """Every fighter whose unit is in ``broken_units`` becomes a unit of one, labelled
+    """Every fighter whose unit is in ``broken_units`` (repeats allowed) becomes a unit of one, labelled
     first_label, first_label + 1, ... in row order; returns how many labels were used."""
     slots, values = hash_build(broken_units)
     nxt = first_label
@@ -334,6 +334,14 @@ def coalesce_units(unit, key, who, draws, order, start):
         j = hash_slot(slots, unit[i])
         if j >= 0:
             unit[i] = labels[_find(parent, dense[j])]
+
+
+@njit
+def coalesce_in_cells(unit, group, cell, who, draws, C, K):
+    """:func:`coalesce_units` with the fighters indexed by group and cell (K = G x C keys)."""
+    key = group_cell_key(group, cell, C)
+    order, start = key_index(key, K)
+    coalesce_units(unit, key, who, draws, order, start)
 
 
 # =============================================================================================
@@ -608,12 +616,96 @@ def clash_side(order, start, dead_k, unit, unit_k, me, around, cx, cy, r, use_re
 
 
 @njit
-def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, dead_k, pos,
-                  engaged, routed):
-    """Casualties of one clash: an engaged fighter of a is hit when its draw is below
-    ``chance_a`` (float32, as the draws), likewise b; every engaged fighter is marked, and
-    the losing side's routed (not in an incident). Returns the casualties of a and b. The dead
-    are marked by row (``dead``) and in the order of the index (``dead_k``, at ``pos``)."""
+def clash_exponents(group, cell, hostility, G, C, W, H, relation, pair_hostility, dist2,
+                    ended, war, truce, incident_rate, clash_kappa, war_clash_factor):
+    """The week's possible clashes (rules.interact): for each pair a < b not ended, in pair
+    order, the cells where both sides meet (at war: either side present and both within one
+    cell of it, the front line), cells ascending, and the exponent x of each one's probability
+    1 - exp(x). Under truce x = -incident_rate eta dist2 min(n_a, n_b), eta the mean of the two
+    sides' mean hostility there; otherwise x = -clash_kappa H_ab min(n_a, n_b) w, w =
+    war_clash_factor at war. Returns (a, b, cells, relation, x), one entry per cell."""
+    n = np.zeros((G, C))
+    eta_sum = np.zeros((G, C))
+    for i in range(group.shape[0]):
+        g = group[i]
+        c = cell[i]
+        n[g, c] += 1.0
+        eta_sum[g, c] += hostility[i]
+    front = n
+    for a in range(G):
+        for b in range(a + 1, G):
+            if relation[a, b] == war:
+                front = box_sum(n, W, H, 1)
+    cap = 0
+    for a in range(G):
+        for b in range(a + 1, G):
+            if relation[a, b] != ended:
+                cap += C
+    pa = np.empty(cap, np.int64)
+    pb = np.empty(cap, np.int64)
+    cells = np.empty(cap, np.int64)
+    rels = np.empty(cap, np.int64)
+    x = np.empty(cap)
+    k = 0
+    for a in range(G):
+        for b in range(a + 1, G):
+            rel = relation[a, b]
+            if rel == ended:
+                continue
+            coef = -clash_kappa * pair_hostility[a, b]
+            w = war_clash_factor if rel == war else 1.0
+            for c in range(C):
+                if rel == war:
+                    if not (front[a, c] > 0 and front[b, c] > 0 and (n[a, c] > 0 or n[b, c] > 0)):
+                        continue
+                    na, nb = front[a, c], front[b, c]
+                else:
+                    if not (n[a, c] > 0 and n[b, c] > 0):
+                        continue
+                    na, nb = n[a, c], n[b, c]
+                mn = na if na <= nb else nb
+                if rel == truce:
+                    eta = 0.5 * (eta_sum[a, c] / na + eta_sum[b, c] / nb)
+                    x[k] = -incident_rate * eta * dist2[a, b] * mn
+                else:
+                    x[k] = coef * mn * w
+                pa[k], pb[k], cells[k], rels[k] = a, b, c, rel
+                k += 1
+    return pa[:k], pb[:k], cells[:k], rels[:k], x[:k]
+
+
+@njit
+def clash_sides(order, start, dead_k, unit, unit_k, a, b, cell, war, nbr, reach, W, H, C):
+    """Both sides of a clash in ``cell`` (see :func:`clash_side`): the occupants of the cell
+    (at war, of its Moore neighbourhood) and, with reach >= 0, their units' members within
+    reach of it (at war, at least one cell)."""
+    if war:
+        around = nbr[cell, :]
+        r = max(reach, 1)
+    else:
+        around = nbr[cell, :1]
+        r = reach
+    cx, cy = cell % W, cell // W
+    ea = clash_side(order, start, dead_k, unit, unit_k, a, around, cx, cy, r, reach >= 0, W,
+                    H, C)
+    eb = clash_side(order, start, dead_k, unit, unit_k, b, around, cx, cy, r, reach >= 0, W,
+                    H, C)
+    return ea, eb
+
+
+@njit
+def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, pos, engaged,
+                  routed):
+    """Casualties of one clash: an engaged fighter of a is hit when its draw (the first
+    len(ea) of ``u``, float32) is below clash_lethality E_b / (E_a + E_b) in single precision,
+    likewise b with the rest of ``u``; every engaged fighter is marked, and the losing side's
+    routed (not in an incident). Returns the casualties of a and b. The dead are marked by
+    row (``dead``) and in the order of the index (``dead_k``, at ``pos``)."""
+    na, nb = ea.shape[0], eb.shape[0]
+    chance_a = np.float32(clash_lethality * nb / (na + nb))
+    chance_b = np.float32(clash_lethality * na / (na + nb))
+    ua = u[:na]
+    ub = u[na:]
     da = 0
     for j in range(ea.shape[0]):
         if ua[j] < chance_a:
@@ -635,6 +727,57 @@ def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, de
         for j in range(loser.shape[0]):
             routed[loser[j]] = True
     return da, db
+
+
+@njit
+def clash_tallies(rows, week, clash_casualties, deaths_clash, clashes, violence, clash_memory,
+                  last_clash, incidents, tension, tension_per_incident, owner, firmness,
+                  cells_gained, clash_wins, firm_rate):
+    """The week's clashes applied in clash order (rows: a, b, cell, E_a, E_b, casualties of a
+    and b, winner, incident): casualties, counts, violence, clash memory and the week of the
+    last clash of the pair; an incident adds tension_per_incident (1 + own fighters lost) to
+    each side's tension; the winner of a clash takes the cell (a cell fought over twice goes
+    to the last winner), its control at firm_rate."""
+    for j in range(rows.shape[0]):
+        a, b, c = rows[j, 0], rows[j, 1], rows[j, 2]
+        da, db = rows[j, 5], rows[j, 6]
+        clash_casualties[a, b] += da
+        clash_casualties[b, a] += db
+        deaths_clash[a] += da
+        deaths_clash[b] += db
+        clashes[a, b] += 1
+        clashes[b, a] += 1
+        violence[c] += da + db
+        clash_memory[a, b] += 1
+        clash_memory[b, a] += 1
+        last_clash[a, b] = week
+        last_clash[b, a] = week
+        if rows[j, 8]:
+            incidents[a, b] += 1
+            incidents[b, a] += 1
+            tension[a, b] += tension_per_incident * (1 + da)
+            tension[b, a] += tension_per_incident * (1 + db)
+        else:
+            w = rows[j, 7]
+            if owner[c] != w:
+                cells_gained[w] += 1
+            clash_wins[w] += 1
+            owner[c] = w
+            firmness[c] = firm_rate
+
+
+@njit
+def after_clashes(routed, fought, experience, hostility, routed_now, dead, engaged, revenge):
+    """Marks of the week's clashes on the fighters: the losers' survivors routed, the engaged
+    marked as having fought, one more fight of experience and revenge: eta += revenge (1 -
+    eta)."""
+    for i in range(routed.shape[0]):
+        if routed_now[i] and not dead[i]:
+            routed[i] = True
+        if engaged[i]:
+            fought[i] = True
+            experience[i] += 1
+            hostility[i] = hostility[i] + revenge * (1.0 - hostility[i])
 
 
 # =============================================================================================

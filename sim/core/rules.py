@@ -496,40 +496,23 @@ def interact(m: MilitantModel) -> None:
         return
     _evolve_units(m)
     G = m.n_groups
-    n = m.presence()
-    front = None
+    # each pair's cells of contact and the exponent of its clash probability there, in one
+    # compiled pass (pairs in order, cells ascending)
     dist = m.doctrinal_distance()
-    flat = F.group.astype(np.int64) * m.n_cells + F.cell
-    eta_sum = np.bincount(flat, weights=F.hostility, minlength=G * m.n_cells).reshape(G, -1)
-    fights: list[tuple[int, int, np.ndarray, int]] = []
-    for a in range(G):
-        for b in range(a + 1, G):
-            rel = m.relation[a, b]
-            if rel == Relation.ENDED:
-                continue
-            if rel == Relation.WAR:  # at war, groups attack across the front line
-                if front is None:
-                    front = m.in_sight(n, 1)
-                na_all, nb_all = front[a], front[b]
-                both = np.flatnonzero((na_all > 0) & (nb_all > 0) & ((n[a] > 0) | (n[b] > 0)))
-                na, nb = na_all[both], nb_all[both]
-            else:
-                both = np.flatnonzero((n[a] > 0) & (n[b] > 0))
-                na, nb = n[a, both], n[b, both]
-            if len(both) == 0:
-                continue
-            if rel == Relation.TRUCE:
-                eta = 0.5 * (eta_sum[a, both] / na + eta_sum[b, both] / nb)
-                prob = 1.0 - np.exp(-p.incident_rate * eta * dist[a, b] ** 2 * np.minimum(na, nb))
-            else:
-                w = p.war_clash_factor if rel == Relation.WAR else 1.0
-                prob = 1.0 - np.exp(-p.clash_kappa * m.hostility[a, b] * np.minimum(na, nb) * w)
-            hit = rng.random(len(both)) < prob
-            if hit.any():
-                fights.append((a, b, both[hit], int(rel)))
-    if not fights:
+    dist2 = np.zeros((G, G))
+    for a, b in zip(*np.nonzero(m.relation == Relation.TRUCE)):
+        dist2[a, b] = dist[a, b] ** 2
+    fa, fb, cells, rel, x = kernels.clash_exponents(
+        F.group, F.cell, F.hostility, G, m.n_cells, m.width, m.height, m.relation, m.hostility,
+        dist2, int(Relation.ENDED), int(Relation.WAR), int(Relation.TRUCE),
+        p.incident_rate, p.clash_kappa, p.war_clash_factor)
+    if len(cells) == 0:
         return
-    _fight(m, fights)
+    # one draw per cell, pair after pair (as a draw per pair would give them)
+    hit = rng.random(len(cells)) < 1.0 - np.exp(x)
+    if not hit.any():
+        return
+    _fight(m, fa[hit], fb[hit], cells[hit], rel[hit])
 
 
 def _evolve_units(m: MilitantModel) -> None:
@@ -543,20 +526,21 @@ def _evolve_units(m: MilitantModel) -> None:
     frag = rng.random(k) < p.unit_fragment
     # fragmentation: every member of the unit becomes a unit of one (labels in row order)
     if frag.any():
-        m.next_unit += kernels.relabel_broken(F.unit, np.unique(F.unit[who[frag]]), m.next_unit)
+        m.next_unit += kernels.relabel_broken(F.unit, F.unit[who[frag]], m.next_unit)
     who = who[~frag]
     if len(who) == 0:
         return
     # coalescence: with the unit of a random fighter of the same group in the same cell; the
     # merged units are connected components, each taking the smallest of its labels (a
     # fighter id in the unit)
-    key = kernels.group_cell_key(F.group, F.cell, m.n_cells)
-    order, start = kernels.key_index(key, m.n_groups * m.n_cells)
-    kernels.coalesce_units(F.unit, key, who.astype(np.int64), rng.random(len(who)), order, start)
+    kernels.coalesce_in_cells(F.unit, F.group, F.cell, who.astype(np.int64),
+                              rng.random(len(who)), m.n_cells, m.n_groups * m.n_cells)
 
 
-def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> None:
-    """Resolve this week's clashes and incidents (see ``interact``)."""
+def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
+           rel: np.ndarray) -> None:
+    """Resolve this week's clashes and incidents (see ``interact``): the clash k between
+    groups fa[k] < fb[k] in cells[k], their relation rel[k], in that order."""
     p, F, rng = m.p, m.fighters, m.rng
     G, C, W = m.n_groups, m.n_cells, m.width
     n_f = len(F)
@@ -569,73 +553,43 @@ def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> 
     dead_k = np.zeros(n_f, dtype=bool)
     reach = p.battle_reach
     rows = []
-    for a, b, cells, rel in fights:
-        incident = rel == Relation.TRUCE
-        war = rel == Relation.WAR
-        r = max(reach, 1) if war else reach  # at war, the front line
-        for cell in cells.tolist():
-            cx, cy = cell % W, cell // W
-            around = m.nbr[cell] if war else np.array([cell], dtype=np.int32)
-            if incident:
-                # an incident is a fight between two units on the spot, not a battle
-                sides = []
-                for me in (a, b):
-                    occ = kernels.occupants(here_order, here_start, dead_k, me, around, C)
-                    if len(occ):
-                        pick = occ[int(rng.random() * len(occ))]
-                        occ = occ[F.unit[occ] == F.unit[pick]]
-                    sides.append(occ)
-                ea, eb = sides
-            else:
-                # each side calls in every member of its units present within r of the cell
-                ea = kernels.clash_side(here_order, here_start, dead_k, F.unit, here_unit, a,
-                                        around, cx, cy, r, reach >= 0, W, m.height, C)
-                eb = kernels.clash_side(here_order, here_start, dead_k, F.unit, here_unit, b,
-                                        around, cx, cy, r, reach >= 0, W, m.height, C)
-            na, nb = len(ea), len(eb)
-            if na == 0 or nb == 0:
-                continue
-            ua = _uniform(rng, na)
-            ub = _uniform(rng, nb)
-            a_wins = False if incident else rng.random() < na / (na + nb)
-            da, db = kernels.resolve_clash(
-                ea, eb, ua, ub, np.float32(p.clash_lethality * nb / (na + nb)),
-                np.float32(p.clash_lethality * na / (na + nb)), incident, a_wins, dead, dead_k,
-                here_pos, engaged_any, routed)
-            winner = -1 if incident else (a if a_wins else b)
-            rows.append((a, b, cell, na, nb, da, db, winner, incident))
+    for a, b, cell, r in zip(fa.tolist(), fb.tolist(), cells.tolist(), rel.tolist()):
+        incident = r == Relation.TRUCE
+        if incident:
+            # an incident is a fight between two units on the spot, not a battle
+            sides = []
+            for me in (a, b):
+                occ = kernels.occupants(here_order, here_start, dead_k, me, m.nbr[cell, :1], C)
+                if len(occ):
+                    pick = occ[int(rng.random() * len(occ))]
+                    occ = occ[F.unit[occ] == F.unit[pick]]
+                sides.append(occ)
+            ea, eb = sides
+        else:
+            # each side calls in every member of its units present within reach of the cell
+            ea, eb = kernels.clash_sides(here_order, here_start, dead_k, F.unit, here_unit, a,
+                                         b, cell, r == Relation.WAR, m.nbr, reach, W, m.height,
+                                         C)
+        na, nb = len(ea), len(eb)
+        if na == 0 or nb == 0:
+            continue
+        u = _uniform(rng, na + nb)  # side a's draws, then side b's
+        a_wins = False if incident else rng.random() < na / (na + nb)
+        da, db = kernels.resolve_clash(ea, eb, u, p.clash_lethality, incident, a_wins, dead,
+                                       dead_k, here_pos, engaged_any, routed)
+        winner = -1 if incident else (a if a_wins else b)
+        rows.append((a, b, cell, na, nb, da, db, winner, incident))
     if rows:
         r = np.array(rows, dtype=np.int64)
-        ra, rb, cl, da, db, win, inc = r[:, 0], r[:, 1], r[:, 2], r[:, 5], r[:, 6], r[:, 7], r[:, 8] > 0
         t = m.tally
-        np.add.at(t.clash_casualties, (ra, rb), da)
-        np.add.at(t.clash_casualties, (rb, ra), db)
-        np.add.at(t.deaths_clash, ra, da)
-        np.add.at(t.deaths_clash, rb, db)
-        np.add.at(t.clashes, (ra, rb), 1)
-        np.add.at(t.clashes, (rb, ra), 1)
-        np.add.at(t.violence, cl, da + db)
-        np.add.at(m.clash_memory, (ra, rb), 1)
-        np.add.at(m.clash_memory, (rb, ra), 1)
-        m.last_clash[ra, rb] = m.last_clash[rb, ra] = m.week
-        if inc.any():
-            np.add.at(t.incidents, (ra[inc], rb[inc]), 1)
-            np.add.at(t.incidents, (rb[inc], ra[inc]), 1)
-            np.add.at(m.tension, (ra[inc], rb[inc]), p.tension_per_incident * (1 + da[inc]))
-            np.add.at(m.tension, (rb[inc], ra[inc]), p.tension_per_incident * (1 + db[inc]))
-        # the winner takes the cell (in the order of the clashes: a cell fought over twice
-        # goes to the last winner)
-        for cell, w in zip(cl[~inc].tolist(), win[~inc].tolist()):
-            if m.owner[cell] != w:
-                t.cells_gained[w] += 1
-            t.clash_wins[w] += 1
-            m.owner[cell] = w
-            m.firmness[cell] = p.firm_rate
-        m.recorder.log_clashes(m.week, ra, rb, cl, r[:, 3], r[:, 4], da, db, win, incident=inc)
-    F.routed |= routed & ~dead
-    F.fought |= engaged_any
-    F.experience += engaged_any
-    F.hostility[engaged_any] += p.revenge * (1.0 - F.hostility[engaged_any])
+        kernels.clash_tallies(r, m.week, t.clash_casualties, t.deaths_clash, t.clashes,
+                              t.violence, m.clash_memory, m.last_clash, t.incidents, m.tension,
+                              p.tension_per_incident, m.owner, m.firmness, t.cells_gained,
+                              t.clash_wins, p.firm_rate)
+        m.recorder.log_clashes(m.week, r[:, 0], r[:, 1], r[:, 2], r[:, 3], r[:, 4], r[:, 5],
+                               r[:, 6], r[:, 7], incident=r[:, 8] > 0)
+    kernels.after_clashes(F.routed, F.fought, F.experience, F.hostility, routed, dead,
+                          engaged_any, p.revenge)
     if dead.any():
         remove_fighters(m, ~dead)
 
