@@ -123,12 +123,12 @@ class FighterTable:
     def keep(self, mask: np.ndarray) -> np.ndarray:
         """Keep the rows where mask is true; return the fids removed."""
         mask = np.asarray(mask, dtype=bool)
-        gone, first, src = kernels.drop_rows(mask, self.fid, self.row_of)
+        gone, dropped = kernels.drop_rows(mask, self.fid, self.row_of)
         if len(gone) == 0:
             return gone
         for dt in _BLOCKS:
-            kernels.compact_block(self._blocks[dt], first, src)
-        self._n = first + len(src)
+            kernels.compact_block(self._blocks[dt], self._n, dropped)
+        self._n -= len(gone)
         self._views()
         self.removals += 1
         return gone

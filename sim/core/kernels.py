@@ -31,43 +31,45 @@ njit = numba.njit(cache=True, nogil=True)
 # =============================================================================================
 @njit
 def drop_rows(mask, fid, row_of):
-    """Rows to drop where mask is false: (gone, first, src). ``gone`` their fids (row_of set
-    to -1, and the kept rows' row_of to their rows after compaction); ``first`` the first
-    row dropped and ``src`` the kept rows from there on, in order."""
+    """Rows to drop where mask is false: (gone, dropped), ``gone`` their fids and ``dropped``
+    their rows, ascending; row_of of the dropped set to -1, and of the kept rows to their rows
+    after compaction."""
     n = mask.shape[0]
     kept = 0
     for i in range(n):
         if mask[i]:
             kept += 1
     gone = np.empty(n - kept, np.int64)
-    first = n
-    for i in range(n):
-        if not mask[i]:
-            first = i
-            break
-    src = np.empty(n - first - gone.shape[0], np.int64)
-    j = first
+    dropped = np.empty(n - kept, np.int64)
+    j = 0
     g = 0
-    for i in range(first, n):
+    for i in range(n):
         if mask[i]:
             row_of[fid[i]] = j
-            src[j - first] = i
             j += 1
         else:
             row_of[fid[i]] = -1
             gone[g] = fid[i]
+            dropped[g] = i
             g += 1
-    return gone, first, src
+    return gone, dropped
 
 
 @njit
-def compact_block(block, first, src):
-    """Rows ``src`` (ascending, all >= first) of every column of ``block`` moved up to start
-    at ``first``, in place."""
+def compact_block(block, n, dropped):
+    """The first n entries of every column of ``block`` without the rows ``dropped``
+    (ascending), the rows after each moved up in order, in place: one contiguous move per
+    run of kept rows."""
+    d = dropped.shape[0]
     for r in range(block.shape[0]):
         row = block[r]
-        for t in range(src.shape[0]):
-            row[first + t] = row[src[t]]
+        j = dropped[0]
+        for k in range(d):
+            lo = dropped[k] + 1
+            hi = dropped[k + 1] if k + 1 < d else n
+            for t in range(lo, hi):
+                row[j] = row[t]
+                j += 1
 
 
 # =============================================================================================
