@@ -127,6 +127,107 @@ def presence(group, cell, G, C):
     return out
 
 
+@njit
+def sight(a, W, H, r):
+    """MilitantModel.in_sight of a (K, C) stack of layers: each summed over the Moore
+    neighbourhood of radius r (a copy when r <= 0)."""
+    if r <= 0:
+        return a.copy()
+    return box_sum(a, W, H, r)
+
+
+# =============================================================================================
+# Mobilise (rules.mobilise)
+# =============================================================================================
+@njit
+def mobilise_fields(group, cell, security, alive, G, C, W, H, vision, recruit_reach):
+    """What a candidate sees of the map, per cell: the security S_v and the fighters A_v
+    within ``vision``, and for each group whether it has fighters within recruit_reach (and
+    exists), (G, C)."""
+    n = presence(group, cell, G, C)
+    layers = np.empty((2, C))
+    layers[0] = security
+    for c in range(C):
+        t = 0.0
+        for g in range(G):
+            t += n[g, c]
+        layers[1, c] = t
+    seen = sight(layers, W, H, vision)
+    near = sight(n, W, H, recruit_reach)
+    reach = np.empty((G, C), np.bool_)
+    for g in range(G):
+        for c in range(C):
+            reach[g, c] = near[g, c] > 0 and alive[g]
+    return seen[0], seen[1], reach
+
+
+@njit
+def in_reach(cell, go, reach):
+    """Of the candidates who mobilise (``go``), those with a group in reach: their indices,
+    the groups in reach of each (k, G), and how many have none (latent)."""
+    G = reach.shape[0]
+    idx = np.empty(cell.shape[0], np.int64)
+    k = 0
+    latent = 0
+    for i in range(cell.shape[0]):
+        if go[i]:
+            has = False
+            for g in range(G):
+                has = has or reach[g, cell[i]]
+            if has:
+                idx[k] = i
+                k += 1
+            else:
+                latent += 1
+    reachable = np.empty((k, G), np.bool_)
+    for j in range(k):
+        for g in range(G):
+            reachable[j, g] = reach[g, cell[idx[j]]]
+    return idx[:k], reachable, latent
+
+
+@njit
+def choose_groups(theta, cell, reachable, gumbel, doctrine, momentum, support, w_affinity,
+                  w_momentum, w_support, temperature, sqrt2):
+    """Each recruit's group: the first maximum over the groups in reach of U_g / temperature
+    + gumbel, U_g = w_affinity aff(theta, Theta_g) + w_momentum mu_g + w_support
+    support_g(cell), aff = 1 - |theta - Theta_g| / sqrt(2) (as rules.affinity)."""
+    n, G = gumbel.shape
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        best = 0
+        bv = -np.inf
+        for g in range(G):
+            if reachable[i, g]:
+                d0 = theta[i, 0] - doctrine[g, 0]
+                d1 = theta[i, 1] - doctrine[g, 1]
+                aff = 1.0 - np.sqrt(d0 * d0 + d1 * d1) / sqrt2
+                u = w_affinity * aff + w_momentum * momentum[g] + w_support * support[g, cell[i]]
+                v = u / temperature + gumbel[i, g]
+            else:
+                v = -np.inf
+            if np.isnan(v):
+                best = g
+                break
+            if g == 0 or v > bv:
+                best = g
+                bv = v
+        out[i] = best
+    return out
+
+
+@njit
+def leave_population(population, cell, group, recruits):
+    """Recruits leave the population of their cell (never below 0) and are counted by group."""
+    gone = np.zeros(population.shape[0])
+    for i in range(cell.shape[0]):
+        gone[cell[i]] += 1.0
+        recruits[group[i]] += 1
+    for c in range(population.shape[0]):
+        x = population[c] - gone[c]
+        population[c] = x if (x >= 0.0 or np.isnan(x)) else 0.0  # numpy's maximum(x, 0)
+
+
 # =============================================================================================
 # Indexes
 # =============================================================================================

@@ -238,37 +238,30 @@ def mobilise(m: MilitantModel) -> None:
     H = np.clip(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, total), 0.0, 1.0)
     R = rng.random(total)
     G = grievance(H, m.governance[cell])
-    presence = m.presence()
-    S_v = m.in_sight(m.security)
-    A_v = m.in_sight(presence.sum(0))
+    F = m.fighters
+    S_v, A_v, reach = kernels.mobilise_fields(F.group, F.cell, m.security, m.group_alive,
+                                              m.n_groups, m.n_cells, m.width, m.height,
+                                              p.vision, p.recruit_reach)
     P = arrest_probability(S_v, 1.0 + A_v, p.arrest_k)
     go = activates(G, R, P[cell], p.threshold)
     if not go.any():
         return
-    cell, H, R = cell[go], H[go], R[go]
-    n = len(cell)
-    reach = (m.in_sight(presence, p.recruit_reach) > 0) & m.group_alive[:, None]  # (G, C)
-    reachable = reach[:, cell].T  # (n, G)
-    has_group = reachable.any(1)
-    m.tally.latent = int((~has_group).sum())
-    if not has_group.any():
+    idx, reachable, m.tally.latent = kernels.in_reach(cell, go, reach)
+    n = len(idx)
+    if n == 0:
         return
-    cell, H, R, reachable = cell[has_group], H[has_group], R[has_group], reachable[has_group]
-    n = len(cell)
+    cell, H, R = cell[idx], H[idx], R[idx]
     theta = np.clip(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)), 0.0, 1.0)
-    aff = affinity(theta, m.doctrine)  # (n, G)
-    U = p.w_affinity * aff + p.w_momentum * m.momentum[None, :] + p.w_support * m.support[:, cell].T
     gumbel = -np.log(-np.log(rng.random((n, m.n_groups)) + 1e-300) + 1e-300)
-    score = np.where(reachable, U / p.choice_temperature + gumbel, -np.inf)
-    group = score.argmax(1)
+    group = kernels.choose_groups(theta, cell, reachable, gumbel, m.doctrine, m.momentum,
+                                  m.support, p.w_affinity, p.w_momentum, p.w_support,
+                                  p.choice_temperature, SQRT2)
     # civilians leave the population of their cell
-    m.population -= np.bincount(cell, minlength=m.n_cells)
-    np.maximum(m.population, 0, out=m.population)
-    fids = m.fighters.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
-                          hardship=H, risk=R, commitment=np.full(n, p.commitment0),
-                          hostility=p.hostility_base_weight * theta[:, 0])
+    kernels.leave_population(m.population, cell, group, m.tally.recruits)
+    fids = F.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
+                 hardship=H, risk=R, commitment=np.full(n, p.commitment0),
+                 hostility=p.hostility_base_weight * theta[:, 0])
     m._add_agents(fids)
-    m.tally.recruits += np.bincount(group, minlength=m.n_groups)
 
 
 def _foreign_fighters(m: MilitantModel) -> None:
@@ -281,7 +274,7 @@ def _foreign_fighters(m: MilitantModel) -> None:
             continue
         held = np.flatnonzero(m.owner == g)
         cells = held if len(held) else np.flatnonzero(m.base_zone[g])
-        cell = rng.choice(cells, size=k)
+        cell = cells[rng.integers(0, len(cells), size=k)]  # what rng.choice(cells, k) draws
         ideo = np.clip(m.doctrine[g] + rng.normal(0.0, p.ideology_sd / 2, (k, 2)), 0, 1)
         fids = m.fighters.add(group=np.full(k, g), cell=cell, takfir=ideo[:, 0],
                               coercion=ideo[:, 1], hardship=np.full(k, 0.5),
