@@ -27,6 +27,48 @@ njit = numba.njit(cache=True, nogil=True)
 
 
 # =============================================================================================
+# numpy's summation
+# =============================================================================================
+@njit
+def _pairwise(a, lo, n):
+    """numpy's pairwise sum of a[lo:lo + n] (float64): eight running sums in blocks of at
+    most 128, halves above that, so that a sum here equals ``a.sum()`` to the last bit."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+        i = 8
+        while i < n - (n % 8):
+            r0 += a[lo + i]
+            r1 += a[lo + i + 1]
+            r2 += a[lo + i + 2]
+            r3 += a[lo + i + 3]
+            r4 += a[lo + i + 4]
+            r5 += a[lo + i + 5]
+            r6 += a[lo + i + 6]
+            r7 += a[lo + i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2)
+
+
+@njit
+def np_sum(a):
+    """``a.sum()`` of a contiguous 1-d float64 array, as numpy adds it."""
+    return _pairwise(a, 0, a.shape[0])
+
+
+# =============================================================================================
 # The fighter table (fighters.FighterTable.keep)
 # =============================================================================================
 @njit
@@ -881,6 +923,135 @@ def after_clashes(routed, fought, experience, hostility, routed_now, dead, engag
             fought[i] = True
             experience[i] += 1
             hostility[i] = hostility[i] + revenge * (1.0 - hostility[i])
+
+
+# =============================================================================================
+# Defect and desert (rules.defect_and_desert)
+# =============================================================================================
+@njit
+def defect_fields(group, cell, ops, alive, G, C, W, H, vision):
+    """What a fighter weighing defection sees, per group and cell: whether the group (if it
+    exists) has fighters within ``vision``, and its operations this week within ``vision``."""
+    near = sight(presence(group, cell, G, C), W, H, vision)
+    seen = np.empty((G, C), np.bool_)
+    for g in range(G):
+        for c in range(C):
+            seen[g, c] = near[g, c] > 0 and alive[g]
+    return seen, sight(ops, W, H, vision)
+
+
+@njit
+def defect_utilities(cand, group, cell, takfir, coercion, frustration, hostility, commitment,
+                     sight_, seen_ops, doctrine, momentum, pull, alpha, beta, gamma, delta,
+                     lam, slope, sqrt2):
+    """For each candidate: the best other group in sight by U(h) = alpha aff + beta mu_h +
+    gamma f_i a_ih - delta eta_i + pull_h (first maximum), whether there is one, and the
+    exponent -slope (U(best) - U(own)) of its defection probability, U(own) = alpha aff_g +
+    beta mu_g + lam c_i (affinities as rules.affinity)."""
+    k = cand.shape[0]
+    G = doctrine.shape[0]
+    best = np.zeros(k, np.int64)
+    has = np.zeros(k, np.bool_)
+    x = np.zeros(k)
+    aff = np.empty(G)
+    for j in range(k):
+        i = cand[j]
+        g, c = group[i], cell[i]
+        for h in range(G):
+            d0 = takfir[i] - doctrine[h, 0]
+            d1 = coercion[i] - doctrine[h, 1]
+            aff[h] = 1.0 - np.sqrt(d0 * d0 + d1 * d1) / sqrt2
+        b = 0
+        bv = -np.inf
+        for h in range(G):
+            if sight_[h, c] and h != g:
+                v = (alpha * aff[h] + beta * momentum[h] + gamma * frustration[i] * seen_ops[h, c]
+                     - delta * hostility[i] + pull[h])
+            else:
+                v = -np.inf
+            if np.isnan(v):
+                b = h
+                bv = v
+                break
+            if h == 0 or v > bv:
+                b = h
+                bv = v
+        best[j] = b
+        if np.isfinite(bv):
+            has[j] = True
+            own = alpha * aff[g] + beta * momentum[g] + lam * commitment[i]
+            x[j] = -slope * (bv - own)
+    return best, has, x
+
+
+@njit
+def defect(cand, u, best, has, e, epsilon, group, commitment, frustration, tenure, unit,
+           defected, commitment0, first_label, defections, tension, truce,
+           tension_per_defection):
+    """Candidate j defects to best[j] when its draw is below epsilon / (1 + e[j]) (e the exp
+    of its exponent; 0 without a group in sight): its commitment resets to commitment0, its
+    frustration and tenure to 0, it leaves its unit (fresh labels from first_label, in row
+    order). The flows are added to ``defections``; every pair's tension grows by
+    [truce] tension_per_defection x 100 x flow / the source's fighters before. Returns the
+    number of defectors; marks them in ``defected``."""
+    G = defections.shape[0]
+    go = np.zeros(cand.shape[0], np.bool_)
+    flows = np.zeros((G, G), np.int64)
+    k = 0
+    for j in range(cand.shape[0]):
+        prob = epsilon / (1.0 + e[j]) if has[j] else 0.0
+        if u[cand[j]] < prob:
+            go[j] = True
+            flows[group[cand[j]], best[j]] += 1
+            k += 1
+    if k == 0:
+        return 0
+    before = np.zeros(G, np.int64)
+    for i in range(group.shape[0]):
+        before[group[i]] += 1
+    label = first_label
+    for j in range(cand.shape[0]):
+        if go[j]:
+            i = cand[j]
+            group[i] = best[j]
+            commitment[i] = commitment0
+            frustration[i] = 0.0
+            tenure[i] = 0
+            unit[i] = label
+            label += 1
+            defected[i] = True
+    for g in range(G):
+        b = max(1, before[g])
+        for h in range(G):
+            defections[g, h] += flows[g, h]
+            t = (tension_per_defection if truce[g, h] else 0.0) * 100.0
+            tension[g, h] += t * flows[g, h] / b
+    return k
+
+
+@njit
+def desert(u, defected, desert_rate, hardship, commitment, governance, group, cell,
+           desertions, population):
+    """A fighter who did not defect deserts when its draw is below desert_rate (1 - c_i)
+    (1 - G_i), G_i = H_i (1 - L_cell): counted by group, back into its cell's population.
+    Returns the deserters."""
+    n = u.shape[0]
+    out = np.zeros(n, np.bool_)
+    C = population.shape[0]
+    home = np.zeros(C, np.int64)
+    any_ = False
+    for i in range(n):
+        if u[i] < np.float32(desert_rate) and not defected[i]:
+            grievance = hardship[i] * (1.0 - governance[cell[i]])
+            if u[i] < desert_rate * (1.0 - commitment[i]) * (1.0 - grievance):
+                out[i] = True
+                desertions[group[i]] += 1
+                home[cell[i]] += 1
+                any_ = True
+    if any_:
+        for c in range(C):
+            population[c] += home[c]
+    return out
 
 
 # =============================================================================================

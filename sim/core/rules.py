@@ -611,56 +611,28 @@ def defect_and_desert(m: MilitantModel) -> None:
     # (exactly the same distribution, at a fraction of the cost).
     u = _uniform(rng, n)
     cand = np.flatnonzero(u < p.defect_epsilon) if G > 1 else np.empty(0, np.int64)
-    defect = np.zeros(n, dtype=bool)
+    defected = np.zeros(n, dtype=bool)
     if len(cand):
-        g, c = F.group[cand], F.cell[cand]
-        sight = (m.in_sight(m.presence()) > 0) & m.group_alive[:, None]  # (G, C)
-        seen_ops = 1.0 - np.exp(-m.in_sight(m.tally.ops) / p.activity_scale)  # this week's ops
-        theta = np.column_stack([F.takfir[cand], F.coercion[cand]])
-        aff = affinity(theta, m.doctrine)  # (k, G)
+        sight, ops_seen = kernels.defect_fields(F.group, F.cell, m.tally.ops, m.group_alive, G,
+                                                C, m.width, m.height, p.vision)
+        seen_ops = 1.0 - np.exp(-ops_seen / p.activity_scale)  # this week's ops
         pull = p.claim_pull * m.claim * m.propaganda
-        U_other = (p.defect_alpha * aff + p.defect_beta * m.momentum[None, :]
-                   + p.defect_gamma * F.frustration[cand, None] * seen_ops[:, c].T
-                   - p.defect_delta * F.hostility[cand, None] + pull[None, :])
-        rows = np.arange(len(cand))
-        ok = sight[:, c].T
-        ok[rows, g] = False
-        U_other = np.where(ok, U_other, -np.inf)
-        best = U_other.argmax(1)
-        best_u = U_other[rows, best]
-        U_own = (p.defect_alpha * aff[rows, g] + p.defect_beta * m.momentum[g]
-                 + p.defect_lambda * F.commitment[cand])
-        has = np.isfinite(best_u)
-        prob = np.zeros(len(cand))
-        prob[has] = p.defect_epsilon / (1.0 + np.exp(-p.defect_slope * (best_u[has] - U_own[has])))
-        go = u[cand] < prob
-        if go.any():
-            who = cand[go]
-            src, dst = g[go], best[go]
-            flows = np.zeros((G, G), np.int64)
-            np.add.at(flows, (src, dst), 1)
-            m.tally.defections += flows
-            before = np.maximum(1, np.bincount(F.group, minlength=G))
-            F.group[who] = dst
-            F.commitment[who] = p.commitment0
-            F.frustration[who] = 0.0
-            F.tenure[who] = 0
-            # a defector leaves its unit: a label no unit of fighter ids can carry
-            F.unit[who] = new_units(m, len(who))
-            defect[who] = True
-            truce = m.relation == Relation.TRUCE
-            m.tension += truce * p.tension_per_defection * 100.0 * flows / before[:, None]
+        best, has, x = kernels.defect_utilities(
+            cand, F.group, F.cell, F.takfir, F.coercion, F.frustration, F.hostility,
+            F.commitment, sight, seen_ops, m.doctrine, m.momentum, pull, p.defect_alpha,
+            p.defect_beta, p.defect_gamma, p.defect_delta, p.defect_lambda, p.defect_slope,
+            SQRT2)
+        # a defector leaves its unit: a label no unit of fighter ids can carry (new_units)
+        m.next_unit += kernels.defect(
+            cand, u, best, has, np.exp(x), p.defect_epsilon, F.group, F.commitment,
+            F.frustration, F.tenure, F.unit, defected, p.commitment0, m.next_unit,
+            m.tally.defections, m.tension, m.relation == Relation.TRUCE,
+            p.tension_per_defection)
     # desertion, likewise evaluated only where the draw is below its bound desert_rate
     u = _uniform(rng, n)
-    cand = np.flatnonzero((u < p.desert_rate) & ~defect)
-    desert = np.zeros(n, dtype=bool)
-    if len(cand):
-        grievance = F.hardship[cand] * (1.0 - m.governance[F.cell[cand]])
-        p_desert = p.desert_rate * (1.0 - F.commitment[cand]) * (1.0 - grievance)
-        desert[cand[u[cand] < p_desert]] = True
+    desert = kernels.desert(u, defected, p.desert_rate, F.hardship, F.commitment, m.governance,
+                            F.group, F.cell, m.tally.desertions, m.population)
     if desert.any():
-        m.tally.desertions += np.bincount(F.group[desert], minlength=G)
-        m.population += np.bincount(F.cell[desert], minlength=C)
         remove_fighters(m, ~desert)
 
 
