@@ -30,36 +30,70 @@ njit = numba.njit(cache=True, nogil=True)
 # numpy's summation
 # =============================================================================================
 @njit
-def _pairwise(a, lo, n):
-    """numpy's pairwise sum of a[lo:lo + n] (float64): eight running sums in blocks of at
-    most 128, halves above that, so that a sum here equals ``a.sum()`` to the last bit."""
+def _block_sum(a, lo, n):
+    """numpy's pairwise sum of a block of at most 128: a plain loop below 8, else eight
+    running sums combined in a tree, then the rest."""
     if n < 8:
         res = 0.0
         for i in range(lo, lo + n):
             res += a[i]
         return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit
+def _pairwise(a, lo, n):
+    """numpy's pairwise sum of a[lo:lo + n] (float64): blocks of at most 128 (as
+    :func:`_block_sum`), above that the sum of the two halves (the first a multiple of 8),
+    so that a sum here equals ``a.sum()`` to the last bit. The halving runs on an explicit
+    stack (numba cannot cache a recursive function)."""
     if n <= 128:
-        r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-        r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-        i = 8
-        while i < n - (n % 8):
-            r0 += a[lo + i]
-            r1 += a[lo + i + 1]
-            r2 += a[lo + i + 2]
-            r3 += a[lo + i + 3]
-            r4 += a[lo + i + 4]
-            r5 += a[lo + i + 5]
-            r6 += a[lo + i + 6]
-            r7 += a[lo + i + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[lo + i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2)
+        return _block_sum(a, lo, n)
+    los = np.empty(64, np.int64)
+    ns = np.empty(64, np.int64)
+    stage = np.empty(64, np.int64)  # 0: new, 1: left half summed, 2: both
+    left = np.empty(64)
+    top = 0
+    los[0], ns[0], stage[0] = lo, n, 0
+    ret = 0.0
+    while top >= 0:
+        l, k = los[top], ns[top]
+        if k <= 128:
+            ret = _block_sum(a, l, k)
+            top -= 1
+            continue
+        n2 = k // 2
+        n2 -= n2 % 8
+        if stage[top] == 0:
+            stage[top] = 1
+            top += 1
+            los[top], ns[top], stage[top] = l, n2, 0
+        elif stage[top] == 1:
+            left[top] = ret
+            stage[top] = 2
+            top += 1
+            los[top], ns[top], stage[top] = l + n2, k - n2, 0
+        else:
+            ret = left[top] + ret
+            top -= 1
+    return ret
 
 
 @njit
@@ -538,6 +572,16 @@ def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
 # =============================================================================================
 # Socialise (rules.socialise)
 # =============================================================================================
+@njit
+def _clip(x, lo, hi):
+    """numpy's clip(x, lo, hi) for one float64 (NaN passes through)."""
+    if not np.isnan(x):
+        x = x if x > lo else lo
+    if not np.isnan(x):
+        x = x if x < hi else hi
+    return x
+
+
 @njit
 def _clip01(x):
     """numpy's clip(x, 0, 1) for one float64 (NaN passes through)."""
@@ -1135,3 +1179,103 @@ def restore_governance(owner, governance, governance0, programme_rate, programme
             g = g + r * (programme_target[c] - g)
             hardship[c] = hardship[c] - r * 0.5 * hardship[c]
         governance[c] = g
+
+
+# =============================================================================================
+# State and outside forces (rules.state_and_outside_forces)
+# =============================================================================================
+@njit
+def regenerate_security(security, governance, governance0, capacity, programme_security, owner,
+                        security_regen):
+    """Where no group rules, security regenerates toward its capacity K_c (L_c / L0_c, the
+    ratio clipped to [0, 2], L0 at least 0.05) plus any programme's security, at
+    security_regen, within the state's budget (total security never exceeds total
+    capacity). Sums as numpy adds them."""
+    C = security.shape[0]
+    cap = np.empty(C)
+    deficit = np.zeros(C)
+    for c in range(C):
+        rel = _clip(governance[c] / _max(governance0[c], 0.05), 0.0, 2.0)
+        cap[c] = capacity[c] * rel + programme_security[c]
+        if owner[c] < 0:
+            deficit[c] = _max(0.0, cap[c] - security[c])
+    room = np_sum(cap) - np_sum(security)
+    room = room if room > 0.0 else 0.0
+    total = np_sum(deficit)
+    if total > 0 and room > 0:
+        f = room / total
+        f = f if f < 1.0 else 1.0
+        for c in range(C):
+            security[c] += security_regen * deficit[c] * f
+
+
+@njit
+def redeploy_security(security, cell, owner, state, W, H, vision, redeploy_rate):
+    """A share redeploy_rate of the security of quiet state-held cells (no fighter within
+    vision) moves to the state-held cells with fighters within vision, in proportion to
+    them. Sums as numpy adds them."""
+    C = security.shape[0]
+    count = np.zeros((1, C))
+    for i in range(cell.shape[0]):
+        count[0, cell[i]] += 1.0
+    near = sight(count, W, H, vision)[0]
+    nq = 0
+    nt = 0
+    for c in range(C):
+        if owner[c] == state:
+            if near[c] == 0 and security[c] > 0:
+                nq += 1
+            elif near[c] > 0:
+                nt += 1
+    if nq == 0 or nt == 0:
+        return
+    quiet = np.empty(nq)
+    w = np.empty(nt)
+    nq = 0
+    nt = 0
+    for c in range(C):
+        if owner[c] == state:
+            if near[c] == 0 and security[c] > 0:
+                quiet[nq] = security[c]
+                nq += 1
+            elif near[c] > 0:
+                w[nt] = near[c]
+                nt += 1
+    pool = redeploy_rate * np_sum(quiet)
+    wsum = np_sum(w)
+    keep = 1.0 - redeploy_rate
+    for c in range(C):
+        if owner[c] == state:
+            if near[c] == 0 and security[c] > 0:
+                security[c] *= keep
+            elif near[c] > 0:
+                security[c] += pool * near[c] / wsum
+
+
+@njit
+def strike_hazard(strike, owner, strike_lethality, strike_territory_weight):
+    """Each group's strike hazard per cell: strike_lethality k_gc (1 + strike_territory_weight
+    [g holds c])."""
+    G, C = strike.shape
+    out = np.empty((G, C))
+    for g in range(G):
+        for c in range(C):
+            holds = 1.0 if owner[c] == g else 0.0
+            out[g, c] = strike_lethality * strike[g, c] * (1.0 + strike_territory_weight * holds)
+    return out
+
+
+@njit
+def strongest_strike(strike, group, cell):
+    """Per group, the largest strike strength over the cells where it has fighters (0 if
+    none)."""
+    G, C = strike.shape
+    present = np.zeros((G, C), np.bool_)
+    for i in range(group.shape[0]):
+        present[group[i], cell[i]] = True
+    out = np.zeros(G)
+    for g in range(G):
+        for c in range(C):
+            if present[g, c]:
+                out[g] = _max(out[g], strike[g, c])
+    return out

@@ -933,29 +933,16 @@ def state_and_outside_forces(m: MilitantModel) -> None:
     ground_forces(m)
     p, F, rng = m.p, m.fighters, m.rng
     G, C = m.n_groups, m.n_cells
-    # regeneration toward capacity
-    rel = np.clip(m.governance / np.maximum(m.governance0, 0.05), 0.0, 2.0)
-    cap = m.capacity * rel + m.programme_security
-    free = m.owner < 0
-    deficit = np.where(free, np.maximum(0.0, cap - m.security), 0.0)
-    room = max(0.0, cap.sum() - m.security.sum())  # the state's budget: total capacity
-    if deficit.sum() > 0 and room > 0:
-        m.security += p.security_regen * deficit * min(1.0, room / deficit.sum())
-    # redeployment toward threatened state-held cells
-    near = m.in_sight(np.bincount(F.cell, minlength=C).astype(np.float64))
-    st = m.owner == STATE
-    quiet = st & (near == 0) & (m.security > 0)
-    threatened = st & (near > 0)
-    if quiet.any() and threatened.any():
-        pool = p.redeploy_rate * m.security[quiet].sum()
-        m.security[quiet] *= 1.0 - p.redeploy_rate
-        w = near[threatened]
-        m.security[threatened] += pool * w / w.sum()
+    # regeneration toward capacity; redeployment toward threatened state-held cells
+    kernels.regenerate_security(m.security, m.governance, m.governance0, m.capacity,
+                                m.programme_security, m.owner, p.security_regen)
+    kernels.redeploy_security(m.security, F.cell, m.owner, STATE, m.width, m.height, p.vision,
+                              p.redeploy_rate)
     # outside strikes
     if len(F) and m.strike.any():
         # a fighter's hazard depends only on its group and cell: computed once per pair
-        holds = m.owner[None, :] == np.arange(G)[:, None]
-        hazard = p.strike_lethality * m.strike * (1.0 + p.strike_territory_weight * holds)
+        hazard = kernels.strike_hazard(m.strike, m.owner, p.strike_lethality,
+                                       p.strike_territory_weight)
         chance = 1.0 - np.exp(-hazard)  # 0 where the strike strength is 0
         dead, by_group, by_cell = kernels.grid_deaths(_uniform(rng, len(F)), chance.ravel(),
                                                       F.group, F.cell, G, C)
@@ -964,11 +951,10 @@ def state_and_outside_forces(m: MilitantModel) -> None:
             # strikes come after this week's control step: they erode governance here
             erode_governance(m, by_cell.astype(np.float64))
             remove_fighters(m, ~dead)
-        presence = m.presence() > 0
+        k_max = kernels.strongest_strike(m.strike, m.fighters.group, m.fighters.cell)
         for gi in range(G):
             if m.leader_alive[gi] and m.group_alive[gi]:
-                k_max = m.strike[gi][presence[gi]].max(initial=0.0)
-                if k_max > 0 and rng.random() < min(1.0, p.leader_kill_rate * k_max):
+                if k_max[gi] > 0 and rng.random() < min(1.0, p.leader_kill_rate * k_max[gi]):
                     kill_leader(m, gi, "outside strike")
     # succession and recovery
     back = ~m.leader_alive & (m.week >= m.leader_back_week) & m.group_alive
