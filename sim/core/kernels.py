@@ -195,6 +195,40 @@ def group_sums(group, G, a, b, c):
 
 
 @njit
+def cells_record(owner, governance, security, population, support, state, ungoverned_governance,
+                 ungoverned_security):
+    """What the recorder reads of the cells each week: the cells held by each group, the
+    ungoverned cells (mask and count), mean governance, total security, the cells held by the
+    state, by no one and by militants, total population and each group's mean support (means
+    and sums as numpy computes them)."""
+    G, C = support.shape
+    territory = np.zeros(G, np.int64)
+    ungov = np.empty(C, np.bool_)
+    n_ungov = 0
+    n_state = 0
+    n_free = 0
+    n_militant = 0
+    for c in range(C):
+        o = owner[c]
+        if o >= 0:
+            territory[o] += 1
+            n_militant += 1
+        elif o == state:
+            n_state += 1
+        elif o == -1:
+            n_free += 1
+        u = governance[c] < ungoverned_governance and security[c] < ungoverned_security
+        ungov[c] = u
+        if u:
+            n_ungov += 1
+    support_mean = np.empty(G)
+    for g in range(G):
+        support_mean[g] = np_sum(support[g]) / C
+    return (territory, ungov, n_ungov, np_sum(governance) / C, np_sum(security), n_state,
+            n_free, n_militant, np_sum(population), support_mean)
+
+
+@njit
 def presence(group, cell, G, C):
     """Fighters per group per cell, (G, C) float64."""
     out = np.zeros((G, C))

@@ -95,8 +95,11 @@ class Recorder:
         G = self.G
         counts, sums = kernels.group_sums(F.group, G, F.hostility, F.commitment, F.frustration)
         denom = np.maximum(1.0, counts)
-        terr = m.territory()
-        ungov = m.ungoverned()
+        (terr, ungov, n_ungov, governance_mean, security_total, state_cells, free_cells,
+         militant_cells, population, support) = kernels.cells_record(
+            m.owner, m.governance, m.security, m.population, m.support, m.state_code,
+            m.p.ungoverned_governance, m.p.ungoverned_security)
+        hits = t.hits.sum(1)
         model = {
             "week": m.week, "year": m.week / WEEKS_PER_YEAR, "fighters": len(F),
             "recruits": t.recruits.sum(), "latent": t.latent,
@@ -104,10 +107,10 @@ class Recorder:
             + t.deaths_ground.sum(),
             "desertions": t.desertions.sum(), "defections": t.defections.sum(),
             "clashes": t.clashes.sum() / 2, "clash_casualties": t.clash_casualties.sum(),
-            "hits": t.hits.sum(), "ungoverned": ungov.sum(),
-            "governance_mean": m.governance.mean(), "security_total": m.security.sum(),
-            "state_cells": (m.owner == m.state_code).sum(), "free_cells": (m.owner == -1).sum(),
-            "militant_cells": (m.owner >= 0).sum(), "population": m.population.sum(),
+            "hits": t.hits.sum(), "ungoverned": n_ungov,
+            "governance_mean": governance_mean, "security_total": security_total,
+            "state_cells": state_cells, "free_cells": free_cells,
+            "militant_cells": militant_cells, "population": population,
         }
         per_group = {
             "fighters": counts, "territory": terr, "recruits": t.recruits,
@@ -118,7 +121,7 @@ class Recorder:
             "hostility": sums[0] / denom, "commitment": sums[1] / denom,
             "frustration": sums[2] / denom,
             "momentum": m.momentum, "cohesion": m.cohesion, "claim": m.claim,
-            "support": m.support.mean(1), "ops": t.ops.sum(1), "hits": t.hits.sum(1),
+            "support": support, "ops": t.ops.sum(1), "hits": hits,
             "threat": m.threat, "alive": m.group_alive,
         }
         pa, pb = self._pa, self._pb
@@ -218,7 +221,9 @@ def _row(model: dict[str, Any], per_group: dict[str, Any], per_pair: dict[str, A
         if values.keys() != set(names):
             raise KeyError(f"recorder row: {sorted(set(names) ^ values.keys())} named on one "
                            "side only")
-        parts += [np.asarray(values[v], dtype=np.float64).reshape(-1) for v in names]
+        # one array per kind (a scalar per model variable, a row of equal length per variable
+        # of the others), laid out variable by variable
+        parts.append(np.array([values[v] for v in names], dtype=np.float64).reshape(-1))
     return np.concatenate(parts)
 
 
