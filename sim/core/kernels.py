@@ -1144,6 +1144,82 @@ def _max(a, b):
 
 
 @njit
+def strongest(group, cell, G, state_strength, owner, firmness, hold_strength, control_min,
+              control_margin, state, contested):
+    """Per cell, the actor whose strength exceeds all others' by control_margin and is at
+    least control_min (and above 0): a group (its fighters there, plus hold_strength x
+    firmness where it holds the cell) or the state (``state_strength``); else
+    ``contested``. The first of equal strengths counts as the strongest (numpy's argmax)."""
+    C = state_strength.shape[0]
+    s = np.zeros((G + 1, C))
+    for i in range(group.shape[0]):
+        s[group[i], cell[i]] += 1.0
+    s[G] = state_strength
+    if hold_strength > 0:
+        for c in range(C):
+            if owner[c] >= 0:
+                s[owner[c], c] += hold_strength * firmness[c]
+    out = np.empty(C, np.int64)
+    for c in range(C):
+        top = 0
+        tv = s[0, c]
+        if not np.isnan(tv):
+            for k in range(1, G + 1):
+                v = s[k, c]
+                if np.isnan(v):
+                    top, tv = k, v
+                    break
+                if v > tv:
+                    top, tv = k, v
+        second = -np.inf  # the largest of the others
+        for k in range(G + 1):
+            if k != top:
+                second = _max(second, s[k, c])
+        second = _max(second, 0.0)
+        clear = tv > 0 and tv >= control_min and tv >= control_margin * second
+        out[c] = (state if top == G else top) if clear else contested
+    return out
+
+
+@njit
+def take_cells(flip, winner, owner, firmness, cells_gained, cells_taken, truce, tension,
+               tension_per_cell, firm_rate):
+    """The cells whose control flips go to their challenger, control at firm_rate: cells
+    gained per group; cells one group took from another (``cells_taken``), and where any was
+    taken from a truce partner, every pair's tension grows by [truce] tension_per_cell x 100
+    x taken / the loser's territory (at least 1) before the flips."""
+    G = cells_gained.shape[0]
+    C = owner.shape[0]
+    taken = np.zeros((G, G), np.int64)
+    partner = False
+    for c in range(C):
+        if flip[c]:
+            w, o = winner[c], owner[c]
+            if w >= 0:
+                cells_gained[w] += 1
+                if o >= 0:
+                    taken[o, w] += 1
+                    partner = partner or truce[o, w]
+    if partner:
+        held = np.zeros(G, np.int64)
+        for c in range(C):
+            if owner[c] >= 0:
+                held[owner[c]] += 1
+        for g in range(G):
+            b = max(1, held[g])
+            for h in range(G):
+                t = (tension_per_cell if truce[g, h] else 0.0) * 100.0
+                tension[g, h] += t * taken[g, h] / b
+    for g in range(G):
+        for h in range(G):
+            cells_taken[g, h] += taken[g, h]
+    for c in range(C):
+        if flip[c]:
+            owner[c] = winner[c]
+            firmness[c] = firm_rate
+
+
+@njit
 def contest(winner, owner, firmness, cell, relation, claim, strength, truce, contested,
             firm_rate, firm_fade, erode_rate, claim_expansion, control_min):
     """Control firms where the holder is the strongest, erodes where a clear challenger is

@@ -830,39 +830,27 @@ def _merge(m: MilitantModel, into: int, gone: int, kind: EventKind) -> None:
 # =============================================================================================
 # 9. Control and governance
 # =============================================================================================
-def _strongest(m: MilitantModel) -> np.ndarray:
-    """Per cell: the actor whose strength exceeds all others' by control_margin, else contested."""
+def _strongest(m: MilitantModel, state_strength: np.ndarray | None = None) -> np.ndarray:
+    """Per cell: the actor whose strength exceeds all others' by control_margin, else contested.
+
+    A group holds its ground through its administration and local auxiliaries, not only
+    through the fighters present: hold_strength x firmness in the cells it holds. An actor with
+    no strength in a cell never takes it, even with control_min = 0."""
+    p, F = m.p, m.fighters
+    if state_strength is None:
+        state_strength = m.state_strength()
+    return kernels.strongest(F.group, F.cell, m.n_groups, state_strength, m.owner, m.firmness,
+                             p.hold_strength, p.control_min, p.control_margin, STATE,
+                             _CONTESTED)
+
+
+def _cells_taken(m: MilitantModel, flip: np.ndarray, winner: np.ndarray) -> None:
+    """The flipped cells go to their challenger; count cells taken from one group by another
+    and, between truce partners, the tension (tension_per_cell per 1% of territory)."""
     p = m.p
-    strength = np.vstack([m.presence(), m.state_strength()[None, :]])  # groups..., state
-    if p.hold_strength > 0:
-        # a group holds its ground through its administration and local auxiliaries, not
-        # only through the fighters present: hold_strength x firmness in the cells it holds
-        held = np.flatnonzero(m.owner >= 0)
-        strength[m.owner[held], held] += p.hold_strength * m.firmness[held]
-    top = strength.argmax(0)
-    cols = np.arange(m.n_cells)
-    top_val = strength[top, cols]
-    strength[top, cols] = -np.inf
-    second = np.maximum(strength.max(0), 0.0)
-    # an actor with no strength in a cell never takes it, even with control_min = 0
-    clear = (top_val > 0) & (top_val >= p.control_min) & (top_val >= p.control_margin * second)
-    actor = np.where(top == m.n_groups, STATE, top)
-    return np.where(clear, actor, _CONTESTED)
-
-
-def _cells_taken(m: MilitantModel, before: np.ndarray, after: np.ndarray) -> None:
-    """Count cells taken from one group by another; between truce partners, tension."""
-    G = m.n_groups
-    both = (before >= 0) & (after >= 0)
-    if not both.any():
-        return
-    taken = np.zeros((G, G), np.int64)
-    np.add.at(taken, (before[both], after[both]), 1)
-    m.tally.cells_taken += taken
-    truce = m.relation == Relation.TRUCE
-    if (taken * truce).any():
-        held = np.maximum(1, m.territory())
-        m.tension += truce * m.p.tension_per_cell * 100.0 * taken / held[:, None]
+    kernels.take_cells(flip, winner, m.owner, m.firmness, m.tally.cells_gained,
+                       m.tally.cells_taken, m.relation == Relation.TRUCE, m.tension,
+                       p.tension_per_cell, p.firm_rate)
 
 
 def control_and_governance(m: MilitantModel) -> None:
@@ -886,17 +874,13 @@ def control_and_governance(m: MilitantModel) -> None:
     cells gained and clash wins of the week per fighter.
     """
     p = m.p
-    G = m.n_groups
-    winner = _strongest(m)
+    strength = m.state_strength()
+    winner = _strongest(m, strength)
     owner = m.owner
     flip = kernels.contest(winner, owner, m.firmness, m.fighters.cell, m.relation, m.claim,
-                           m.state_strength(), int(Relation.TRUCE), _CONTESTED, p.firm_rate,
+                           strength, int(Relation.TRUCE), _CONTESTED, p.firm_rate,
                            p.firm_rate / 5.0, p.erode_rate, p.claim_expansion, p.control_min)
-    gained = winner[flip]
-    m.tally.cells_gained += np.bincount(gained[gained >= 0], minlength=G)
-    _cells_taken(m, owner[flip], gained)
-    owner[flip] = winner[flip]
-    m.firmness[flip] = p.firm_rate
+    _cells_taken(m, flip, winner)
     # ground forces garrison what they retake; rule by doctrine
     kernels.rule_cells(owner, winner, flip, m.firmness, m.security, m.ground, m.doctrine,
                        m.support, m.hardship, m.governance, STATE, NO_OWNER, p.ground_garrison,
