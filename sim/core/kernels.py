@@ -715,9 +715,101 @@ def move(cell, group, routed, movers, score, nbr, noise, move_noise, restriction
     routed[:] = False
 
 
+@njit
+def move_inputs(group, cell, G, C, hostility, relation, war, truce):
+    """The fighters per group and cell (float64), and each pair's danger weight: the pair's
+    hostility, doubled at war, 0 under truce and for a group itself."""
+    n = presence(group, cell, G, C)
+    weight = np.empty((G, G))
+    for g in range(G):
+        for h in range(G):
+            w = hostility[g, h]
+            if relation[g, h] == war:
+                w *= 2.0
+            if relation[g, h] == truce or g == h:
+                w = 0.0
+            weight[g, h] = w
+    return n, weight
+
+
+@njit
+def move_field(n, log1p_n, hostile, state_strength, governance, security, owner, relation,
+               claim, truce, w_own, w_opportunity, w_expand, w_danger, security_scale,
+               claim_expansion):
+    """The score of each cell for a fighter of each group (rules._move_field), from the
+    fighters ``n``, log1p(n) and the rival strength ``hostile`` (weight @ n, by numpy):
+    w_own log1p(n) + w_opportunity opportunity + w_expand expand - w_danger D / (D + n + 1),
+    D = state strength + hostile, opportunity = (1 - L) s0 / (s0 + S), expand = 1 - respect
+    of the cell's holder (a group's own ground fully, a truce partner's 1 - claim_expansion x
+    claim, anyone else's not at all; 1 where no group holds it)."""
+    G, C = n.shape
+    out = np.empty((G, C))
+    for c in range(C):
+        opp = (1.0 - governance[c]) * security_scale / (security_scale + security[c])
+        o = owner[c]
+        for g in range(G):
+            if o < 0:
+                expand = 1.0
+            elif o == g:
+                expand = 1.0 - 1.0
+            elif relation[g, o] == truce:
+                expand = 1.0 - (1.0 - claim_expansion * claim[g])
+            else:
+                expand = 1.0 - 0.0
+            danger = state_strength[c] + hostile[g, c]
+            out[g, c] = (w_own * log1p_n[g, c] + w_opportunity * opp + w_expand * expand
+                         - w_danger * danger / (danger + n[g, c] + 1.0))
+    return out
+
+
 # =============================================================================================
 # Operate (rules.operate)
 # =============================================================================================
+@njit
+def hit_chance(E, S, op_rate):
+    """op_rate x the odds E / (E + S) of an attack of each group in each cell (0 where both
+    are 0), flat (G * C)."""
+    G, C = E.shape
+    out = np.empty(G * C)
+    for g in range(G):
+        for c in range(C):
+            e = E[g, c]
+            d = e + S[c]
+            out[g * C + c] = op_rate * (e / d if d > 0 else 0.0)
+    return out
+
+
+@njit
+def after_attacks(hits, A, security, S, X, ops, hits_tally, violence, security_per_hit,
+                  state_lethality, passive_exposure):
+    """The week's attacks counted (ops, hits, violence); security after the hits (a new
+    array, never below 0); and the exponents of the state's fire per cell, -(state_lethality
+    S_c x / max(1, X_c)) for an attacker (x = 1) and a passive fighter (x =
+    passive_exposure), (2, C)."""
+    G, C = A.shape
+    new = np.empty(C)
+    q = np.empty((2, C))
+    for c in range(C):
+        h = 0.0
+        for g in range(G):
+            h += hits[g * C + c]
+            ops[g, c] += A[g, c]
+            hits_tally[g, c] += hits[g * C + c]
+        new[c] = _max(0.0, security[c] - security_per_hit * h)
+        violence[c] += h
+        x = _max(1.0, X[c])
+        q[0, c] = -(state_lethality * S[c] * 1.0 / x)
+        q[1, c] = -(state_lethality * S[c] * passive_exposure / x)
+    return new, q
+
+
+@njit
+def state_fire_deaths(draw, cell, attack, q_attack, q_passive, group, G, C):
+    """:func:`deaths` with each fighter's chance from :func:`state_fire_chance`."""
+    return deaths(draw, state_fire_chance(cell, attack, q_attack, q_passive), group, cell, G,
+                  C)
+
+
 @njit
 def attackers(group, cell, active_draw, restriction, use_restriction, security, C, GC):
     """Who attacks (active, and state forces in the cell) and the attackers per group and

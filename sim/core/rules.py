@@ -382,26 +382,14 @@ def move(m: MilitantModel) -> None:
 
 
 def _move_field(m: MilitantModel) -> np.ndarray:
-    p = m.p
-    n = m.presence()
-    G = m.n_groups
-    weight = m.hostility.copy()
-    weight[m.relation == Relation.WAR] *= 2.0
-    weight[m.relation == Relation.TRUCE] = 0.0
-    np.fill_diagonal(weight, 0.0)
-    danger = m.state_strength()[None, :] + weight @ n
-    opportunity = (1.0 - m.governance) * p.security_scale / (p.security_scale + m.security)
-    # how much g respects h's rule of a cell: its own fully, a truce partner's unless g claims
-    # to rule all (claim_expansion x claim), anyone else's not at all
-    respect = np.where(m.relation == Relation.TRUCE,
-                       1.0 - p.claim_expansion * m.claim[:, None], 0.0)
-    np.fill_diagonal(respect, 1.0)
-    owner = m.owner
-    expand = np.ones((G, m.n_cells))
-    grp = owner >= 0
-    expand[:, grp] = 1.0 - respect[:, owner[grp]]
-    return (p.w_own * np.log1p(n) + p.w_opportunity * opportunity[None, :]
-            + p.w_expand * expand - p.w_danger * danger / (danger + n + 1.0))
+    """The score of each cell for a fighter of each group, (G, C) (see ``move``)."""
+    p, F = m.p, m.fighters
+    n, weight = kernels.move_inputs(F.group, F.cell, m.n_groups, m.n_cells, m.hostility,
+                                    m.relation, int(Relation.WAR), int(Relation.TRUCE))
+    return kernels.move_field(n, np.log1p(n), weight @ n, m.state_strength(), m.governance,
+                              m.security, m.owner, m.relation, m.claim, int(Relation.TRUCE),
+                              p.w_own, p.w_opportunity, p.w_expand, p.w_danger,
+                              p.security_scale, p.claim_expansion)
 
 
 # =============================================================================================
@@ -431,20 +419,18 @@ def operate(m: MilitantModel) -> None:
     A = A.reshape(G, C)
     truce = (m.relation == Relation.TRUCE).astype(np.float64)
     E = A + p.joint_bonus * truce @ A
-    odds = np.divide(E, E + S[None, :], out=np.zeros_like(E), where=(E + S[None, :]) > 0)
-    hits, X = kernels.hits_and_exposure(g, c, attack, _uniform(rng, n), (p.op_rate * odds).ravel(),
-                                        F.fought, F.experience, p.passive_exposure, C, G * C)
-    hits = hits.reshape(G, C)
-    m.security = np.maximum(0.0, m.security - p.security_per_hit * hits.sum(0))
-    m.tally.ops += A
-    m.tally.hits += hits
-    m.tally.violence += hits.sum(0)
-    # the state's response: a fighter's hazard depends only on its cell and whether it
-    # attacked (exposure 1 or passive_exposure), so its chance is computed once per cell
-    q = [1.0 - np.exp(-(p.state_lethality * S * e / np.maximum(1.0, X)))
-         for e in (1.0, p.passive_exposure)]
-    chance = kernels.state_fire_chance(c, attack, q[0], q[1])
-    dead, by_group, by_cell = kernels.deaths(_uniform(rng, n), chance, g, c, G, C)
+    hits, X = kernels.hits_and_exposure(g, c, attack, _uniform(rng, n),
+                                        kernels.hit_chance(E, S, p.op_rate), F.fought,
+                                        F.experience, p.passive_exposure, C, G * C)
+    # security after the hits, the week's tallies, and the state's response: a fighter's
+    # hazard depends only on its cell and whether it attacked (exposure 1 or
+    # passive_exposure), so its chance is computed once per cell
+    m.security, q = kernels.after_attacks(hits, A, m.security, S, X, m.tally.ops,
+                                          m.tally.hits, m.tally.violence, p.security_per_hit,
+                                          p.state_lethality, p.passive_exposure)
+    q = 1.0 - np.exp(q)
+    dead, by_group, by_cell = kernels.state_fire_deaths(_uniform(rng, n), c, attack, q[0],
+                                                        q[1], g, G, C)
     if by_group.any():
         m.tally.deaths_state += by_group
         m.tally.violence += by_cell
