@@ -1225,6 +1225,56 @@ def desert(u, defected, desert_rate, hardship, commitment, governance, group, ce
 
 
 # =============================================================================================
+# Relations (rules.relations)
+# =============================================================================================
+@njit
+def group_counts(group, hostility, G):
+    """Fighters per group (int64) and the sum of their hostility (in row order, as numpy's
+    bincount adds it)."""
+    counts = np.zeros(G, np.int64)
+    eta = np.zeros(G)
+    for i in range(group.shape[0]):
+        counts[group[i]] += 1
+        eta[group[i]] += hostility[i]
+    return counts, eta
+
+
+@njit
+def relations_drift(counts, eta_sum, doctrine, hostility, clash_memory, tension, threat,
+                    deaths_state, last_strike_deaths, threat_rate, distance_weight,
+                    memory_weight, group_hostility_rate, memory_decay, tension_decay, sqrt2):
+    """The week's drift of the groups' relations: threat T_g moves toward the share of g's
+    fighters killed by the state and outside forces; pair hostility toward (eta_g + eta_h) / 2
+    + distance_weight d_gh + memory_weight M / (1 + M), clipped to [0, 1] (0 for a group
+    itself); clash memory and tension decay. Returns M / (1 + M) before the decay."""
+    G = counts.shape[0]
+    eta_bar = np.empty(G)
+    for g in range(G):
+        b = max(1, counts[g])
+        losses = (deaths_state[g] + last_strike_deaths[g]) / b
+        threat[g] = threat[g] + threat_rate * (losses - threat[g])
+        eta_bar[g] = eta_sum[g] / b
+    memory = np.empty((G, G))
+    for g in range(G):
+        for h in range(G):
+            d0 = doctrine[g, 0] - doctrine[h, 0]
+            d1 = doctrine[g, 1] - doctrine[h, 1]
+            dist = np.sqrt(d0 * d0 + d1 * d1) / sqrt2
+            mem = clash_memory[g, h] / (1.0 + clash_memory[g, h])
+            memory[g, h] = mem
+            target = _clip01(0.5 * (eta_bar[g] + eta_bar[h]) + distance_weight * dist
+                             + memory_weight * mem)
+            if g == h:
+                hostility[g, h] = 0.0
+            else:
+                hostility[g, h] = hostility[g, h] + group_hostility_rate * (target
+                                                                            - hostility[g, h])
+            clash_memory[g, h] *= 1.0 - memory_decay
+            tension[g, h] *= 1.0 - tension_decay
+    return memory
+
+
+# =============================================================================================
 # Control and governance (rules.control_and_governance)
 # =============================================================================================
 @njit

@@ -651,7 +651,7 @@ def relations(m: MilitantModel) -> None:
     """
     p, F, rng = m.p, m.fighters, m.rng
     G = m.n_groups
-    counts = m.fighter_counts()
+    counts, eta_sum = kernels.group_counts(F.group, F.hostility, G)
     # groups with no fighter left are destroyed
     for g in np.flatnonzero(m.group_alive & (counts == 0)):
         m.group_alive[g] = False
@@ -661,20 +661,16 @@ def relations(m: MilitantModel) -> None:
         m.support[g] = 0.0
         m.log_event(EventKind.GROUP_DESTROYED, int(g))
         _end_relations(m, int(g))
-    # outside strikes come later in the week (state_and_outside_forces): last week's count
-    losses = (m.tally.deaths_state + m.last_strike_deaths) / np.maximum(1, counts)
-    m.threat += p.threat_rate * (losses - m.threat)
+    # threat, hostility, clash memory and tension; outside strikes come later in the week
+    # (state_and_outside_forces): last week's count
     if G < 2:
+        m.threat += p.threat_rate * ((m.tally.deaths_state + m.last_strike_deaths)
+                                     / np.maximum(1, counts) - m.threat)
         return
-    eta_bar = np.bincount(F.group, weights=F.hostility, minlength=G) / np.maximum(1, counts)
-    dist = m.doctrinal_distance()
-    memory = m.clash_memory / (1.0 + m.clash_memory)
-    target = np.clip(0.5 * (eta_bar[:, None] + eta_bar[None, :]) + p.distance_weight * dist
-                     + p.memory_weight * memory, 0, 1)
-    m.hostility += p.group_hostility_rate * (target - m.hostility)
-    np.fill_diagonal(m.hostility, 0.0)
-    m.clash_memory *= 1.0 - p.memory_decay
-    m.tension *= 1.0 - p.tension_decay
+    memory = kernels.relations_drift(
+        counts, eta_sum, m.doctrine, m.hostility, m.clash_memory, m.tension, m.threat,
+        m.tally.deaths_state, m.last_strike_deaths, p.threat_rate, p.distance_weight,
+        p.memory_weight, p.group_hostility_rate, p.memory_decay, p.tension_decay, SQRT2)
 
     for a in range(G):
         for b in range(a + 1, G):
