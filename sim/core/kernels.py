@@ -627,6 +627,35 @@ def _clip01(x):
 
 
 @njit
+def socialise_fields(group, cell, prev_ops, truce, use_contact, G, C, W, H, vision,
+                     activity_scale):
+    """What a fighter lives beside, per group and cell (flat, G * C): whether a truce
+    partner's fighters share the cell (with ``use_contact``), and the exponent
+    -ops / activity_scale of the rival operations seen last week (the sum over groups of
+    each group's operations within ``vision``, less its own)."""
+    partner_here = np.zeros(G * C, np.bool_)
+    if use_contact:
+        present = np.zeros((G, C), np.bool_)
+        for i in range(group.shape[0]):
+            present[group[i], cell[i]] = True
+        for g in range(G):
+            for h in range(G):
+                if truce[g, h]:
+                    for c in range(C):
+                        if present[h, c]:
+                            partner_here[g * C + c] = True
+    seen = sight(prev_ops, W, H, vision)
+    x = np.empty(G * C)
+    for c in range(C):
+        total = seen[0, c]
+        for g in range(1, G):
+            total += seen[g, c]
+        for g in range(G):
+            x[g * C + c] = -(total - seen[g, c]) / activity_scale
+    return partner_here, x
+
+
+@njit
 def socialise(group, cell, takfir, coercion, hostility, commitment, frustration, tenure,
               fought, propaganda, doctrine, partner_here, use_contact, c_star, restriction,
               activity, C, ideology_rate, hostility_rate, hostility_relax, hbw, contact_rate,

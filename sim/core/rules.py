@@ -333,20 +333,17 @@ def socialise(m: MilitantModel) -> None:
     G, C = m.n_groups, m.n_cells
     truce = m.relation == Relation.TRUCE
     use_contact = p.contact_rate > 0 and truce.any()
-    if use_contact:
-        present = (m.presence() > 0).astype(np.float64)
-        partner_here = (truce.astype(np.float64) @ present) > 0  # (G, C)
-    else:
-        partner_here = np.zeros((G, C), dtype=bool)
     c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * m.momentum)
-    seen_own = m.in_sight(m.prev_ops)
-    seen_all = seen_own.sum(0)  # the neighbourhood sum is linear
-    seen_rival = seen_all[None, :] - seen_own
-    activity = 1.0 - np.exp(-seen_rival / p.activity_scale)  # (G, C), looked up per fighter
+    # the rival operations seen: the neighbourhood sum is linear, so all groups' seen less
+    # one's own
+    partner_here, x = kernels.socialise_fields(F.group, F.cell, m.prev_ops, truce, use_contact,
+                                               G, C, m.width, m.height, p.vision,
+                                               p.activity_scale)
+    activity = 1.0 - np.exp(x)  # (G * C), looked up per fighter
     kernels.socialise(F.group, F.cell, F.takfir, F.coercion, F.hostility, F.commitment,
                       F.frustration, F.tenure, F.fought, m.propaganda, m.doctrine,
-                      partner_here.ravel(), use_contact, c_star, m.restriction.ravel(),
-                      activity.ravel(), C, p.ideology_rate, p.hostility_rate,
+                      partner_here, use_contact, c_star, m.restriction.ravel(),
+                      activity, C, p.ideology_rate, p.hostility_rate,
                       p.hostility_relax, p.hostility_base_weight, p.contact_rate,
                       p.commitment_rate, p.frustration_rate, p.frustration_rival_factor,
                       p.frustration_decay, p.frustration_relax)
