@@ -361,17 +361,25 @@ def key_index(key, K):
 
 
 @njit
-def fight_index(group, cell, unit, C, K):
-    """For the week's clashes: the rows by group and cell (order, start), each row's place in
-    that order (pos), and the units in that order (unit_k)."""
-    order, start = key_index(group_cell_key(group, cell, C), K)
+def group_cell_index(group, cell, C, K):
+    """The rows by group and cell: key = group * C + cell, and (order, start) as
+    :func:`key_index` gives them."""
+    key = group_cell_key(group, cell, C)
+    order, start = key_index(key, K)
+    return key, order, start
+
+
+@njit
+def fight_positions(order, unit):
+    """For the week's clashes: each row's place in ``order`` (pos), and the units in that
+    order (unit_k)."""
     n = order.shape[0]
     pos = np.empty(n, np.int64)
     unit_k = np.empty(n, np.int64)
     for j in range(n):
         pos[order[j]] = j
         unit_k[j] = unit[order[j]]
-    return order, start, pos, unit_k
+    return pos, unit_k
 
 
 @njit
@@ -547,14 +555,6 @@ def coalesce_units(unit, key, who, draws, order, start):
         j = hash_slot(slots, unit[i])
         if j >= 0:
             unit[i] = labels[_find(parent, dense[j])]
-
-
-@njit
-def coalesce_in_cells(unit, group, cell, who, draws, C, K):
-    """:func:`coalesce_units` with the fighters indexed by group and cell (K = G x C keys)."""
-    key = group_cell_key(group, cell, C)
-    order, start = key_index(key, K)
-    coalesce_units(unit, key, who, draws, order, start)
 
 
 # =============================================================================================

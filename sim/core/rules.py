@@ -470,8 +470,11 @@ def interact(m: MilitantModel) -> None:
     p, F, rng = m.p, m.fighters, m.rng
     if len(F) == 0:
         return
-    _evolve_units(m)
     G = m.n_groups
+    # the fighters by group and cell, for the unit events and the clashes (units change in
+    # between, groups and cells do not)
+    index = kernels.group_cell_index(F.group, F.cell, m.n_cells, G * m.n_cells)
+    _evolve_units(m, index)
     # each pair's cells of contact and the exponent of its clash probability there, in one
     # compiled pass (pairs in order, cells ascending)
     dist = m.doctrinal_distance()
@@ -488,11 +491,12 @@ def interact(m: MilitantModel) -> None:
     hit = rng.random(len(cells)) < 1.0 - np.exp(x)
     if not hit.any():
         return
-    _fight(m, fa[hit], fb[hit], cells[hit], rel[hit])
+    _fight(m, fa[hit], fb[hit], cells[hit], rel[hit], index)
 
 
-def _evolve_units(m: MilitantModel) -> None:
-    """Coalescence-fragmentation of fighting units (see ``interact``)."""
+def _evolve_units(m: MilitantModel, index: tuple | None = None) -> None:
+    """Coalescence-fragmentation of fighting units (see ``interact``); ``index`` the
+    fighters by group and cell (``kernels.group_cell_index``), made here if not given."""
     p, F, rng = m.p, m.fighters, m.rng
     n = len(F)
     k = int(rng.binomial(n, p.unit_event_rate)) if p.unit_event_rate > 0 else 0
@@ -509,23 +513,27 @@ def _evolve_units(m: MilitantModel) -> None:
     # coalescence: with the unit of a random fighter of the same group in the same cell; the
     # merged units are connected components, each taking the smallest of its labels (a
     # fighter id in the unit)
-    kernels.coalesce_in_cells(F.unit, F.group, F.cell, who.astype(np.int64),
-                              rng.random(len(who)), m.n_cells, m.n_groups * m.n_cells)
+    if index is None:
+        index = kernels.group_cell_index(F.group, F.cell, m.n_cells, m.n_groups * m.n_cells)
+    key, order, start = index
+    kernels.coalesce_units(F.unit, key, who.astype(np.int64), rng.random(len(who)), order,
+                           start)
 
 
 def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
-           rel: np.ndarray) -> None:
+           rel: np.ndarray, index: tuple) -> None:
     """Resolve this week's clashes and incidents (see ``interact``): the clash k between
-    groups fa[k] < fb[k] in cells[k], their relation rel[k], in that order."""
+    groups fa[k] < fb[k] in cells[k], their relation rel[k], in that order; ``index`` the
+    fighters by group and cell."""
     p, F, rng = m.p, m.fighters, m.rng
-    G, C, W = m.n_groups, m.n_cells, m.width
+    C, W = m.n_cells, m.width
     n_f = len(F)
-    g, c = F.group, F.cell
     dead = np.zeros(n_f, dtype=bool)
     engaged_any = np.zeros(n_f, dtype=bool)
     routed = np.zeros(n_f, dtype=bool)
     # the fighters of each group in each cell, rows ascending; who died in that order
-    here_order, here_start, here_pos, here_unit = kernels.fight_index(g, c, F.unit, C, G * C)
+    _, here_order, here_start = index
+    here_pos, here_unit = kernels.fight_positions(here_order, F.unit)
     dead_k = np.zeros(n_f, dtype=bool)
     reach = p.battle_reach
     rows = []
