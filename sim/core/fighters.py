@@ -126,11 +126,10 @@ class FighterTable:
     def keep(self, mask: np.ndarray) -> np.ndarray:
         """Keep the rows where mask is true; return the fids removed."""
         mask = np.asarray(mask, dtype=bool)
-        gone, dropped = kernels.drop_rows(mask, self.fid, self.row_of)
+        gone = kernels.remove_rows(mask, self.fid, self.row_of, self._n,
+                                   *self._blocks.values())  # the five blocks
         if len(gone) == 0:
             return gone
-        for dt in _BLOCKS:
-            kernels.compact_block(self._blocks[dt], self._n, dropped)
         self._n -= len(gone)
         self._views()
         self.removals += 1
