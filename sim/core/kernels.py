@@ -433,6 +433,25 @@ def hash_build(keys):
 
 
 @njit
+def key_filter(keys):
+    """A bitset of 2^16 bits with one bit set per key (by a hash of its own): a key whose
+    bit is clear is surely not among ``keys`` (checked by :func:`maybe_in` before the hash
+    map, which most keys looked up are not in)."""
+    bits = np.zeros(1024, np.uint64)
+    for i in range(keys.shape[0]):
+        h = (np.uint64(keys[i]) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(48)
+        bits[h >> np.uint64(6)] |= np.uint64(1) << (h & np.uint64(63))
+    return bits
+
+
+@njit
+def maybe_in(bits, k):
+    """Whether key k may be among the keys of ``bits`` (:func:`key_filter`)."""
+    h = (np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(48)
+    return (bits[h >> np.uint64(6)] >> (h & np.uint64(63))) & np.uint64(1) != np.uint64(0)
+
+
+@njit
 def hash_get(slots, values, k):
     """The value stored for key k, or -1."""
     mask = np.uint64(slots.shape[0] - 1)
@@ -503,9 +522,10 @@ def relabel_broken(unit, broken_units, first_label):
     """Every fighter whose unit is in ``broken_units`` (repeats allowed) becomes a unit of one, labelled
     first_label, first_label + 1, ... in row order; returns how many labels were used."""
     slots, values = hash_build(broken_units)
+    bits = key_filter(broken_units)
     nxt = first_label
     for i in range(unit.shape[0]):
-        if hash_get(slots, values, unit[i]) >= 0:
+        if maybe_in(bits, unit[i]) and hash_get(slots, values, unit[i]) >= 0:
             unit[i] = nxt
             nxt += 1
     return nxt - first_label
@@ -566,7 +586,10 @@ def coalesce_units(unit, key, who, draws, order, start):
                 parent[rb] = ra
             else:
                 parent[ra] = rb
+    bits = key_filter(both)
     for i in range(unit.shape[0]):
+        if not maybe_in(bits, unit[i]):
+            continue
         j = hash_slot(slots, unit[i])
         if j >= 0:
             unit[i] = labels[_find(parent, dense[j])]
@@ -601,7 +624,9 @@ def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
     """Every living member of group ``me`` of the units of ``occ`` within r cells of (cx, cy)
     (Chebyshev), ordered by unit label, then row. ``unit_k`` and ``dead_k`` are the units and
     deaths in the order of ``order``, so that the cells are scanned in memory order."""
-    slots, values = hash_build(unit[occ])
+    mine = unit[occ]
+    slots, values = hash_build(mine)
+    bits = key_filter(mine)
     cap = 0
     for yy in range(max(0, cy - r), min(H, cy + r + 1)):
         for xx in range(max(0, cx - r), min(W, cx + r + 1)):
@@ -613,7 +638,8 @@ def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
         for xx in range(max(0, cx - r), min(W, cx + r + 1)):
             k = me * C + yy * W + xx
             for j in range(start[k], start[k + 1]):
-                if not dead_k[j] and hash_get(slots, values, unit_k[j]) >= 0:
+                if (not dead_k[j] and maybe_in(bits, unit_k[j])
+                        and hash_get(slots, values, unit_k[j]) >= 0):
                     rows[n] = order[j]
                     n += 1
     return sort_by_unit(rows[:n], unit)
