@@ -244,6 +244,46 @@ def cells_record(owner, governance, security, population, support, state, ungove
 
 
 @njit
+def tally_record(recruits, deaths_state, deaths_clash, deaths_strike, deaths_ground,
+                 desertions, defections, clashes, clash_casualties, hits, ops):
+    """What the recorder reads of the week's tally: totals of recruits, deaths, desertions,
+    defections, clashes (each counted for both sides), clash casualties and hits; per group
+    the defections in and out, the operations and the hits (counts, so their sums are exact
+    in any order)."""
+    G = recruits.shape[0]
+    n_recruits = 0
+    n_deaths = 0
+    n_desertions = 0
+    n_defections = 0
+    n_clashes = 0
+    n_casualties = 0
+    defect_in = np.zeros(G, np.int64)
+    defect_out = np.zeros(G, np.int64)
+    for g in range(G):
+        n_recruits += recruits[g]
+        n_deaths += deaths_state[g] + deaths_clash[g] + deaths_strike[g] + deaths_ground[g]
+        n_desertions += desertions[g]
+        for h in range(G):
+            n_defections += defections[g, h]
+            defect_out[g] += defections[g, h]
+            defect_in[h] += defections[g, h]
+            n_clashes += clashes[g, h]
+            n_casualties += clash_casualties[g, h]
+    C = hits.shape[1]
+    ops_g = np.zeros(G)
+    hits_g = np.zeros(G)
+    for g in range(G):
+        for c in range(C):
+            ops_g[g] += ops[g, c]
+            hits_g[g] += hits[g, c]
+    n_hits = 0.0
+    for g in range(G):
+        n_hits += hits_g[g]
+    return (n_recruits, n_deaths, n_desertions, n_defections, n_clashes, n_casualties, n_hits,
+            defect_in, defect_out, ops_g, hits_g)
+
+
+@njit
 def presence(group, cell, G, C):
     """Fighters per group per cell, (G, C) float64."""
     out = np.zeros((G, C))

@@ -99,15 +99,16 @@ class Recorder:
          militant_cells, population, support) = kernels.cells_record(
             m.owner, m.governance, m.security, m.population, m.support, m.state_code,
             m.p.ungoverned_governance, m.p.ungoverned_security)
-        hits = t.hits.sum(1)
+        (recruits, deaths, desertions, defections, clashes, casualties, hits, defect_in,
+         defect_out, ops_g, hits_g) = kernels.tally_record(
+            t.recruits, t.deaths_state, t.deaths_clash, t.deaths_strike, t.deaths_ground,
+            t.desertions, t.defections, t.clashes, t.clash_casualties, t.hits, t.ops)
         model = {
             "week": m.week, "year": m.week / WEEKS_PER_YEAR, "fighters": len(F),
-            "recruits": t.recruits.sum(), "latent": t.latent,
-            "deaths": t.deaths_state.sum() + t.deaths_clash.sum() + t.deaths_strike.sum()
-            + t.deaths_ground.sum(),
-            "desertions": t.desertions.sum(), "defections": t.defections.sum(),
-            "clashes": t.clashes.sum() / 2, "clash_casualties": t.clash_casualties.sum(),
-            "hits": t.hits.sum(), "ungoverned": n_ungov,
+            "recruits": recruits, "latent": t.latent, "deaths": deaths,
+            "desertions": desertions, "defections": defections,
+            "clashes": clashes / 2, "clash_casualties": casualties,
+            "hits": hits, "ungoverned": n_ungov,
             "governance_mean": governance_mean, "security_total": security_total,
             "state_cells": state_cells, "free_cells": free_cells,
             "militant_cells": militant_cells, "population": population,
@@ -116,12 +117,11 @@ class Recorder:
             "fighters": counts, "territory": terr, "recruits": t.recruits,
             "deaths_state": t.deaths_state, "deaths_clash": t.deaths_clash,
             "deaths_strike": t.deaths_strike, "deaths_ground": t.deaths_ground,
-            "desertions": t.desertions, "defect_in": t.defections.sum(0),
-            "defect_out": t.defections.sum(1),
+            "desertions": t.desertions, "defect_in": defect_in, "defect_out": defect_out,
             "hostility": sums[0] / denom, "commitment": sums[1] / denom,
             "frustration": sums[2] / denom,
             "momentum": m.momentum, "cohesion": m.cohesion, "claim": m.claim,
-            "support": support, "ops": t.ops.sum(1), "hits": hits,
+            "support": support, "ops": ops_g, "hits": hits_g,
             "threat": m.threat, "alive": m.group_alive,
         }
         pa, pb = self._pa, self._pb
