@@ -150,10 +150,16 @@ class Recorder:
         for an incident under truce (no ground changes hands)."""
         k = len(cells)
         inc = np.zeros(k, bool) if incident is None else np.asarray(incident, bool)
-        self._clashes.append((np.full(k, week), np.broadcast_to(a, k).copy(),
-                              np.broadcast_to(b, k).copy(), np.asarray(cells), np.asarray(na),
-                              np.asarray(nb), np.asarray(da), np.asarray(db), np.asarray(winner),
-                              inc))
+        self.log_clash_rows(week, np.column_stack([np.broadcast_to(v, k) for v in (
+            a, b, cells, na, nb, da, db, winner, inc)]))
+
+    def log_clash_rows(self, week: int, rows: np.ndarray) -> None:
+        """Clashes of one week as rows (a, b, cell, fighters of a and b, casualties of a and
+        b, winner or -1, incident 0 or 1)."""
+        out = np.empty((len(rows), 10), np.int64)
+        out[:, 0] = week
+        out[:, 1:] = rows
+        self._clashes.append(out)
 
     def _name(self, g: int) -> str:
         return self.names[g] if g is not None and g >= 0 else ""
@@ -172,8 +178,8 @@ class Recorder:
         if self._events:
             frames.append(pd.DataFrame(self._events, columns=EVENT_COLUMNS))
         if self._clashes:
-            cols = [np.concatenate(x) for x in zip(*self._clashes)]
-            week, a, b, cell, na, nb, da, db, win, inc = cols
+            week, a, b, cell, na, nb, da, db, win, inc = np.concatenate(self._clashes).T
+            inc = inc > 0
             names = np.array(list(self.names) + [""], dtype=object)  # -1: no winner
             frames.append(pd.DataFrame({
                 "week": week.astype(np.int64), "kind": "clash", "group": names[a],

@@ -570,8 +570,7 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
                               t.violence, m.clash_memory, m.last_clash, t.incidents, m.tension,
                               p.tension_per_incident, m.owner, m.firmness, t.cells_gained,
                               t.clash_wins, p.firm_rate)
-        m.recorder.log_clashes(m.week, r[:, 0], r[:, 1], r[:, 2], r[:, 3], r[:, 4], r[:, 5],
-                               r[:, 6], r[:, 7], incident=r[:, 8] > 0)
+        m.recorder.log_clash_rows(m.week, r)
     kernels.after_clashes(F.routed, F.fought, F.experience, F.hostility, routed, dead,
                           engaged_any, p.revenge)
     if dead.any():
