@@ -780,6 +780,21 @@ def socialise(group, cell, takfir, coercion, hostility, commitment, frustration,
 # Move (rules.move)
 # =============================================================================================
 @njit
+def below(u, rate, flagged):
+    """The rows whose draw (float32) is below ``rate`` compared in single precision (as numpy
+    compares a float32 array with a Python float), or flagged (``flagged`` empty: none)."""
+    r = np.float32(rate)
+    use = flagged.shape[0] > 0
+    out = np.empty(u.shape[0], np.int64)
+    k = 0
+    for i in range(u.shape[0]):
+        if u[i] < r or (use and flagged[i]):
+            out[k] = i
+            k += 1
+    return out[:k]
+
+
+@njit
 def move(cell, group, routed, movers, score, nbr, noise, move_noise, restriction,
          use_restriction, C):
     """Each mover steps to the best of its Moore neighbourhood (itself included) by

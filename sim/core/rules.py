@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SQRT2 = np.sqrt(2.0)
 #: group indices are >= 0; "no winner" in a contested cell
 _CONTESTED = -3
+#: no row flagged (kernels.below)
+_NONE = np.zeros(0, dtype=bool)
 #: a new fighter's unit is labelled by its fighter id; units made later (by fragmentation or
 #: defection) take fresh labels from ``m.next_unit``, which starts here, above every fighter id
 FIRST_NEW_UNIT = 1 << 40
@@ -368,7 +370,7 @@ def move(m: MilitantModel) -> None:
     n = len(F)
     if n == 0:
         return
-    movers = np.flatnonzero((_uniform(rng, n) < p.move_rate) | F.routed)
+    movers = kernels.below(_uniform(rng, n), p.move_rate, F.routed)  # or routed
     if len(movers) == 0:
         return
     score = _move_field(m).astype(np.float32)  # (G, C)
@@ -600,7 +602,7 @@ def defect_and_desert(m: MilitantModel) -> None:
     # P(defect) <= epsilon: draw u first and evaluate the utilities only where u < epsilon
     # (exactly the same distribution, at a fraction of the cost).
     u = _uniform(rng, n)
-    cand = np.flatnonzero(u < p.defect_epsilon) if G > 1 else np.empty(0, np.int64)
+    cand = kernels.below(u, p.defect_epsilon, _NONE) if G > 1 else np.empty(0, np.int64)
     defected = np.zeros(n, dtype=bool)
     if len(cand):
         sight, ops_seen = kernels.defect_fields(F.group, F.cell, m.tally.ops, m.group_alive, G,
