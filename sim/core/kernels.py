@@ -284,6 +284,15 @@ def tally_record(recruits, deaths_state, deaths_clash, deaths_strike, deaths_gro
 
 
 @njit
+def count_groups(group, G):
+    """Fighters per group (int64), as numpy's bincount counts them."""
+    out = np.zeros(G, np.int64)
+    for i in range(group.shape[0]):
+        out[group[i]] += 1
+    return out
+
+
+@njit
 def presence(group, cell, G, C):
     """Fighters per group per cell, (G, C) float64."""
     out = np.zeros((G, C))

@@ -252,7 +252,8 @@ class MilitantModel(mesa.Model):
                 & (self.security < self.p.ungoverned_security))
 
     def fighter_counts(self) -> np.ndarray:
-        return np.bincount(self.fighters.group, minlength=self.n_groups)
+        """Fighters of each group, shape (G,)."""
+        return kernels.count_groups(self.fighters.group, self.n_groups)
 
     def control_map(self) -> np.ndarray:
         """Owner of each cell as an (height, width) array (-2 state, -1 none, g a group)."""
