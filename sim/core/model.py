@@ -152,7 +152,7 @@ class MilitantModel(mesa.Model):
                      "militant_cells": lambda m: int(count(m.owner >= 0)),
                      "ungoverned": lambda m: int(count(m.ungoverned()))}
         for g, name in enumerate(self.group_names):
-            reporters[group_col("fighters", name)] = lambda m, g=g: int(count(m.fighters.group == g))
+            reporters[group_col("fighters", name)] = lambda m, g=g: int(m.fighter_counts()[g])
             reporters[group_col("territory", name)] = lambda m, g=g: int(count(m.owner == g))
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
