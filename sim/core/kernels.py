@@ -3,15 +3,20 @@
 Each kernel does exactly the arithmetic of the numpy code it replaces, in the same order, so
 that results are bit-identical: the same elementwise operations on the same float64 values
 (IEEE rounding is the same in numba as in numpy), sums accumulated in the order numpy's
-``bincount`` accumulates them, and no ``fastmath``. Two things stay in numpy, outside the
-kernels:
+``bincount`` accumulates them, or, for ``a.sum()`` of a float array, numpy's pairwise order
+(:func:`np_sum`), numpy's treatment of NaN in maximum, clip and argmax, a float32 draw compared
+with a parameter in single precision (as numpy compares a float32 array with a Python float)
+and with an array of float64 in double precision, and no ``fastmath``. A rule is typically
+one to three kernel calls with numpy between them only where it must be. Three things stay in
+numpy, outside the kernels:
 
 * **every random draw**: the rules draw from the model's generator (``m.rng``) exactly as
   many numbers, of the same kind and in the same order as before, and pass them in;
-* **transcendental functions** (``exp``, ``log``, ``tanh``): numpy's SIMD versions and the
-  C library's can differ in the last bit, so they are evaluated by numpy, once per cell (or
-  per group and cell) where the vectorised code evaluated them per fighter on the same value,
-  and the kernels look the results up.
+* **transcendental functions** (``exp``, ``log``, ``log1p``, ``tanh``): numpy's SIMD versions
+  and the C library's can differ in the last bit, so they are evaluated by numpy, once per
+  cell (or per group and cell) where the vectorised code evaluated them per fighter on the same
+  value, and the kernels compute their arguments and look the results up;
+* **matrix products** (``weight @ n``): BLAS may fuse multiplies and adds.
 
 The first call of each kernel in a fresh install compiles it (a few seconds in all); the
 machine code is cached next to this file (or in numba's user-wide cache when the package
