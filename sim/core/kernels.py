@@ -113,18 +113,17 @@ def np_sum(a):
 @njit
 def drop_rows(mask, fid, row_of):
     """Rows to drop where mask is false: (gone, dropped), ``gone`` their fids and ``dropped``
-    their rows, ascending; row_of of the dropped set to -1, and of the kept rows to their rows
-    after compaction."""
+    their rows, ascending; row_of of the dropped set to -1, and of the kept rows after the
+    first dropped to their rows after compaction (those before it keep theirs)."""
     n = mask.shape[0]
-    kept = 0
-    for i in range(n):
-        if mask[i]:
-            kept += 1
-    gone = np.empty(n - kept, np.int64)
-    dropped = np.empty(n - kept, np.int64)
-    j = 0
+    first = 0
+    while first < n and mask[first]:
+        first += 1
+    gone = np.empty(n - first, np.int64)
+    dropped = np.empty(n - first, np.int64)
+    j = first
     g = 0
-    for i in range(n):
+    for i in range(first, n):
         if mask[i]:
             row_of[fid[i]] = j
             j += 1
@@ -133,7 +132,7 @@ def drop_rows(mask, fid, row_of):
             gone[g] = fid[i]
             dropped[g] = i
             g += 1
-    return gone, dropped
+    return gone[:g].copy(), dropped[:g]
 
 
 @njit

@@ -270,7 +270,9 @@ def _foreign_fighters(m: MilitantModel) -> None:
     """Foreign fighters: k ~ Poisson(foreign_inflow_g) arrive a week, in a random cell the group
     holds (its start zone if it holds none), with ideology at the doctrine and high commitment."""
     p, rng = m.p, m.rng
-    for g in np.flatnonzero((m.foreign_inflow > 0) & m.group_alive):
+    for g in range(m.n_groups):
+        if not (m.foreign_inflow[g] > 0 and m.group_alive[g]):
+            continue
         k = int(rng.poisson(m.foreign_inflow[g]))
         if k == 0:
             continue
