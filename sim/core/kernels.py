@@ -572,8 +572,9 @@ def sort_by_unit(rows, unit):
 # =============================================================================================
 @njit
 def relabel_broken(unit, broken_units, first_label):
-    """Every fighter whose unit is in ``broken_units`` (repeats allowed) becomes a unit of one, labelled
-    first_label, first_label + 1, ... in row order; returns how many labels were used."""
+    """Every fighter whose unit is in ``broken_units`` (repeats allowed) becomes a unit of
+    one, labelled first_label, first_label + 1, ... in row order; returns how many labels
+    were used."""
     slots, values = hash_build(broken_units)
     bits = key_filter(broken_units)
     nxt = first_label

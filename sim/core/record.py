@@ -217,15 +217,22 @@ class Recorder:
         return RunResult(steps=steps, events=events, summary=summary, maps=maps)
 
 
+#: the names each kind of variable must have in a row (checked every week)
+_MODEL_SET, _GROUP_SET, _PAIR_SET, _DIRECTED_SET = (
+    frozenset(v) for v in (MODEL_VARS, GROUP_VARS, PAIR_VARS, DIRECTED_VARS))
+
+
 def _row(model: dict[str, Any], per_group: dict[str, Any], per_pair: dict[str, Any],
          directed: dict[str, Any]) -> np.ndarray:
     """One week's row of the steps table from its values named by variable, laid out in the
     order of :func:`sim.core.columns.steps_columns` (a variable missing or unknown raises)."""
     parts = []
-    for values, names in ((model, MODEL_VARS), (per_group, GROUP_VARS), (per_pair, PAIR_VARS),
-                          (directed, DIRECTED_VARS)):
-        if values.keys() != set(names):
-            raise KeyError(f"recorder row: {sorted(set(names) ^ values.keys())} named on one "
+    for values, names, known in ((model, MODEL_VARS, _MODEL_SET),
+                                 (per_group, GROUP_VARS, _GROUP_SET),
+                                 (per_pair, PAIR_VARS, _PAIR_SET),
+                                 (directed, DIRECTED_VARS, _DIRECTED_SET)):
+        if values.keys() != known:
+            raise KeyError(f"recorder row: {sorted(known ^ values.keys())} named on one "
                            "side only")
         # one array per kind (a scalar per model variable, a row of equal length per variable
         # of the others), laid out variable by variable

@@ -661,7 +661,9 @@ def relations(m: MilitantModel) -> None:
     G = m.n_groups
     counts, eta_sum = kernels.group_counts(F.group, F.hostility, G)
     # groups with no fighter left are destroyed
-    for g in np.flatnonzero(m.group_alive & (counts == 0)):
+    for g in range(G):
+        if not (m.group_alive[g] and counts[g] == 0):
+            continue
         m.group_alive[g] = False
         lost = m.owner == g
         m.owner[lost] = NO_OWNER
@@ -931,8 +933,9 @@ def state_and_outside_forces(m: MilitantModel) -> None:
                 if k_max[gi] > 0 and rng.random() < min(1.0, p.leader_kill_rate * k_max[gi]):
                     kill_leader(m, gi, "outside strike")
     # succession and recovery
-    back = ~m.leader_alive & (m.week >= m.leader_back_week) & m.group_alive
-    for gi in np.flatnonzero(back):
+    for gi in range(G):
+        if m.leader_alive[gi] or m.week < m.leader_back_week[gi] or not m.group_alive[gi]:
+            continue
         m.leader_alive[gi] = True
         m.log_event(EventKind.LEADER_REPLACED, int(gi))
     m.cohesion += p.cohesion_recovery * (1.0 - m.cohesion)
