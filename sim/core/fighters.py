@@ -126,8 +126,14 @@ class FighterTable:
     def keep(self, mask: np.ndarray) -> np.ndarray:
         """Keep the rows where mask is true; return the fids removed."""
         mask = np.asarray(mask, dtype=bool)
-        gone = kernels.remove_rows(mask, self.fid, self.row_of, self._n,
-                                   *self._blocks.values())  # the five blocks
+        blocks = list(self._blocks.values())
+        if len(blocks) == 5:  # one compiled call for the table as COLUMNS lays it out
+            gone = kernels.remove_rows(mask, self.fid, self.row_of, self._n, *blocks)
+        else:
+            gone, dropped = kernels.drop_rows(mask, self.fid, self.row_of)
+            if len(gone):
+                for block in blocks:
+                    kernels.compact_block(block, self._n, dropped)
         if len(gone) == 0:
             return gone
         self._n -= len(gone)
