@@ -18,7 +18,7 @@ numpy, outside the kernels:
   value, and the kernels compute their arguments and look the results up;
 * **matrix products** (``weight @ n``): BLAS may fuse multiplies and adds.
 
-The first call of each kernel in a fresh install compiles it (a few seconds in all); the
+The first call of each kernel in a fresh install compiles it (some 20 seconds in all); the
 machine code is cached next to this file (or in numba's user-wide cache when the package
 folder is read-only), so later processes and sweep workers load it in a fraction of a second.
 """
