@@ -66,7 +66,7 @@ def fields_table(fields) -> str:
 
 
 _FIELD_TYPES = {"zone": "zone name", "group": "group name", "groups": "list of group names",
-                "field": "group field name", "float": "number", "int": "whole week",
+                "field": "group field name", "float": "number", "int": "whole number",
                 "str": "string"}
 
 
@@ -78,7 +78,8 @@ def events_table() -> str:
             "|---|---|---|---|---|---|---|"]
     for kind, fields in EVENT_KINDS.items():
         for name, f in fields.items():
-            rows.append(f"| `{kind}` | `{name}` | {_FIELD_TYPES.get(f.kind, f.kind)} | "
+            kind_name = "whole week" if name == "until" else _FIELD_TYPES.get(f.kind, f.kind)
+            rows.append(f"| `{kind}` | `{name}` | {kind_name} | "
                         f"{'yes' if f.required else 'no'} | "
                         f"{'' if f.required else _default(f.default)} | "
                         f"{_range(f.low, f.high)} | {_cell(f.meaning)} |")

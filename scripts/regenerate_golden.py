@@ -34,10 +34,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 
-#: the fixed runs: (case name, scenario, weeks, seed)
-CASES: list[tuple[str, str, int, int]] = [
-    ("classroom-104w-seed7", "classroom", 104, 7),
-    ("sahel_2019-52w-seed3", "sahel_2019", 52, 3),
+#: the fixed runs: (case name, scenario, weeks, seed, overrides)
+CASES: list[tuple[str, str, int, int, dict]] = [
+    ("classroom-104w-seed7", "classroom", 104, 7, {}),
+    ("sahel_2019-52w-seed3", "sahel_2019", 52, 3, {}),
+    # rules no shipped scenario uses: administrations that hold ground, offensives on axes
+    ("syria_2013-administered-78w-seed5", "syria_2013", 78, 5,
+     {"groups.ISIS.administration": 1.0, "groups.Rebels.administration": 0.5,
+      "timeline.sdf_kobani.week": 40, "timeline.sdf_kobani.axes": 2}),
 ]
 
 #: floats compare within this relative / absolute tolerance (the runs are deterministic; the
@@ -51,7 +55,7 @@ HOW_TO_REGENERATE = (
     "review `git diff --stat tests/golden/`, and commit it saying why the numbers moved.")
 
 
-def available_cases() -> list[tuple[str, str, int, int]]:
+def available_cases() -> list[tuple[str, str, int, int, dict]]:
     """The cases whose scenario file exists in this checkout."""
     from sim.core.scenario import available_scenarios
 
@@ -59,31 +63,32 @@ def available_cases() -> list[tuple[str, str, int, int]]:
     return [c for c in CASES if c[1] in have]
 
 
-def run_case(scenario: str, weeks: int, seed: int):
+def run_case(scenario: str, weeks: int, seed: int, overrides: dict | None = None):
     """Run one case; return (steps, events, summary without provenance)."""
     import sim
     from sim.common.jsonio import jsonable
 
-    res = sim.run(scenario, steps=weeks, seed=seed, progress=False)
+    res = sim.run(scenario, steps=weeks, seed=seed, overrides=overrides or None,
+                  progress=False)
     summary = {k: v for k, v in res.summary.items() if k != "provenance"}
     summary = json.loads(json.dumps(summary, default=jsonable))  # plain JSON types
     return res.steps, res.events, summary
 
 
-def write_case(folder: Path, case: tuple[str, str, int, int]) -> None:
+def write_case(folder: Path, case: tuple[str, str, int, int, dict]) -> None:
     import mesa
 
     import sim
 
-    name, scenario, weeks, seed = case
-    steps, events, summary = run_case(scenario, weeks, seed)
+    name, scenario, weeks, seed, overrides = case
+    steps, events, summary = run_case(scenario, weeks, seed, overrides)
     folder.mkdir(parents=True, exist_ok=True)
     steps.to_csv(folder / "steps.csv", index=False, float_format="%.17g")
     events.to_csv(folder / "events.csv", index=False, float_format="%.17g")
     (folder / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
     (folder / "case.json").write_text(json.dumps({
         "case": name, "scenario": scenario, "weeks": weeks, "seed": seed,
-        "made_with": {"militant-sim": sim.__version__, "mesa": mesa.__version__,
+        "overrides": overrides, "made_with": {"militant-sim": sim.__version__, "mesa": mesa.__version__,
                       "numpy": np.__version__, "pandas": pd.__version__,
                       "python": sys.version.split()[0]},
     }, indent=1) + "\n")
@@ -175,7 +180,8 @@ def compare_json(new: Any, old: Any, path: str = "summary") -> list[str]:
 def check_case(folder: Path) -> list[str]:
     """Rerun the case stored in ``folder`` and list every difference from its baseline."""
     case, steps0, events0, summary0 = load_case(folder)
-    steps, events, summary = run_case(case["scenario"], case["weeks"], case["seed"])
+    steps, events, summary = run_case(case["scenario"], case["weeks"], case["seed"],
+                                      case.get("overrides"))
     return (compare_frames("steps", steps, steps0)
             + compare_frames("events", events, events0, key="week")
             + compare_json(summary, summary0))

@@ -25,9 +25,10 @@ def test_every_case_has_a_baseline():
     missing = [c[0] for c in CASES if not (GOLDEN / c[0] / "case.json").is_file()]
     assert not missing, (f"no golden baseline for {missing}. Create it with\n"
                          "    .venv/bin/python scripts/regenerate_golden.py")
-    for name, scenario, weeks, seed in CASES:
+    for name, scenario, weeks, seed, overrides in CASES:
         case, *_ = golden.load_case(GOLDEN / name)
-        assert (case["scenario"], case["weeks"], case["seed"]) == (scenario, weeks, seed), (
+        assert ((case["scenario"], case["weeks"], case["seed"], case.get("overrides", {}))
+                == (scenario, weeks, seed, overrides)), (
             f"tests/golden/{name} was made for another run. " + golden.HOW_TO_REGENERATE)
 
 

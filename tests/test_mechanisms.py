@@ -900,11 +900,14 @@ def test_a_rival_takes_the_cell_and_no_tension_arises(tiny):
     assert max(tension) == 0.0
 
 
-def _held_cell(tiny, hold, challengers, weeks=12):
+def _held_cell(tiny, hold, challengers, weeks=12, administration=1.0, reach=2):
     """B holds cell 0 firmly with no fighter in it; A, B's rival, stands there with
-    ``challengers`` fighters; B's administration adds hold x firmness to B's strength."""
-    raw = tiny.world(width=2, height=1, params={**CONTROL, "hold_strength": hold},
-                     groups={"A": {}, "B": {}})
+    ``challengers`` fighters; B's administration adds hold x administration x firmness to B's
+    strength."""
+    raw = tiny.world(width=2, height=1, params={**CONTROL, "hold_strength": hold,
+                                                "admin_reach": reach},
+                     groups={"A": {"administration": 1.0},
+                             "B": {"administration": administration}})
     m = tiny.build(raw)
     tiny.place(m, "A", 0, n=challengers)
     tiny.place(m, "B", 1, n=5)
@@ -930,6 +933,20 @@ def test_hold_strength_keeps_a_held_cell_from_a_weak_challenger_not_from_a_stron
     # 7 fighters clear it (7 >= 1.5 x 4) and erode the control; as firmness falls, the
     # holder's strength falls with it: the cell falls in the fourth week
     assert _held_cell(tiny, hold=4.0, challengers=7)[:4] == [1, 1, 1, 0]
+    # half an administration holds half as much: 5 fighters now clear 1.5 x 2
+    assert _held_cell(tiny, hold=4.0, challengers=5, administration=0.5)[:4] == [1, 1, 1, 0]
+    assert _held_cell(tiny, hold=4.0, challengers=2, administration=0.5) == [1] * 12
+
+
+def test_a_group_without_an_administration_holds_only_with_its_fighters(tiny):
+    assert _held_cell(tiny, hold=4.0, challengers=1, administration=0.0)[:4] == [1, 1, 1, 0]
+
+
+def test_an_administration_holds_only_with_its_fighters_in_reach(tiny):
+    # B's fighters stand in the next cell: within a reach of 1 its administration holds the
+    # cell, with a reach of 0 (a fighter in the cell itself) it does not
+    assert _held_cell(tiny, hold=4.0, challengers=5, reach=1) == [1] * 12
+    assert _held_cell(tiny, hold=4.0, challengers=5, reach=0)[:4] == [1, 1, 1, 0]
 
 
 # =============================================================================================
@@ -990,6 +1007,64 @@ def test_a_ground_offensive_retakes_cells_garrisons_them_and_kills_defenders(tin
     assert tiny.count(m, "A") == 16 - steps["deaths_ground.A"].sum()
     assert steps["deaths"].sum() == steps["deaths_ground.A"].sum()
     assert tiny.count(m, "B") == 1
+
+
+def _axes_front(tiny, axes, seed, weeks=14):
+    """A 7x1 strip; A holds cells 1-5 with 4 fighters each, cells 0 and 6 are open: two fronts
+    (cells 1 and 5). An offensive of strength 40 on ``axes`` axes from week 1."""
+    timeline = [{"week": 1, "event": "ground_offensive", "zone": "all", "targets": ["A"],
+                 "strength": 40.0, "axes": axes}]
+    raw = tiny.world(width=7, height=1, timeline=timeline,
+                     params={**CONTROL, "control_min": 2.0, "ground_lethality": 0.2,
+                             "ground_garrison": 5.0, "leader_kill_rate": 0.0,
+                             "state_governance_weight": 1.0, "intervention_scale": 1.0})
+    m = tiny.build(raw, seed=seed)
+    for c in range(1, 6):
+        tiny.place(m, "A", c, n=4)
+    m.owner[:] = [NO_OWNER, 0, 0, 0, 0, 0, NO_OWNER]
+    m.firmness[:] = [0.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.0]
+    ground, owners = [], []
+    for _ in range(weeks):
+        m.step()
+        ground.append(m.ground.copy())
+        owners.append(m.owner.copy())
+    return np.array(ground), np.array(owners)
+
+
+def test_a_ground_offensive_on_one_axis_concentrates_and_advances_from_a_random_front(tiny):
+    opened = set()
+    for seed in range(8):
+        ground, owners = _axes_front(tiny, axes=1, seed=seed)
+        active = ground[ground.sum(1) > 0]
+        # the whole force on one cell a week, never spread over both fronts
+        assert ((active > 0).sum(1) == 1).all() and np.allclose(active.sum(1), 40.0)
+        first = int(np.flatnonzero(active[0])[0])
+        assert first in (1, 5)
+        opened.add(first)
+        # it advances from where it opened: the cells fall in order from that end, and the
+        # far front holds until the axis reaches it
+        order = [1, 2, 3, 4, 5] if first == 1 else [5, 4, 3, 2, 1]
+        fell = [int(np.argmax(owners[:, c] == STATE)) if (owners[:, c] == STATE).any()
+                else len(owners) for c in order]
+        assert fell[0] < fell[1] < fell[2] and fell[0] < len(owners)
+        assert (owners[: fell[1], order[-1]] == 0).all()
+    assert opened == {1, 5}, "the axis opens at a front drawn at random, not always the same"
+
+
+def test_a_ground_offensive_without_axes_spreads_over_both_fronts(tiny):
+    ground, _ = _axes_front(tiny, axes=0, seed=0, weeks=1)
+    np.testing.assert_allclose(ground[0], [0, 20.0, 0, 0, 0, 20.0, 0])
+
+
+def test_two_axes_open_at_both_fronts_advance_toward_each_other_and_merge(tiny):
+    ground, owners = _axes_front(tiny, axes=2, seed=0, weeks=30)
+    np.testing.assert_allclose(ground[0], [0, 20.0, 0, 0, 0, 20.0, 0])
+    active = ground[ground.sum(1) > 0]
+    assert np.allclose(active.sum(1), 40.0)
+    # both ends fall before the middle, and once the axes meet they push on one cell
+    fell = [int(np.argmax(owners[:, c] == STATE)) for c in range(1, 6)]
+    assert max(fell[0], fell[4]) < fell[2] and (owners[-1, 1:6] == STATE).all()
+    assert ((active > 0).sum(1) == 1).any()
 
 
 def test_without_a_ground_offensive_the_state_takes_nothing(tiny):

@@ -586,3 +586,20 @@ def test_a_tuned_pattern_is_marked_and_left_out_of_the_tests():
     assert "of the 1 patterns nothing was tuned to, 1 hold" in line and "tuned to: q" in line
     pats[0].low = 50  # the untuned pattern fails: the line says so
     assert "nothing was tuned to, 0 hold" in C.hold_line(C.summarise(df, pats))
+
+
+def test_a_pattern_met_on_its_edge_or_between_two_modes_shows_it():
+    # bimodal seeds: the median (50) is in [40, 60] but no seed is
+    split = C.statistics([10, 11, 12, 13, 14, 86, 87, 88, 89, 90], _pattern(low=40, high=60))
+    assert split["holds"] and split["in_target"] == 0.0
+    # the median sits on the bound: about half the resamples hold
+    edge = C.statistics(list(range(1, 22)), _pattern(low=11, high=100))
+    assert edge["holds"] and 0.3 < edge["held_resampled"] < 0.7
+    # far inside: every resample holds, every seed is in range
+    firm = C.statistics([50, 51, 52, 49, 48, 50], _pattern(low=40, high=60))
+    assert firm["held_resampled"] == 1.0 and firm["in_target"] == 1.0
+    # a share pattern has no per-seed range, nor has an IQR; both are resampled
+    share = C.statistics([1, 1, 1, 1, 0], _pattern("war_after_truce", "share", low=0.8))
+    assert math.isnan(share["in_target"]) and 0.4 < share["held_resampled"] < 0.9
+    iqr = C.statistics([10, 20, 30, 40, 50], _pattern(stat="iqr", low=8))
+    assert math.isnan(iqr["in_target"]) and iqr["held_resampled"] > 0.5

@@ -327,3 +327,18 @@ def test_docs_list_every_shipped_experiment_with_its_size():
             assert f"grid, {n_design} points x {exp.replicates}" in row, row
         else:
             assert f"{n_design} points" in row, row
+
+
+def test_the_h1_sensitivity_experiment_asks_h1_again_with_administered_sahel_groups():
+    """experiments/sensitivity/h1_administered.toml must stay H1 (same scenario, contrasts,
+    outcomes and smallest effects) with only the Sahel groups' administration changed."""
+    def strip(h):
+        keep = ("id", "outcome", "control", "treatment", "expect", "min_effect")
+        return ({k: h.get(k) for k in keep}, [strip(a) for a in h.get("also", [])])
+
+    h1 = load_experiment(ROOT / "experiments" / "h1_claim.toml")
+    sens = load_experiment(ROOT / "experiments" / "sensitivity" / "h1_administered.toml")
+    assert sens.scenario == h1.scenario and sens.parameters == h1.parameters
+    assert strip(sens.hypothesis) == strip(h1.hypothesis)
+    assert sens.constants == {**h1.constants, "groups.JNIM.administration": 0.2,
+                              "groups.ISGS.administration": 0.2}

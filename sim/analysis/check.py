@@ -47,8 +47,31 @@ def quantile(values: np.ndarray, q: float) -> float:
     return math.inf if x > _BIG / 1e10 else -math.inf if x < -_BIG / 1e10 else x
 
 
+#: resamples of the seeds behind ``held_resampled``
+RESAMPLES = 1000
+
+
+def _stat_rows(x: np.ndarray, stat: str) -> np.ndarray:
+    """The pattern's statistic of each row of ``x`` (resamples x seeds), inf as in quantile."""
+    if stat in ("mean", "share"):
+        return x.mean(1)
+    c = np.clip(x, -_BIG, _BIG)
+    if stat == "median":
+        out = np.quantile(c, 0.5, axis=1)
+    else:  # iqr
+        out = np.quantile(c, 0.75, axis=1) - np.quantile(c, 0.25, axis=1)
+    return np.where(out > _BIG / 1e10, math.inf, np.where(out < -_BIG / 1e10, -math.inf, out))
+
+
 def statistics(values: Sequence[float], pattern: Pattern) -> dict[str, Any]:
-    """The across-seed figures of one pattern and whether it holds."""
+    """The across-seed figures of one pattern and whether it holds.
+
+    Besides the statistic the pattern is judged on: ``in_target``, the share of seeds whose own
+    value lies in the target (for a median or a mean; a pattern met by its median while few
+    seeds are in range describes no single history well), and ``held_resampled``, the share of
+    ``RESAMPLES`` bootstrap resamples of the seeds (a fixed generator) in which the pattern
+    still holds: near 1 it is robust to the seeds drawn, near 0.5 it sits on the edge.
+    """
     v = np.asarray(values, dtype=np.float64)
     ok = v[~np.isnan(v)]
     q25, med, q75 = (quantile(ok, q) for q in (0.25, 0.5, 0.75))
@@ -57,9 +80,18 @@ def statistics(values: Sequence[float], pattern: Pattern) -> dict[str, Any]:
     mean = float(ok.mean()) if len(ok) else math.nan
     value = {"median": med, "mean": mean, "iqr": iqr, "share": share}[pattern.stat]
     holds = bool(len(ok) > 0 and not math.isnan(value) and pattern.low <= value <= pattern.high)
+    in_target = (float(((ok >= pattern.low) & (ok <= pattern.high)).mean())
+                 if len(ok) and pattern.stat in ("median", "mean") else math.nan)
+    if len(ok) and not (pattern.stat == "share" and not pattern.spec.boolean):
+        rng = np.random.default_rng(0)
+        boot = _stat_rows(ok[rng.integers(0, len(ok), (RESAMPLES, len(ok)))], pattern.stat)
+        held = float(((boot >= pattern.low) & (boot <= pattern.high)).mean())
+    else:
+        held = math.nan
     return {"value": value, "median": med, "q25": q25, "q75": q75, "iqr": iqr, "mean": mean,
             "share": share, "n": int(len(ok)), "censored": int(np.isinf(ok).sum()),
-            "seeds": int(len(v)), "holds": holds}
+            "seeds": int(len(v)), "holds": holds, "in_target": in_target,
+            "held_resampled": held}
 
 
 def summarise(values: pd.DataFrame, patterns: Sequence[Pattern] | None = None) -> pd.DataFrame:
@@ -68,7 +100,8 @@ def summarise(values: pd.DataFrame, patterns: Sequence[Pattern] | None = None) -
     Columns: ``description``, ``measure`` (the call), ``stat``, ``unit``, ``low``, ``high``,
     ``value`` (the statistic the pattern is judged on), ``median``, ``q25``, ``q75``, ``iqr``,
     ``mean``, ``share`` (yes/no measures), ``n`` (seeds with a value), ``censored`` (seeds where
-    the event had not happened by the end: ``inf``), ``seeds``, ``holds``, ``source``.
+    the event had not happened by the end: ``inf``), ``seeds``, ``holds``, ``in_target`` and
+    ``held_resampled`` (see :func:`statistics`), ``source``.
     ``patterns`` defaults to those :func:`evaluate` stored in ``values.attrs``.
     """
     if patterns is None:
@@ -321,8 +354,8 @@ def format_table(summary: pd.DataFrame, patterns: Sequence[Pattern] | None = Non
     """The table ``militant-sim check`` prints, from :func:`summarise`'s frame."""
     scale = scale or summary.attrs.get("scale")
     by_id = {p.id: p for p in (patterns or [])}
-    head = ["pattern", "target", "model", "median [q25, q75]", "share", "n", "holds",
-            "description"]
+    head = ["pattern", "target", "model", "median [q25, q75]", "share", "n", "in target",
+            "resampled", "holds", "description"]
     rows = []
     for pid, r in summary.iterrows():
         p = by_id.get(pid)
@@ -343,8 +376,12 @@ def format_table(summary: pd.DataFrame, patterns: Sequence[Pattern] | None = Non
                       f"{fmt(r['q75'], u, scale, False)}]")
             share = "-"
         n = f"{r['n']}/{r['seeds']}" + (f" ({r['censored']} never)" if r["censored"] else "")
+        inside = r.get("in_target", math.nan)
+        inside = "-" if inside != inside else f"{round(inside * r['n'])}/{r['n']}"
+        held = r.get("held_resampled", math.nan)
+        held = "-" if held != held else f"{100 * held:.0f}%"
         rows.append([str(pid), target_text(p, scale) if p.measure else
-                     _target_plain(r), model, spread, share, n,
+                     _target_plain(r), model, spread, share, n, inside, held,
                      ("yes" if r["holds"] else "NO") + (" (tuned)" if r.get("tuned") else ""),
                      r["description"]])
     widths = [max(len(head[i]), *(len(row[i]) for row in rows)) for i in range(len(head) - 1)]
@@ -381,7 +418,7 @@ def to_json(values: pd.DataFrame, summary: pd.DataFrame) -> dict[str, Any]:
                         and not isinstance(r[k], (bool, np.bool_)) else
                         bool(r[k]) if isinstance(r[k], (bool, np.bool_)) else r[k])
                     for k in ("value", "median", "q25", "q75", "iqr", "mean", "share", "n",
-                              "censored", "seeds", "holds")})
+                              "censored", "seeds", "holds", "in_target", "held_resampled")})
         out_rows.append(row)
     return {"scenario": values.attrs.get("scenario"), "file": values.attrs.get("file"),
             "steps": values.attrs.get("steps"), "overrides": values.attrs.get("overrides"),

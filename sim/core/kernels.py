@@ -1425,21 +1425,21 @@ def _max(a, b):
 
 
 @njit
-def strongest(group, cell, G, state_strength, owner, firmness, hold_strength, control_min,
+def strongest(group, cell, G, state_strength, owner, hold, use_hold, control_min,
               control_margin, state, contested):
     """Per cell, the actor whose strength exceeds all others' by control_margin and is at
-    least control_min (and above 0): a group (its fighters there, plus hold_strength x
-    firmness where it holds the cell) or the state (``state_strength``); else
+    least control_min (and above 0): a group (its fighters there, plus ``hold[c]``, what its
+    administration adds, where it holds the cell) or the state (``state_strength``); else
     ``contested``. The first of equal strengths counts as the strongest (numpy's argmax)."""
     C = state_strength.shape[0]
     s = np.zeros((G + 1, C))
     for i in range(group.shape[0]):
         s[group[i], cell[i]] += 1.0
     s[G] = state_strength
-    if hold_strength > 0:
+    if use_hold:
         for c in range(C):
             if owner[c] >= 0:
-                s[owner[c], c] += hold_strength * firmness[c]
+                s[owner[c], c] += hold[c]
     out = np.empty(C, np.int64)
     for c in range(C):
         top = 0

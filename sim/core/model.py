@@ -84,7 +84,9 @@ class MilitantModel(mesa.Model):
         self.claim_persistence = np.array([g.claim_persistence for g in gs])
         self.cohesion = np.array([g.cohesion for g in gs], dtype=np.float64)
         self.tolerance = np.array([g.tolerance for g in gs], dtype=np.float64)
+        self.administration = np.array([g.administration for g in gs], dtype=np.float64)
         self.momentum = np.array([g.momentum for g in gs], dtype=np.float64)
+        self.momentum0 = self.momentum.copy()  # as the scenario starts (commitment_momentum)
         self.foreign_inflow = np.array([g.foreign_inflow for g in gs], dtype=np.float64)
         self.base_zone = [self.zones[g.zone] if g.zone else self.zones["all"] for g in gs]
         self.group_alive = np.ones(G, dtype=bool)

@@ -100,6 +100,9 @@ _PARAM_LIST: list[Param] = [
        "-", 0.0, 1.0),
     _p("commitment_rate", 0.05, "weekly drift of commitment toward its target", "1/week", 0.0, 1.0),
     _p("commitment_base", 0.5, "commitment target of a group with zero momentum", "-", 0.0, 1.0),
+    _p("commitment_momentum", 1.0, "how far the commitment target follows the group's momentum "
+       "(0: it stays at the momentum the group starts with; an ablation switch)", "-", 0.0, 1.0,
+       source="design (ablation)"),
     _p("frustration_rate", 0.04, "weekly frustration gain of a restricted fighter", "1/week",
        0.0, 1.0),
     _p("frustration_rival_factor", 2.0,
@@ -221,8 +224,12 @@ _PARAM_LIST: list[Param] = [
     _p("control_margin", 1.5, "strength ratio over the runner-up needed to take a cell", "-",
        1.0, 100.0),
     _p("control_min", 1.0, "least strength that can hold a cell", "fighter-eq.", 0.0, 1e4),
-    _p("hold_strength", 0.0, "strength a group's administration and auxiliaries add to its "
-       "fighters in a cell it holds, at full firmness", "fighter-eq.", 0.0, 1e4),
+    _p("hold_strength", 10.0, "strength a full administration (group field administration = 1) "
+       "and its auxiliaries add to the group's fighters in a cell it holds, at full firmness; "
+       "no shipped scenario has an administration (10: the trial of docs/ODD.md section 10)",
+       "fighter-eq.", 0.0, 1e4),
+    _p("admin_reach", 2, "an administration holds a cell only with one of its group's fighters "
+       "within this many cells", "cells", 0, 20, kind=int),
     _p("firm_rate", 0.1, "weekly firming of control", "1/week", 0.0, 1.0),
     _p("erode_rate", 0.25, "weekly erosion of control by a stronger challenger", "1/week", 0.0, 1.0),
     _p("state_governance_weight", 1.0, "state strength = security x (0.5 + weight x L)", "-",
@@ -294,6 +301,9 @@ _GROUP_LIST: list[Param] = [
        0.0, 1.0, "seed article: the claim outlived al-Baghdadi"),
     _p("cohesion", 1.0, "initial leadership cohesion", "-", 0.0, 1.0),
     _p("tolerance", 1.0, "multiplier on truce_tolerance for this group", "-", 0.01, 100.0),
+    _p("administration", 0.0, "how far a standing administration (courts, police, taxes, local "
+       "auxiliaries) holds the group's cells without its fighters: its share of hold_strength",
+       "-", 0.0, 1.0),
     _p("fighters", 100, "initial number of fighters", "fighters", 0, 1_000_000, kind=int),
     _p("foreign_inflow", 0.0, "foreign fighters arriving each week (Poisson mean) in the cells the "
        "group holds, or its start zone if it holds none", "fighters/week", 0.0, 10_000.0,

@@ -100,6 +100,8 @@ class ActiveEffect:
     args: dict[str, Any]
     #: indices of the groups it names (its group, or its targets), resolved at load
     groups: tuple[int, ...] = ()
+    #: a ground offensive's axis heads (cells), drawn on its first week when it has axes
+    heads: np.ndarray | None = None
 
 
 def timeline_groups(m: MilitantModel) -> list[tuple[int, ...]]:
@@ -326,7 +328,8 @@ def socialise(m: MilitantModel) -> None:
     hostility (revenge after clashes, in ``interact``, hardens it). No claim term: a claim acts
     on hostility only through what the claimant does.
     c_i += commitment_rate (c*_g - c_i), c*_g = cohesion_g (commitment_base
-    + (1 - commitment_base) mu_g);
+    + (1 - commitment_base) mu'_g), mu'_g = w mu_g + (1 - w) mu0_g (w = commitment_momentum,
+    mu0_g the group's momentum at the start);
     f_i += min(1, frustration_rate r_g(cell) (1 + rival_factor a_i)) (1 - f_i), a_i the rival operations
     seen last week, 1 - exp(-ops / activity_scale); f_i decays by frustration_decay in a week
     the fighter fought and by frustration_relax when it is not restricted.
@@ -337,7 +340,10 @@ def socialise(m: MilitantModel) -> None:
     G, C = m.n_groups, m.n_cells
     truce = m.relation == Relation.TRUCE
     use_contact = p.contact_rate > 0 and truce.any()
-    c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * m.momentum)
+    mu = m.momentum
+    if p.commitment_momentum != 1.0:  # an ablation: commitment follows momentum less, or not
+        mu = p.commitment_momentum * m.momentum + (1.0 - p.commitment_momentum) * m.momentum0
+    c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * mu)
     # the rival operations seen: the neighbourhood sum is linear, so all groups' seen less
     # one's own
     partner_here, x = kernels.socialise_fields(F.group, F.cell, m.prev_ops, truce, use_contact,
@@ -826,14 +832,23 @@ def _strongest(m: MilitantModel, state_strength: np.ndarray | None = None) -> np
     """Per cell: the actor whose strength exceeds all others' by control_margin, else contested.
 
     A group holds its ground through its administration and local auxiliaries, not only
-    through the fighters present: hold_strength x firmness in the cells it holds. An actor with
-    no strength in a cell never takes it, even with control_min = 0."""
+    through the fighters present: hold_strength x administration_g x firmness in the cells it
+    holds, where it has a fighter within admin_reach (an administration with no armed force in
+    reach does not hold). An actor with no strength in a cell never takes it, even with
+    control_min = 0."""
     p, F = m.p, m.fighters
     if state_strength is None:
         state_strength = m.state_strength()
-    return kernels.strongest(F.group, F.cell, m.n_groups, state_strength, m.owner, m.firmness,
-                             p.hold_strength, p.control_min, p.control_margin, STATE,
-                             _CONTESTED)
+    use_hold = p.hold_strength > 0 and bool(m.administration.any())
+    hold = np.zeros(m.n_cells)
+    if use_hold:
+        held = np.flatnonzero(m.owner >= 0)
+        g = m.owner[held]
+        presence = m.presence().astype(np.float64)
+        backed = m.in_sight(presence, p.admin_reach)[g, held] > 0
+        hold[held] = p.hold_strength * m.administration[g] * m.firmness[held] * backed
+    return kernels.strongest(F.group, F.cell, m.n_groups, state_strength, m.owner, hold,
+                             use_hold, p.control_min, p.control_margin, STATE, _CONTESTED)
 
 
 def _cells_taken(m: MilitantModel, flip: np.ndarray, winner: np.ndarray) -> None:
@@ -949,7 +964,10 @@ def ground_forces(m: MilitantModel) -> None:
     Each active ``ground_offensive`` spreads its strength B x intervention_scale
     (fighter-equivalents) evenly over
     its front: the cells of the zone held by a target group that touch a cell it does not hold
-    (all its cells in the zone if none do). There, the force counts in the state's strength,
+    (all its cells in the zone if none do). With ``axes`` = k > 0 it concentrates instead on k
+    axes, opened at front cells drawn at random on its first week: each week each axis puts
+    B x intervention_scale / k on the front cell nearest its last one, so it advances as the
+    cells fall. There, the force counts in the state's strength,
     so ``control_and_governance`` hands the cell to the state once the force outweighs the
     defenders by control_margin, and it fights: a target fighter in a front cell dies with
     probability 1 - exp(-ground_lethality f / (f + n)), f the force there and n the defenders.
@@ -974,7 +992,21 @@ def ground_forces(m: MilitantModel) -> None:
         front = cells[outside.any(1)]
         if len(front) == 0:
             front = cells
-        m.ground[front] += e.args["strength"] * p.intervention_scale / len(front)
+        force = e.args["strength"] * p.intervention_scale
+        axes = int(e.args.get("axes") or 0)
+        if axes <= 0:
+            m.ground[front] += force / len(front)
+            continue
+        if e.heads is None:  # the axes open at fronts drawn at random
+            e.heads = front[rng.permutation(len(front))[:axes]].astype(np.int64)
+        # each axis pushes at the front cell nearest its head (Chebyshev distance, the
+        # lowest index on ties), and its head moves there: it advances as cells fall
+        W = m.width
+        fx, fy = front % W, front // W
+        hx, hy = e.heads % W, e.heads // W
+        dist = np.maximum(np.abs(fx[None, :] - hx[:, None]), np.abs(fy[None, :] - hy[:, None]))
+        e.heads = front[dist.argmin(1)]
+        np.add.at(m.ground, e.heads, force / len(e.heads))
     if len(F) == 0 or not m.ground.any():
         return
     g, c = F.group, F.cell

@@ -166,6 +166,8 @@ EVENT_KINDS: dict[str, dict[str, Field]] = {
         "targets": Field("groups", meaning="groups whose cells they contest"),
         "strength": Field("float", False, 200.0, 0.0, 1e6,
                           "fighter-equivalents committed (spread over the front)"),
+        "axes": Field("int", False, 0, 0, 1000,
+                      "axes it advances along (0: spread evenly over the whole front)"),
         "until": Field("int", False, None, 0, 1_000_000, "week it ends (default: never)"),
     },
     "set_group": {
@@ -253,6 +255,7 @@ class GroupSpec:
     zone: str
     momentum: float
     foreign_inflow: float = 0.0
+    administration: float = 0.0
 
 
 @dataclass
