@@ -63,6 +63,7 @@ class FighterTable:
         self._n = 0
         self._cap = 0
         self._blocks = {dt: np.empty((len(names), 0), dtype=dt) for dt, names in _BLOCKS.items()}
+        self._rows()
         self._views()
         self.row_of = np.full(1024, -1, dtype=np.int64)  # fid -> row (-1: gone)
         self.next_fid = 0
@@ -74,18 +75,21 @@ class FighterTable:
     # the column attributes are views of the blocks: a copy or a pickle keeps the blocks and
     # makes the views again, so that the columns still write into them
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in COLUMNS}
+        return {k: v for k, v in self.__dict__.items() if k not in COLUMNS and k != "_full"}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._rows()
         self._views()
+
+    def _rows(self) -> None:
+        """Each column's whole row of its block (made again whenever the blocks are)."""
+        self._full = [(name, self._blocks[dt][r]) for dt, names in _BLOCKS.items()
+                      for r, name in enumerate(names)]
 
     def _views(self) -> None:
         n = self._n
-        for dt, names in _BLOCKS.items():
-            block = self._blocks[dt]
-            for r, name in enumerate(names):
-                setattr(self, name, block[r, :n])
+        self.__dict__.update({name: row[:n] for name, row in self._full})
 
     def _reserve(self, total: int) -> None:
         if total <= self._cap:
@@ -96,6 +100,7 @@ class FighterTable:
             grown[:, : self._n] = self._blocks[dt][:, : self._n]
             self._blocks[dt] = grown
         self._cap = cap
+        self._rows()
 
     def add(self, **cols) -> np.ndarray:
         """Append fighters; return their new fids. Missing columns get zeros."""
@@ -106,11 +111,9 @@ class FighterTable:
         cols.setdefault("unit", fids)  # a new fighter is a unit of one
         start = self._n
         self._reserve(start + n)
-        for dt, names in _BLOCKS.items():
-            block = self._blocks[dt]
-            for r, name in enumerate(names):
-                new = cols.get(name)
-                block[r, start:start + n] = 0 if new is None else np.asarray(new, dtype=dt)
+        for name, row in self._full:  # cast to the column's dtype as it is written
+            new = cols.get(name)
+            row[start:start + n] = 0 if new is None else new
         self._n = start + n
         self._views()
         if self.next_fid > len(self.row_of):
@@ -123,12 +126,17 @@ class FighterTable:
     def keep(self, mask: np.ndarray) -> np.ndarray:
         """Keep the rows where mask is true; return the fids removed."""
         mask = np.asarray(mask, dtype=bool)
-        gone, first, src = kernels.drop_rows(mask, self.fid, self.row_of)
+        blocks = list(self._blocks.values())
+        if len(blocks) == 5:  # one compiled call for the table as COLUMNS lays it out
+            gone = kernels.remove_rows(mask, self.fid, self.row_of, self._n, *blocks)
+        else:
+            gone, dropped = kernels.drop_rows(mask, self.fid, self.row_of)
+            if len(gone):
+                for block in blocks:
+                    kernels.compact_block(block, self._n, dropped)
         if len(gone) == 0:
             return gone
-        for dt in _BLOCKS:
-            kernels.compact_block(self._blocks[dt], first, src)
-        self._n = first + len(src)
+        self._n -= len(gone)
         self._views()
         self.removals += 1
         return gone

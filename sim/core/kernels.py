@@ -3,17 +3,22 @@
 Each kernel does exactly the arithmetic of the numpy code it replaces, in the same order, so
 that results are bit-identical: the same elementwise operations on the same float64 values
 (IEEE rounding is the same in numba as in numpy), sums accumulated in the order numpy's
-``bincount`` accumulates them, and no ``fastmath``. Two things stay in numpy, outside the
-kernels:
+``bincount`` accumulates them, or, for ``a.sum()`` of a float array, numpy's pairwise order
+(:func:`np_sum`), numpy's treatment of NaN in maximum, clip and argmax, a float32 draw compared
+with a parameter in single precision (as numpy compares a float32 array with a Python float)
+and with an array of float64 in double precision, and no ``fastmath``. A rule is typically
+one to three kernel calls with numpy between them only where it must be. Three things stay in
+numpy, outside the kernels:
 
 * **every random draw**: the rules draw from the model's generator (``m.rng``) exactly as
   many numbers, of the same kind and in the same order as before, and pass them in;
-* **transcendental functions** (``exp``, ``log``, ``tanh``): numpy's SIMD versions and the
-  C library's can differ in the last bit, so they are evaluated by numpy, once per cell (or
-  per group and cell) where the vectorised code evaluated them per fighter on the same value,
-  and the kernels look the results up.
+* **transcendental functions** (``exp``, ``log``, ``log1p``, ``tanh``): numpy's SIMD versions
+  and the C library's can differ in the last bit, so they are evaluated by numpy, once per
+  cell (or per group and cell) where the vectorised code evaluated them per fighter on the same
+  value, and the kernels compute their arguments and look the results up;
+* **matrix products** (``weight @ n``): BLAS may fuse multiplies and adds.
 
-The first call of each kernel in a fresh install compiles it (a few seconds in all); the
+The first call of each kernel in a fresh install compiles it (some 20 seconds in all); the
 machine code is cached next to this file (or in numba's user-wide cache when the package
 folder is read-only), so later processes and sweep workers load it in a fraction of a second.
 """
@@ -27,47 +32,139 @@ njit = numba.njit(cache=True, nogil=True)
 
 
 # =============================================================================================
+# numpy's summation
+# =============================================================================================
+@njit
+def _block_sum(a, lo, n):
+    """numpy's pairwise sum of a block of at most 128: a plain loop below 8, else eight
+    running sums combined in a tree, then the rest."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit
+def _pairwise(a, lo, n):
+    """numpy's pairwise sum of a[lo:lo + n] (float64): blocks of at most 128 (as
+    :func:`_block_sum`), above that the sum of the two halves (the first a multiple of 8),
+    so that a sum here equals ``a.sum()`` to the last bit. The halving runs on an explicit
+    stack (numba cannot cache a recursive function)."""
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    los = np.empty(64, np.int64)
+    ns = np.empty(64, np.int64)
+    stage = np.empty(64, np.int64)  # 0: new, 1: left half summed, 2: both
+    left = np.empty(64)
+    top = 0
+    los[0], ns[0], stage[0] = lo, n, 0
+    ret = 0.0
+    while top >= 0:
+        l, k = los[top], ns[top]
+        if k <= 128:
+            ret = _block_sum(a, l, k)
+            top -= 1
+            continue
+        n2 = k // 2
+        n2 -= n2 % 8
+        if stage[top] == 0:
+            stage[top] = 1
+            top += 1
+            los[top], ns[top], stage[top] = l, n2, 0
+        elif stage[top] == 1:
+            left[top] = ret
+            stage[top] = 2
+            top += 1
+            los[top], ns[top], stage[top] = l + n2, k - n2, 0
+        else:
+            ret = left[top] + ret
+            top -= 1
+    return ret
+
+
+@njit
+def np_sum(a):
+    """``a.sum()`` of a contiguous 1-d float64 array, as numpy adds it."""
+    return _pairwise(a, 0, a.shape[0])
+
+
+# =============================================================================================
 # The fighter table (fighters.FighterTable.keep)
 # =============================================================================================
 @njit
 def drop_rows(mask, fid, row_of):
-    """Rows to drop where mask is false: (gone, first, src). ``gone`` their fids (row_of set
-    to -1, and the kept rows' row_of to their rows after compaction); ``first`` the first
-    row dropped and ``src`` the kept rows from there on, in order."""
+    """Rows to drop where mask is false: (gone, dropped), ``gone`` their fids and ``dropped``
+    their rows, ascending; row_of of the dropped set to -1, and of the kept rows after the
+    first dropped to their rows after compaction (those before it keep theirs)."""
     n = mask.shape[0]
-    kept = 0
-    for i in range(n):
-        if mask[i]:
-            kept += 1
-    gone = np.empty(n - kept, np.int64)
-    first = n
-    for i in range(n):
-        if not mask[i]:
-            first = i
-            break
-    src = np.empty(n - first - gone.shape[0], np.int64)
+    first = 0
+    while first < n and mask[first]:
+        first += 1
+    gone = np.empty(n - first, np.int64)
+    dropped = np.empty(n - first, np.int64)
     j = first
     g = 0
     for i in range(first, n):
         if mask[i]:
             row_of[fid[i]] = j
-            src[j - first] = i
             j += 1
         else:
             row_of[fid[i]] = -1
             gone[g] = fid[i]
+            dropped[g] = i
             g += 1
-    return gone, first, src
+    return gone[:g].copy(), dropped[:g]
 
 
 @njit
-def compact_block(block, first, src):
-    """Rows ``src`` (ascending, all >= first) of every column of ``block`` moved up to start
-    at ``first``, in place."""
+def compact_block(block, n, dropped):
+    """The first n entries of every column of ``block`` without the rows ``dropped``
+    (ascending), the rows after each moved up in order, in place: one contiguous move per
+    run of kept rows."""
+    d = dropped.shape[0]
     for r in range(block.shape[0]):
         row = block[r]
-        for t in range(src.shape[0]):
-            row[first + t] = row[src[t]]
+        j = dropped[0]
+        for k in range(d):
+            lo = dropped[k] + 1
+            hi = dropped[k + 1] if k + 1 < d else n
+            for t in range(lo, hi):
+                row[j] = row[t]
+                j += 1
+
+
+@njit
+def remove_rows(mask, fid, row_of, n, b0, b1, b2, b3, b4):
+    """The fighter table without the rows where mask is false: :func:`drop_rows`, then
+    :func:`compact_block` on each of its five blocks (one per dtype). Returns the fids
+    removed."""
+    gone, dropped = drop_rows(mask, fid, row_of)
+    if gone.shape[0] > 0:
+        compact_block(b0, n, dropped)
+        compact_block(b1, n, dropped)
+        compact_block(b2, n, dropped)
+        compact_block(b3, n, dropped)
+        compact_block(b4, n, dropped)
+    return gone
 
 
 # =============================================================================================
@@ -117,12 +214,196 @@ def group_sums(group, G, a, b, c):
 
 
 @njit
+def cells_record(owner, governance, security, population, support, state, ungoverned_governance,
+                 ungoverned_security):
+    """What the recorder reads of the cells each week: the cells held by each group, the
+    ungoverned cells (mask and count), mean governance, total security, the cells held by the
+    state, by no one and by militants, total population and each group's mean support (means
+    and sums as numpy computes them)."""
+    G, C = support.shape
+    territory = np.zeros(G, np.int64)
+    ungov = np.empty(C, np.bool_)
+    n_ungov = 0
+    n_state = 0
+    n_free = 0
+    n_militant = 0
+    for c in range(C):
+        o = owner[c]
+        if o >= 0:
+            territory[o] += 1
+            n_militant += 1
+        elif o == state:
+            n_state += 1
+        elif o == -1:
+            n_free += 1
+        u = governance[c] < ungoverned_governance and security[c] < ungoverned_security
+        ungov[c] = u
+        if u:
+            n_ungov += 1
+    support_mean = np.empty(G)
+    for g in range(G):
+        support_mean[g] = np_sum(support[g]) / C
+    return (territory, ungov, n_ungov, np_sum(governance) / C, np_sum(security), n_state,
+            n_free, n_militant, np_sum(population), support_mean)
+
+
+@njit
+def tally_record(recruits, deaths_state, deaths_clash, deaths_strike, deaths_ground,
+                 desertions, defections, clashes, clash_casualties, hits, ops):
+    """What the recorder reads of the week's tally: totals of recruits, deaths, desertions,
+    defections, clashes (each counted for both sides), clash casualties and hits; per group
+    the defections in and out, the operations and the hits (counts, so their sums are exact
+    in any order)."""
+    G = recruits.shape[0]
+    n_recruits = 0
+    n_deaths = 0
+    n_desertions = 0
+    n_defections = 0
+    n_clashes = 0
+    n_casualties = 0
+    defect_in = np.zeros(G, np.int64)
+    defect_out = np.zeros(G, np.int64)
+    for g in range(G):
+        n_recruits += recruits[g]
+        n_deaths += deaths_state[g] + deaths_clash[g] + deaths_strike[g] + deaths_ground[g]
+        n_desertions += desertions[g]
+        for h in range(G):
+            n_defections += defections[g, h]
+            defect_out[g] += defections[g, h]
+            defect_in[h] += defections[g, h]
+            n_clashes += clashes[g, h]
+            n_casualties += clash_casualties[g, h]
+    C = hits.shape[1]
+    ops_g = np.zeros(G)
+    hits_g = np.zeros(G)
+    for g in range(G):
+        for c in range(C):
+            ops_g[g] += ops[g, c]
+            hits_g[g] += hits[g, c]
+    n_hits = 0.0
+    for g in range(G):
+        n_hits += hits_g[g]
+    return (n_recruits, n_deaths, n_desertions, n_defections, n_clashes, n_casualties, n_hits,
+            defect_in, defect_out, ops_g, hits_g)
+
+
+@njit
+def count_groups(group, G):
+    """Fighters per group (int64), as numpy's bincount counts them."""
+    out = np.zeros(G, np.int64)
+    for i in range(group.shape[0]):
+        out[group[i]] += 1
+    return out
+
+
+@njit
 def presence(group, cell, G, C):
     """Fighters per group per cell, (G, C) float64."""
     out = np.zeros((G, C))
     for i in range(group.shape[0]):
         out[group[i], cell[i]] += 1.0
     return out
+
+
+@njit
+def sight(a, W, H, r):
+    """MilitantModel.in_sight of a (K, C) stack of layers: each summed over the Moore
+    neighbourhood of radius r (a copy when r <= 0)."""
+    if r <= 0:
+        return a.copy()
+    return box_sum(a, W, H, r)
+
+
+# =============================================================================================
+# Mobilise (rules.mobilise)
+# =============================================================================================
+@njit
+def mobilise_fields(group, cell, security, alive, G, C, W, H, vision, recruit_reach):
+    """What a candidate sees of the map, per cell: the security S_v and the fighters A_v
+    within ``vision``, and for each group whether it has fighters within recruit_reach (and
+    exists), (G, C)."""
+    n = presence(group, cell, G, C)
+    layers = np.empty((2, C))
+    layers[0] = security
+    for c in range(C):
+        t = 0.0
+        for g in range(G):
+            t += n[g, c]
+        layers[1, c] = t
+    seen = sight(layers, W, H, vision)
+    near = sight(n, W, H, recruit_reach)
+    reach = np.empty((G, C), np.bool_)
+    for g in range(G):
+        for c in range(C):
+            reach[g, c] = near[g, c] > 0 and alive[g]
+    return seen[0], seen[1], reach
+
+
+@njit
+def in_reach(cell, go, reach):
+    """Of the candidates who mobilise (``go``), those with a group in reach: their indices,
+    the groups in reach of each (k, G), and how many have none (latent)."""
+    G = reach.shape[0]
+    idx = np.empty(cell.shape[0], np.int64)
+    k = 0
+    latent = 0
+    for i in range(cell.shape[0]):
+        if go[i]:
+            has = False
+            for g in range(G):
+                has = has or reach[g, cell[i]]
+            if has:
+                idx[k] = i
+                k += 1
+            else:
+                latent += 1
+    reachable = np.empty((k, G), np.bool_)
+    for j in range(k):
+        for g in range(G):
+            reachable[j, g] = reach[g, cell[idx[j]]]
+    return idx[:k], reachable, latent
+
+
+@njit
+def choose_groups(theta, cell, reachable, gumbel, doctrine, momentum, support, w_affinity,
+                  w_momentum, w_support, temperature, sqrt2):
+    """Each recruit's group: the first maximum over the groups in reach of U_g / temperature
+    + gumbel, U_g = w_affinity aff(theta, Theta_g) + w_momentum mu_g + w_support
+    support_g(cell), aff = 1 - |theta - Theta_g| / sqrt(2) (as rules.affinity)."""
+    n, G = gumbel.shape
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        best = 0
+        bv = -np.inf
+        for g in range(G):
+            if reachable[i, g]:
+                d0 = theta[i, 0] - doctrine[g, 0]
+                d1 = theta[i, 1] - doctrine[g, 1]
+                aff = 1.0 - np.sqrt(d0 * d0 + d1 * d1) / sqrt2
+                u = w_affinity * aff + w_momentum * momentum[g] + w_support * support[g, cell[i]]
+                v = u / temperature + gumbel[i, g]
+            else:
+                v = -np.inf
+            if np.isnan(v):
+                best = g
+                break
+            if g == 0 or v > bv:
+                best = g
+                bv = v
+        out[i] = best
+    return out
+
+
+@njit
+def leave_population(population, cell, group, recruits):
+    """Recruits leave the population of their cell (never below 0) and are counted by group."""
+    gone = np.zeros(population.shape[0])
+    for i in range(cell.shape[0]):
+        gone[cell[i]] += 1.0
+        recruits[group[i]] += 1
+    for c in range(population.shape[0]):
+        x = population[c] - gone[c]
+        population[c] = x if (x >= 0.0 or np.isnan(x)) else 0.0  # numpy's maximum(x, 0)
 
 
 # =============================================================================================
@@ -148,17 +429,25 @@ def key_index(key, K):
 
 
 @njit
-def fight_index(group, cell, unit, C, K):
-    """For the week's clashes: the rows by group and cell (order, start), each row's place in
-    that order (pos), and the units in that order (unit_k)."""
-    order, start = key_index(group_cell_key(group, cell, C), K)
+def group_cell_index(group, cell, C, K):
+    """The rows by group and cell: key = group * C + cell, and (order, start) as
+    :func:`key_index` gives them."""
+    key = group_cell_key(group, cell, C)
+    order, start = key_index(key, K)
+    return key, order, start
+
+
+@njit
+def fight_positions(order, unit):
+    """For the week's clashes: each row's place in ``order`` (pos), and the units in that
+    order (unit_k)."""
     n = order.shape[0]
     pos = np.empty(n, np.int64)
     unit_k = np.empty(n, np.int64)
     for j in range(n):
         pos[order[j]] = j
         unit_k[j] = unit[order[j]]
-    return order, start, pos, unit_k
+    return pos, unit_k
 
 
 @njit
@@ -194,6 +483,25 @@ def hash_build(keys):
             slots[j] = k
             values[j] = i
     return slots, values
+
+
+@njit
+def key_filter(keys):
+    """A bitset of 2^16 bits with one bit set per key (by a hash of its own): a key whose
+    bit is clear is surely not among ``keys`` (checked by :func:`maybe_in` before the hash
+    map, which most keys looked up are not in)."""
+    bits = np.zeros(1024, np.uint64)
+    for i in range(keys.shape[0]):
+        h = (np.uint64(keys[i]) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(48)
+        bits[h >> np.uint64(6)] |= np.uint64(1) << (h & np.uint64(63))
+    return bits
+
+
+@njit
+def maybe_in(bits, k):
+    """Whether key k may be among the keys of ``bits`` (:func:`key_filter`)."""
+    h = (np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(48)
+    return (bits[h >> np.uint64(6)] >> (h & np.uint64(63))) & np.uint64(1) != np.uint64(0)
 
 
 @njit
@@ -264,12 +572,14 @@ def sort_by_unit(rows, unit):
 # =============================================================================================
 @njit
 def relabel_broken(unit, broken_units, first_label):
-    """Every fighter whose unit is in ``broken_units`` becomes a unit of one, labelled
-    first_label, first_label + 1, ... in row order; returns how many labels were used."""
+    """Every fighter whose unit is in ``broken_units`` (repeats allowed) becomes a unit of
+    one, labelled first_label, first_label + 1, ... in row order; returns how many labels
+    were used."""
     slots, values = hash_build(broken_units)
+    bits = key_filter(broken_units)
     nxt = first_label
     for i in range(unit.shape[0]):
-        if hash_get(slots, values, unit[i]) >= 0:
+        if maybe_in(bits, unit[i]) and hash_get(slots, values, unit[i]) >= 0:
             unit[i] = nxt
             nxt += 1
     return nxt - first_label
@@ -330,7 +640,10 @@ def coalesce_units(unit, key, who, draws, order, start):
                 parent[rb] = ra
             else:
                 parent[ra] = rb
+    bits = key_filter(both)
     for i in range(unit.shape[0]):
+        if not maybe_in(bits, unit[i]):
+            continue
         j = hash_slot(slots, unit[i])
         if j >= 0:
             unit[i] = labels[_find(parent, dense[j])]
@@ -365,7 +678,9 @@ def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
     """Every living member of group ``me`` of the units of ``occ`` within r cells of (cx, cy)
     (Chebyshev), ordered by unit label, then row. ``unit_k`` and ``dead_k`` are the units and
     deaths in the order of ``order``, so that the cells are scanned in memory order."""
-    slots, values = hash_build(unit[occ])
+    mine = unit[occ]
+    slots, values = hash_build(mine)
+    bits = key_filter(mine)
     cap = 0
     for yy in range(max(0, cy - r), min(H, cy + r + 1)):
         for xx in range(max(0, cx - r), min(W, cx + r + 1)):
@@ -377,7 +692,8 @@ def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
         for xx in range(max(0, cx - r), min(W, cx + r + 1)):
             k = me * C + yy * W + xx
             for j in range(start[k], start[k + 1]):
-                if not dead_k[j] and hash_get(slots, values, unit_k[j]) >= 0:
+                if (not dead_k[j] and maybe_in(bits, unit_k[j])
+                        and hash_get(slots, values, unit_k[j]) >= 0):
                     rows[n] = order[j]
                     n += 1
     return sort_by_unit(rows[:n], unit)
@@ -386,6 +702,16 @@ def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
 # Socialise (rules.socialise)
 # =============================================================================================
 @njit
+def _clip(x, lo, hi):
+    """numpy's clip(x, lo, hi) for one float64 (NaN passes through)."""
+    if not np.isnan(x):
+        x = x if x > lo else lo
+    if not np.isnan(x):
+        x = x if x < hi else hi
+    return x
+
+
+@njit
 def _clip01(x):
     """numpy's clip(x, 0, 1) for one float64 (NaN passes through)."""
     if not np.isnan(x):
@@ -393,6 +719,35 @@ def _clip01(x):
     if not np.isnan(x):
         x = x if x < 1.0 else 1.0
     return x
+
+
+@njit
+def socialise_fields(group, cell, prev_ops, truce, use_contact, G, C, W, H, vision,
+                     activity_scale):
+    """What a fighter lives beside, per group and cell (flat, G * C): whether a truce
+    partner's fighters share the cell (with ``use_contact``), and the exponent
+    -ops / activity_scale of the rival operations seen last week (the sum over groups of
+    each group's operations within ``vision``, less its own)."""
+    partner_here = np.zeros(G * C, np.bool_)
+    if use_contact:
+        present = np.zeros((G, C), np.bool_)
+        for i in range(group.shape[0]):
+            present[group[i], cell[i]] = True
+        for g in range(G):
+            for h in range(G):
+                if truce[g, h]:
+                    for c in range(C):
+                        if present[h, c]:
+                            partner_here[g * C + c] = True
+    seen = sight(prev_ops, W, H, vision)
+    x = np.empty(G * C)
+    for c in range(C):
+        total = seen[0, c]
+        for g in range(1, G):
+            total += seen[g, c]
+        for g in range(G):
+            x[g * C + c] = -(total - seen[g, c]) / activity_scale
+    return partner_here, x
 
 
 @njit
@@ -439,6 +794,21 @@ def socialise(group, cell, takfir, coercion, hostility, commitment, frustration,
 # Move (rules.move)
 # =============================================================================================
 @njit
+def below(u, rate, flagged):
+    """The rows whose draw (float32) is below ``rate`` compared in single precision (as numpy
+    compares a float32 array with a Python float), or flagged (``flagged`` empty: none)."""
+    r = np.float32(rate)
+    use = flagged.shape[0] > 0
+    out = np.empty(u.shape[0], np.int64)
+    k = 0
+    for i in range(u.shape[0]):
+        if u[i] < r or (use and flagged[i]):
+            out[k] = i
+            k += 1
+    return out[:k]
+
+
+@njit
 def move(cell, group, routed, movers, score, nbr, noise, move_noise, restriction,
          use_restriction, C):
     """Each mover steps to the best of its Moore neighbourhood (itself included) by
@@ -484,9 +854,101 @@ def move(cell, group, routed, movers, score, nbr, noise, move_noise, restriction
     routed[:] = False
 
 
+@njit
+def move_inputs(group, cell, G, C, hostility, relation, war, truce):
+    """The fighters per group and cell (float64), and each pair's danger weight: the pair's
+    hostility, doubled at war, 0 under truce and for a group itself."""
+    n = presence(group, cell, G, C)
+    weight = np.empty((G, G))
+    for g in range(G):
+        for h in range(G):
+            w = hostility[g, h]
+            if relation[g, h] == war:
+                w *= 2.0
+            if relation[g, h] == truce or g == h:
+                w = 0.0
+            weight[g, h] = w
+    return n, weight
+
+
+@njit
+def move_field(n, log1p_n, hostile, state_strength, governance, security, owner, relation,
+               claim, truce, w_own, w_opportunity, w_expand, w_danger, security_scale,
+               claim_expansion):
+    """The score of each cell for a fighter of each group (rules._move_field), from the
+    fighters ``n``, log1p(n) and the rival strength ``hostile`` (weight @ n, by numpy):
+    w_own log1p(n) + w_opportunity opportunity + w_expand expand - w_danger D / (D + n + 1),
+    D = state strength + hostile, opportunity = (1 - L) s0 / (s0 + S), expand = 1 - respect
+    of the cell's holder (a group's own ground fully, a truce partner's 1 - claim_expansion x
+    claim, anyone else's not at all; 1 where no group holds it)."""
+    G, C = n.shape
+    out = np.empty((G, C))
+    for c in range(C):
+        opp = (1.0 - governance[c]) * security_scale / (security_scale + security[c])
+        o = owner[c]
+        for g in range(G):
+            if o < 0:
+                expand = 1.0
+            elif o == g:
+                expand = 1.0 - 1.0
+            elif relation[g, o] == truce:
+                expand = 1.0 - (1.0 - claim_expansion * claim[g])
+            else:
+                expand = 1.0 - 0.0
+            danger = state_strength[c] + hostile[g, c]
+            out[g, c] = (w_own * log1p_n[g, c] + w_opportunity * opp + w_expand * expand
+                         - w_danger * danger / (danger + n[g, c] + 1.0))
+    return out
+
+
 # =============================================================================================
 # Operate (rules.operate)
 # =============================================================================================
+@njit
+def hit_chance(E, S, op_rate):
+    """op_rate x the odds E / (E + S) of an attack of each group in each cell (0 where both
+    are 0), flat (G * C)."""
+    G, C = E.shape
+    out = np.empty(G * C)
+    for g in range(G):
+        for c in range(C):
+            e = E[g, c]
+            d = e + S[c]
+            out[g * C + c] = op_rate * (e / d if d > 0 else 0.0)
+    return out
+
+
+@njit
+def after_attacks(hits, A, security, S, X, ops, hits_tally, violence, security_per_hit,
+                  state_lethality, passive_exposure):
+    """The week's attacks counted (ops, hits, violence); security after the hits (a new
+    array, never below 0); and the exponents of the state's fire per cell, -(state_lethality
+    S_c x / max(1, X_c)) for an attacker (x = 1) and a passive fighter (x =
+    passive_exposure), (2, C)."""
+    G, C = A.shape
+    new = np.empty(C)
+    q = np.empty((2, C))
+    for c in range(C):
+        h = 0.0
+        for g in range(G):
+            h += hits[g * C + c]
+            ops[g, c] += A[g, c]
+            hits_tally[g, c] += hits[g * C + c]
+        new[c] = _max(0.0, security[c] - security_per_hit * h)
+        violence[c] += h
+        x = _max(1.0, X[c])
+        q[0, c] = -(state_lethality * S[c] * 1.0 / x)
+        q[1, c] = -(state_lethality * S[c] * passive_exposure / x)
+    return new, q
+
+
+@njit
+def state_fire_deaths(draw, cell, attack, q_attack, q_passive, group, G, C):
+    """:func:`deaths` with each fighter's chance from :func:`state_fire_chance`."""
+    return deaths(draw, state_fire_chance(cell, attack, q_attack, q_passive), group, cell, G,
+                  C)
+
+
 @njit
 def attackers(group, cell, active_draw, restriction, use_restriction, security, C, GC):
     """Who attacks (active, and state forces in the cell) and the attackers per group and
@@ -608,12 +1070,96 @@ def clash_side(order, start, dead_k, unit, unit_k, me, around, cx, cy, r, use_re
 
 
 @njit
-def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, dead_k, pos,
-                  engaged, routed):
-    """Casualties of one clash: an engaged fighter of a is hit when its draw is below
-    ``chance_a`` (float32, as the draws), likewise b; every engaged fighter is marked, and
-    the losing side's routed (not in an incident). Returns the casualties of a and b. The dead
-    are marked by row (``dead``) and in the order of the index (``dead_k``, at ``pos``)."""
+def clash_exponents(group, cell, hostility, G, C, W, H, relation, pair_hostility, dist2,
+                    ended, war, truce, incident_rate, clash_kappa, war_clash_factor):
+    """The week's possible clashes (rules.interact): for each pair a < b not ended, in pair
+    order, the cells where both sides meet (at war: either side present and both within one
+    cell of it, the front line), cells ascending, and the exponent x of each one's probability
+    1 - exp(x). Under truce x = -incident_rate eta dist2 min(n_a, n_b), eta the mean of the two
+    sides' mean hostility there; otherwise x = -clash_kappa H_ab min(n_a, n_b) w, w =
+    war_clash_factor at war. Returns (a, b, cells, relation, x), one entry per cell."""
+    n = np.zeros((G, C))
+    eta_sum = np.zeros((G, C))
+    for i in range(group.shape[0]):
+        g = group[i]
+        c = cell[i]
+        n[g, c] += 1.0
+        eta_sum[g, c] += hostility[i]
+    front = n
+    for a in range(G):
+        for b in range(a + 1, G):
+            if relation[a, b] == war:
+                front = box_sum(n, W, H, 1)
+    cap = 0
+    for a in range(G):
+        for b in range(a + 1, G):
+            if relation[a, b] != ended:
+                cap += C
+    pa = np.empty(cap, np.int64)
+    pb = np.empty(cap, np.int64)
+    cells = np.empty(cap, np.int64)
+    rels = np.empty(cap, np.int64)
+    x = np.empty(cap)
+    k = 0
+    for a in range(G):
+        for b in range(a + 1, G):
+            rel = relation[a, b]
+            if rel == ended:
+                continue
+            coef = -clash_kappa * pair_hostility[a, b]
+            w = war_clash_factor if rel == war else 1.0
+            for c in range(C):
+                if rel == war:
+                    if not (front[a, c] > 0 and front[b, c] > 0 and (n[a, c] > 0 or n[b, c] > 0)):
+                        continue
+                    na, nb = front[a, c], front[b, c]
+                else:
+                    if not (n[a, c] > 0 and n[b, c] > 0):
+                        continue
+                    na, nb = n[a, c], n[b, c]
+                mn = na if na <= nb else nb
+                if rel == truce:
+                    eta = 0.5 * (eta_sum[a, c] / na + eta_sum[b, c] / nb)
+                    x[k] = -incident_rate * eta * dist2[a, b] * mn
+                else:
+                    x[k] = coef * mn * w
+                pa[k], pb[k], cells[k], rels[k] = a, b, c, rel
+                k += 1
+    return pa[:k], pb[:k], cells[:k], rels[:k], x[:k]
+
+
+@njit
+def clash_sides(order, start, dead_k, unit, unit_k, a, b, cell, war, nbr, reach, W, H, C):
+    """Both sides of a clash in ``cell`` (see :func:`clash_side`): the occupants of the cell
+    (at war, of its Moore neighbourhood) and, with reach >= 0, their units' members within
+    reach of it (at war, at least one cell)."""
+    if war:
+        around = nbr[cell, :]
+        r = max(reach, 1)
+    else:
+        around = nbr[cell, :1]
+        r = reach
+    cx, cy = cell % W, cell // W
+    ea = clash_side(order, start, dead_k, unit, unit_k, a, around, cx, cy, r, reach >= 0, W,
+                    H, C)
+    eb = clash_side(order, start, dead_k, unit, unit_k, b, around, cx, cy, r, reach >= 0, W,
+                    H, C)
+    return ea, eb
+
+
+@njit
+def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, pos, engaged,
+                  routed):
+    """Casualties of one clash: an engaged fighter of a is hit when its draw (the first
+    len(ea) of ``u``, float32) is below clash_lethality E_b / (E_a + E_b) in single precision,
+    likewise b with the rest of ``u``; every engaged fighter is marked, and the losing side's
+    routed (not in an incident). Returns the casualties of a and b. The dead are marked by
+    row (``dead``) and in the order of the index (``dead_k``, at ``pos``)."""
+    na, nb = ea.shape[0], eb.shape[0]
+    chance_a = np.float32(clash_lethality * nb / (na + nb))
+    chance_b = np.float32(clash_lethality * na / (na + nb))
+    ua = u[:na]
+    ub = u[na:]
     da = 0
     for j in range(ea.shape[0]):
         if ua[j] < chance_a:
@@ -637,6 +1183,236 @@ def resolve_clash(ea, eb, ua, ub, chance_a, chance_b, incident, a_wins, dead, de
     return da, db
 
 
+@njit
+def clash_tallies(rows, week, clash_casualties, deaths_clash, clashes, violence, clash_memory,
+                  last_clash, incidents, tension, tension_per_incident, owner, firmness,
+                  cells_gained, clash_wins, firm_rate):
+    """The week's clashes applied in clash order (rows: a, b, cell, E_a, E_b, casualties of a
+    and b, winner, incident): casualties, counts, violence, clash memory and the week of the
+    last clash of the pair; an incident adds tension_per_incident (1 + own fighters lost) to
+    each side's tension; the winner of a clash takes the cell (a cell fought over twice goes
+    to the last winner), its control at firm_rate."""
+    for j in range(rows.shape[0]):
+        a, b, c = rows[j, 0], rows[j, 1], rows[j, 2]
+        da, db = rows[j, 5], rows[j, 6]
+        clash_casualties[a, b] += da
+        clash_casualties[b, a] += db
+        deaths_clash[a] += da
+        deaths_clash[b] += db
+        clashes[a, b] += 1
+        clashes[b, a] += 1
+        violence[c] += da + db
+        clash_memory[a, b] += 1
+        clash_memory[b, a] += 1
+        last_clash[a, b] = week
+        last_clash[b, a] = week
+        if rows[j, 8]:
+            incidents[a, b] += 1
+            incidents[b, a] += 1
+            tension[a, b] += tension_per_incident * (1 + da)
+            tension[b, a] += tension_per_incident * (1 + db)
+        else:
+            w = rows[j, 7]
+            if owner[c] != w:
+                cells_gained[w] += 1
+            clash_wins[w] += 1
+            owner[c] = w
+            firmness[c] = firm_rate
+
+
+@njit
+def after_clashes(routed, fought, experience, hostility, routed_now, dead, engaged, revenge):
+    """Marks of the week's clashes on the fighters: the losers' survivors routed, the engaged
+    marked as having fought, one more fight of experience and revenge: eta += revenge (1 -
+    eta)."""
+    for i in range(routed.shape[0]):
+        if routed_now[i] and not dead[i]:
+            routed[i] = True
+        if engaged[i]:
+            fought[i] = True
+            experience[i] += 1
+            hostility[i] = hostility[i] + revenge * (1.0 - hostility[i])
+
+
+# =============================================================================================
+# Defect and desert (rules.defect_and_desert)
+# =============================================================================================
+@njit
+def defect_fields(group, cell, ops, alive, G, C, W, H, vision):
+    """What a fighter weighing defection sees, per group and cell: whether the group (if it
+    exists) has fighters within ``vision``, and its operations this week within ``vision``."""
+    near = sight(presence(group, cell, G, C), W, H, vision)
+    seen = np.empty((G, C), np.bool_)
+    for g in range(G):
+        for c in range(C):
+            seen[g, c] = near[g, c] > 0 and alive[g]
+    return seen, sight(ops, W, H, vision)
+
+
+@njit
+def defect_utilities(cand, group, cell, takfir, coercion, frustration, hostility, commitment,
+                     sight_, seen_ops, doctrine, momentum, pull, alpha, beta, gamma, delta,
+                     lam, slope, sqrt2):
+    """For each candidate: the best other group in sight by U(h) = alpha aff + beta mu_h +
+    gamma f_i a_ih - delta eta_i + pull_h (first maximum), whether there is one, and the
+    exponent -slope (U(best) - U(own)) of its defection probability, U(own) = alpha aff_g +
+    beta mu_g + lam c_i (affinities as rules.affinity)."""
+    k = cand.shape[0]
+    G = doctrine.shape[0]
+    best = np.zeros(k, np.int64)
+    has = np.zeros(k, np.bool_)
+    x = np.zeros(k)
+    aff = np.empty(G)
+    for j in range(k):
+        i = cand[j]
+        g, c = group[i], cell[i]
+        for h in range(G):
+            d0 = takfir[i] - doctrine[h, 0]
+            d1 = coercion[i] - doctrine[h, 1]
+            aff[h] = 1.0 - np.sqrt(d0 * d0 + d1 * d1) / sqrt2
+        b = 0
+        bv = -np.inf
+        for h in range(G):
+            if sight_[h, c] and h != g:
+                v = (alpha * aff[h] + beta * momentum[h] + gamma * frustration[i] * seen_ops[h, c]
+                     - delta * hostility[i] + pull[h])
+            else:
+                v = -np.inf
+            if np.isnan(v):
+                b = h
+                bv = v
+                break
+            if h == 0 or v > bv:
+                b = h
+                bv = v
+        best[j] = b
+        if np.isfinite(bv):
+            has[j] = True
+            own = alpha * aff[g] + beta * momentum[g] + lam * commitment[i]
+            x[j] = -slope * (bv - own)
+    return best, has, x
+
+
+@njit
+def defect(cand, u, best, has, e, epsilon, group, commitment, frustration, tenure, unit,
+           defected, commitment0, first_label, defections, tension, truce,
+           tension_per_defection):
+    """Candidate j defects to best[j] when its draw is below epsilon / (1 + e[j]) (e the exp
+    of its exponent; 0 without a group in sight): its commitment resets to commitment0, its
+    frustration and tenure to 0, it leaves its unit (fresh labels from first_label, in row
+    order). The flows are added to ``defections``; every pair's tension grows by
+    [truce] tension_per_defection x 100 x flow / the source's fighters before. Returns the
+    number of defectors; marks them in ``defected``."""
+    G = defections.shape[0]
+    go = np.zeros(cand.shape[0], np.bool_)
+    flows = np.zeros((G, G), np.int64)
+    k = 0
+    for j in range(cand.shape[0]):
+        prob = epsilon / (1.0 + e[j]) if has[j] else 0.0
+        if u[cand[j]] < prob:
+            go[j] = True
+            flows[group[cand[j]], best[j]] += 1
+            k += 1
+    if k == 0:
+        return 0
+    before = np.zeros(G, np.int64)
+    for i in range(group.shape[0]):
+        before[group[i]] += 1
+    label = first_label
+    for j in range(cand.shape[0]):
+        if go[j]:
+            i = cand[j]
+            group[i] = best[j]
+            commitment[i] = commitment0
+            frustration[i] = 0.0
+            tenure[i] = 0
+            unit[i] = label
+            label += 1
+            defected[i] = True
+    for g in range(G):
+        b = max(1, before[g])
+        for h in range(G):
+            defections[g, h] += flows[g, h]
+            t = (tension_per_defection if truce[g, h] else 0.0) * 100.0
+            tension[g, h] += t * flows[g, h] / b
+    return k
+
+
+@njit
+def desert(u, defected, desert_rate, hardship, commitment, governance, group, cell,
+           desertions, population):
+    """A fighter who did not defect deserts when its draw is below desert_rate (1 - c_i)
+    (1 - G_i), G_i = H_i (1 - L_cell): counted by group, back into its cell's population.
+    Returns the deserters."""
+    n = u.shape[0]
+    out = np.zeros(n, np.bool_)
+    C = population.shape[0]
+    home = np.zeros(C, np.int64)
+    any_ = False
+    for i in range(n):
+        if u[i] < np.float32(desert_rate) and not defected[i]:
+            grievance = hardship[i] * (1.0 - governance[cell[i]])
+            if u[i] < desert_rate * (1.0 - commitment[i]) * (1.0 - grievance):
+                out[i] = True
+                desertions[group[i]] += 1
+                home[cell[i]] += 1
+                any_ = True
+    if any_:
+        for c in range(C):
+            population[c] += home[c]
+    return out
+
+
+# =============================================================================================
+# Relations (rules.relations)
+# =============================================================================================
+@njit
+def group_counts(group, hostility, G):
+    """Fighters per group (int64) and the sum of their hostility (in row order, as numpy's
+    bincount adds it)."""
+    counts = np.zeros(G, np.int64)
+    eta = np.zeros(G)
+    for i in range(group.shape[0]):
+        counts[group[i]] += 1
+        eta[group[i]] += hostility[i]
+    return counts, eta
+
+
+@njit
+def relations_drift(counts, eta_sum, doctrine, hostility, clash_memory, tension, threat,
+                    deaths_state, last_strike_deaths, threat_rate, distance_weight,
+                    memory_weight, group_hostility_rate, memory_decay, tension_decay, sqrt2):
+    """The week's drift of the groups' relations: threat T_g moves toward the share of g's
+    fighters killed by the state and outside forces; pair hostility toward (eta_g + eta_h) / 2
+    + distance_weight d_gh + memory_weight M / (1 + M), clipped to [0, 1] (0 for a group
+    itself); clash memory and tension decay. Returns M / (1 + M) before the decay."""
+    G = counts.shape[0]
+    eta_bar = np.empty(G)
+    for g in range(G):
+        b = max(1, counts[g])
+        losses = (deaths_state[g] + last_strike_deaths[g]) / b
+        threat[g] = threat[g] + threat_rate * (losses - threat[g])
+        eta_bar[g] = eta_sum[g] / b
+    memory = np.empty((G, G))
+    for g in range(G):
+        for h in range(G):
+            d0 = doctrine[g, 0] - doctrine[h, 0]
+            d1 = doctrine[g, 1] - doctrine[h, 1]
+            dist = np.sqrt(d0 * d0 + d1 * d1) / sqrt2
+            mem = clash_memory[g, h] / (1.0 + clash_memory[g, h])
+            memory[g, h] = mem
+            target = _clip01(0.5 * (eta_bar[g] + eta_bar[h]) + distance_weight * dist
+                             + memory_weight * mem)
+            if g == h:
+                hostility[g, h] = 0.0
+            else:
+                hostility[g, h] = hostility[g, h] + group_hostility_rate * (target
+                                                                            - hostility[g, h])
+            clash_memory[g, h] *= 1.0 - memory_decay
+            tension[g, h] *= 1.0 - tension_decay
+    return memory
+
+
 # =============================================================================================
 # Control and governance (rules.control_and_governance)
 # =============================================================================================
@@ -646,6 +1422,82 @@ def _max(a, b):
     if np.isnan(a) or np.isnan(b):
         return a if np.isnan(a) else b
     return a if a >= b else b
+
+
+@njit
+def strongest(group, cell, G, state_strength, owner, hold, use_hold, control_min,
+              control_margin, state, contested):
+    """Per cell, the actor whose strength exceeds all others' by control_margin and is at
+    least control_min (and above 0): a group (its fighters there, plus ``hold[c]``, what its
+    administration adds, where it holds the cell) or the state (``state_strength``); else
+    ``contested``. The first of equal strengths counts as the strongest (numpy's argmax)."""
+    C = state_strength.shape[0]
+    s = np.zeros((G + 1, C))
+    for i in range(group.shape[0]):
+        s[group[i], cell[i]] += 1.0
+    s[G] = state_strength
+    if use_hold:
+        for c in range(C):
+            if owner[c] >= 0:
+                s[owner[c], c] += hold[c]
+    out = np.empty(C, np.int64)
+    for c in range(C):
+        top = 0
+        tv = s[0, c]
+        if not np.isnan(tv):
+            for k in range(1, G + 1):
+                v = s[k, c]
+                if np.isnan(v):
+                    top, tv = k, v
+                    break
+                if v > tv:
+                    top, tv = k, v
+        second = -np.inf  # the largest of the others
+        for k in range(G + 1):
+            if k != top:
+                second = _max(second, s[k, c])
+        second = _max(second, 0.0)
+        clear = tv > 0 and tv >= control_min and tv >= control_margin * second
+        out[c] = (state if top == G else top) if clear else contested
+    return out
+
+
+@njit
+def take_cells(flip, winner, owner, firmness, cells_gained, cells_taken, truce, tension,
+               tension_per_cell, firm_rate):
+    """The cells whose control flips go to their challenger, control at firm_rate: cells
+    gained per group; cells one group took from another (``cells_taken``), and where any was
+    taken from a truce partner, every pair's tension grows by [truce] tension_per_cell x 100
+    x taken / the loser's territory (at least 1) before the flips."""
+    G = cells_gained.shape[0]
+    C = owner.shape[0]
+    taken = np.zeros((G, G), np.int64)
+    partner = False
+    for c in range(C):
+        if flip[c]:
+            w, o = winner[c], owner[c]
+            if w >= 0:
+                cells_gained[w] += 1
+                if o >= 0:
+                    taken[o, w] += 1
+                    partner = partner or truce[o, w]
+    if partner:
+        held = np.zeros(G, np.int64)
+        for c in range(C):
+            if owner[c] >= 0:
+                held[owner[c]] += 1
+        for g in range(G):
+            b = max(1, held[g])
+            for h in range(G):
+                t = (tension_per_cell if truce[g, h] else 0.0) * 100.0
+                tension[g, h] += t * taken[g, h] / b
+    for g in range(G):
+        for h in range(G):
+            cells_taken[g, h] += taken[g, h]
+    for c in range(C):
+        if flip[c]:
+            owner[c] = winner[c]
+            firmness[c] = firm_rate
 
 
 @njit
@@ -718,3 +1570,103 @@ def restore_governance(owner, governance, governance0, programme_rate, programme
             g = g + r * (programme_target[c] - g)
             hardship[c] = hardship[c] - r * 0.5 * hardship[c]
         governance[c] = g
+
+
+# =============================================================================================
+# State and outside forces (rules.state_and_outside_forces)
+# =============================================================================================
+@njit
+def regenerate_security(security, governance, governance0, capacity, programme_security, owner,
+                        security_regen):
+    """Where no group rules, security regenerates toward its capacity K_c (L_c / L0_c, the
+    ratio clipped to [0, 2], L0 at least 0.05) plus any programme's security, at
+    security_regen, within the state's budget (total security never exceeds total
+    capacity). Sums as numpy adds them."""
+    C = security.shape[0]
+    cap = np.empty(C)
+    deficit = np.zeros(C)
+    for c in range(C):
+        rel = _clip(governance[c] / _max(governance0[c], 0.05), 0.0, 2.0)
+        cap[c] = capacity[c] * rel + programme_security[c]
+        if owner[c] < 0:
+            deficit[c] = _max(0.0, cap[c] - security[c])
+    room = np_sum(cap) - np_sum(security)
+    room = room if room > 0.0 else 0.0
+    total = np_sum(deficit)
+    if total > 0 and room > 0:
+        f = room / total
+        f = f if f < 1.0 else 1.0
+        for c in range(C):
+            security[c] += security_regen * deficit[c] * f
+
+
+@njit
+def redeploy_security(security, cell, owner, state, W, H, vision, redeploy_rate):
+    """A share redeploy_rate of the security of quiet state-held cells (no fighter within
+    vision) moves to the state-held cells with fighters within vision, in proportion to
+    them. Sums as numpy adds them."""
+    C = security.shape[0]
+    count = np.zeros((1, C))
+    for i in range(cell.shape[0]):
+        count[0, cell[i]] += 1.0
+    near = sight(count, W, H, vision)[0]
+    nq = 0
+    nt = 0
+    for c in range(C):
+        if owner[c] == state:
+            if near[c] == 0 and security[c] > 0:
+                nq += 1
+            elif near[c] > 0:
+                nt += 1
+    if nq == 0 or nt == 0:
+        return
+    quiet = np.empty(nq)
+    w = np.empty(nt)
+    nq = 0
+    nt = 0
+    for c in range(C):
+        if owner[c] == state:
+            if near[c] == 0 and security[c] > 0:
+                quiet[nq] = security[c]
+                nq += 1
+            elif near[c] > 0:
+                w[nt] = near[c]
+                nt += 1
+    pool = redeploy_rate * np_sum(quiet)
+    wsum = np_sum(w)
+    keep = 1.0 - redeploy_rate
+    for c in range(C):
+        if owner[c] == state:
+            if near[c] == 0 and security[c] > 0:
+                security[c] *= keep
+            elif near[c] > 0:
+                security[c] += pool * near[c] / wsum
+
+
+@njit
+def strike_hazard(strike, owner, strike_lethality, strike_territory_weight):
+    """Each group's strike hazard per cell: strike_lethality k_gc (1 + strike_territory_weight
+    [g holds c])."""
+    G, C = strike.shape
+    out = np.empty((G, C))
+    for g in range(G):
+        for c in range(C):
+            holds = 1.0 if owner[c] == g else 0.0
+            out[g, c] = strike_lethality * strike[g, c] * (1.0 + strike_territory_weight * holds)
+    return out
+
+
+@njit
+def strongest_strike(strike, group, cell):
+    """Per group, the largest strike strength over the cells where it has fighters (0 if
+    none)."""
+    G, C = strike.shape
+    present = np.zeros((G, C), np.bool_)
+    for i in range(group.shape[0]):
+        present[group[i], cell[i]] = True
+    out = np.zeros(G)
+    for g in range(G):
+        for c in range(C):
+            if present[g, c]:
+                out[g] = _max(out[g], strike[g, c])
+    return out

@@ -149,12 +149,13 @@ class MilitantModel(mesa.Model):
         self.recorder.collect(self)
         # a small Mesa DataCollector, so that mesa.batch_run and Mesa's tools work on the model;
         # the full record is self.recorder (see results())
+        count = np.count_nonzero
         reporters = {"fighters": lambda m: len(m.fighters),
-                     "militant_cells": lambda m: int((m.owner >= 0).sum()),
-                     "ungoverned": lambda m: int(m.ungoverned().sum())}
+                     "militant_cells": lambda m: int(count(m.owner >= 0)),
+                     "ungoverned": lambda m: int(count(m.ungoverned()))}
         for g, name in enumerate(self.group_names):
-            reporters[group_col("fighters", name)] = lambda m, g=g: int((m.fighters.group == g).sum())
-            reporters[group_col("territory", name)] = lambda m, g=g: int((m.owner == g).sum())
+            reporters[group_col("fighters", name)] = lambda m, g=g: int(m.fighter_counts()[g])
+            reporters[group_col("territory", name)] = lambda m, g=g: int(count(m.owner == g))
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
 
@@ -253,7 +254,8 @@ class MilitantModel(mesa.Model):
                 & (self.security < self.p.ungoverned_security))
 
     def fighter_counts(self) -> np.ndarray:
-        return np.bincount(self.fighters.group, minlength=self.n_groups)
+        """Fighters of each group, shape (G,)."""
+        return kernels.count_groups(self.fighters.group, self.n_groups)
 
     def control_map(self) -> np.ndarray:
         """Owner of each cell as an (height, width) array (-2 state, -1 none, g a group)."""

@@ -95,30 +95,33 @@ class Recorder:
         G = self.G
         counts, sums = kernels.group_sums(F.group, G, F.hostility, F.commitment, F.frustration)
         denom = np.maximum(1.0, counts)
-        terr = m.territory()
-        ungov = m.ungoverned()
+        (terr, ungov, n_ungov, governance_mean, security_total, state_cells, free_cells,
+         militant_cells, population, support) = kernels.cells_record(
+            m.owner, m.governance, m.security, m.population, m.support, m.state_code,
+            m.p.ungoverned_governance, m.p.ungoverned_security)
+        (recruits, deaths, desertions, defections, clashes, casualties, hits, defect_in,
+         defect_out, ops_g, hits_g) = kernels.tally_record(
+            t.recruits, t.deaths_state, t.deaths_clash, t.deaths_strike, t.deaths_ground,
+            t.desertions, t.defections, t.clashes, t.clash_casualties, t.hits, t.ops)
         model = {
             "week": m.week, "year": m.week / WEEKS_PER_YEAR, "fighters": len(F),
-            "recruits": t.recruits.sum(), "latent": t.latent,
-            "deaths": t.deaths_state.sum() + t.deaths_clash.sum() + t.deaths_strike.sum()
-            + t.deaths_ground.sum(),
-            "desertions": t.desertions.sum(), "defections": t.defections.sum(),
-            "clashes": t.clashes.sum() / 2, "clash_casualties": t.clash_casualties.sum(),
-            "hits": t.hits.sum(), "ungoverned": ungov.sum(),
-            "governance_mean": m.governance.mean(), "security_total": m.security.sum(),
-            "state_cells": (m.owner == m.state_code).sum(), "free_cells": (m.owner == -1).sum(),
-            "militant_cells": (m.owner >= 0).sum(), "population": m.population.sum(),
+            "recruits": recruits, "latent": t.latent, "deaths": deaths,
+            "desertions": desertions, "defections": defections,
+            "clashes": clashes / 2, "clash_casualties": casualties,
+            "hits": hits, "ungoverned": n_ungov,
+            "governance_mean": governance_mean, "security_total": security_total,
+            "state_cells": state_cells, "free_cells": free_cells,
+            "militant_cells": militant_cells, "population": population,
         }
         per_group = {
             "fighters": counts, "territory": terr, "recruits": t.recruits,
             "deaths_state": t.deaths_state, "deaths_clash": t.deaths_clash,
             "deaths_strike": t.deaths_strike, "deaths_ground": t.deaths_ground,
-            "desertions": t.desertions, "defect_in": t.defections.sum(0),
-            "defect_out": t.defections.sum(1),
+            "desertions": t.desertions, "defect_in": defect_in, "defect_out": defect_out,
             "hostility": sums[0] / denom, "commitment": sums[1] / denom,
             "frustration": sums[2] / denom,
             "momentum": m.momentum, "cohesion": m.cohesion, "claim": m.claim,
-            "support": m.support.mean(1), "ops": t.ops.sum(1), "hits": t.hits.sum(1),
+            "support": support, "ops": ops_g, "hits": hits_g,
             "threat": m.threat, "alive": m.group_alive,
         }
         pa, pb = self._pa, self._pb
@@ -147,10 +150,16 @@ class Recorder:
         for an incident under truce (no ground changes hands)."""
         k = len(cells)
         inc = np.zeros(k, bool) if incident is None else np.asarray(incident, bool)
-        self._clashes.append((np.full(k, week), np.broadcast_to(a, k).copy(),
-                              np.broadcast_to(b, k).copy(), np.asarray(cells), np.asarray(na),
-                              np.asarray(nb), np.asarray(da), np.asarray(db), np.asarray(winner),
-                              inc))
+        self.log_clash_rows(week, np.column_stack([np.broadcast_to(v, k) for v in (
+            a, b, cells, na, nb, da, db, winner, inc)]))
+
+    def log_clash_rows(self, week: int, rows: np.ndarray) -> None:
+        """Clashes of one week as rows (a, b, cell, fighters of a and b, casualties of a and
+        b, winner or -1, incident 0 or 1)."""
+        out = np.empty((len(rows), 10), np.int64)
+        out[:, 0] = week
+        out[:, 1:] = rows
+        self._clashes.append(out)
 
     def _name(self, g: int) -> str:
         return self.names[g] if g is not None and g >= 0 else ""
@@ -169,8 +178,8 @@ class Recorder:
         if self._events:
             frames.append(pd.DataFrame(self._events, columns=EVENT_COLUMNS))
         if self._clashes:
-            cols = [np.concatenate(x) for x in zip(*self._clashes)]
-            week, a, b, cell, na, nb, da, db, win, inc = cols
+            week, a, b, cell, na, nb, da, db, win, inc = np.concatenate(self._clashes).T
+            inc = inc > 0
             names = np.array(list(self.names) + [""], dtype=object)  # -1: no winner
             frames.append(pd.DataFrame({
                 "week": week.astype(np.int64), "kind": "clash", "group": names[a],
@@ -208,17 +217,26 @@ class Recorder:
         return RunResult(steps=steps, events=events, summary=summary, maps=maps)
 
 
+#: the names each kind of variable must have in a row (checked every week)
+_MODEL_SET, _GROUP_SET, _PAIR_SET, _DIRECTED_SET = (
+    frozenset(v) for v in (MODEL_VARS, GROUP_VARS, PAIR_VARS, DIRECTED_VARS))
+
+
 def _row(model: dict[str, Any], per_group: dict[str, Any], per_pair: dict[str, Any],
          directed: dict[str, Any]) -> np.ndarray:
     """One week's row of the steps table from its values named by variable, laid out in the
     order of :func:`sim.core.columns.steps_columns` (a variable missing or unknown raises)."""
     parts = []
-    for values, names in ((model, MODEL_VARS), (per_group, GROUP_VARS), (per_pair, PAIR_VARS),
-                          (directed, DIRECTED_VARS)):
-        if values.keys() != set(names):
-            raise KeyError(f"recorder row: {sorted(set(names) ^ values.keys())} named on one "
+    for values, names, known in ((model, MODEL_VARS, _MODEL_SET),
+                                 (per_group, GROUP_VARS, _GROUP_SET),
+                                 (per_pair, PAIR_VARS, _PAIR_SET),
+                                 (directed, DIRECTED_VARS, _DIRECTED_SET)):
+        if values.keys() != known:
+            raise KeyError(f"recorder row: {sorted(known ^ values.keys())} named on one "
                            "side only")
-        parts += [np.asarray(values[v], dtype=np.float64).reshape(-1) for v in names]
+        # one array per kind (a scalar per model variable, a row of equal length per variable
+        # of the others), laid out variable by variable
+        parts.append(np.array([values[v] for v in names], dtype=np.float64).reshape(-1))
     return np.concatenate(parts)
 
 

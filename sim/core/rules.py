@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SQRT2 = np.sqrt(2.0)
 #: group indices are >= 0; "no winner" in a contested cell
 _CONTESTED = -3
+#: no row flagged (kernels.below)
+_NONE = np.zeros(0, dtype=bool)
 #: a new fighter's unit is labelled by its fighter id; units made later (by fragmentation or
 #: defection) take fresh labels from ``m.next_unit``, which starts here, above every fighter id
 FIRST_NEW_UNIT = 1 << 40
@@ -240,50 +242,45 @@ def mobilise(m: MilitantModel) -> None:
     H = np.clip(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, total), 0.0, 1.0)
     R = rng.random(total)
     G = grievance(H, m.governance[cell])
-    presence = m.presence()
-    S_v = m.in_sight(m.security)
-    A_v = m.in_sight(presence.sum(0))
+    F = m.fighters
+    S_v, A_v, reach = kernels.mobilise_fields(F.group, F.cell, m.security, m.group_alive,
+                                              m.n_groups, m.n_cells, m.width, m.height,
+                                              p.vision, p.recruit_reach)
     P = arrest_probability(S_v, 1.0 + A_v, p.arrest_k)
     go = activates(G, R, P[cell], p.threshold)
     if not go.any():
         return
-    cell, H, R = cell[go], H[go], R[go]
-    n = len(cell)
-    reach = (m.in_sight(presence, p.recruit_reach) > 0) & m.group_alive[:, None]  # (G, C)
-    reachable = reach[:, cell].T  # (n, G)
-    has_group = reachable.any(1)
-    m.tally.latent = int((~has_group).sum())
-    if not has_group.any():
+    idx, reachable, m.tally.latent = kernels.in_reach(cell, go, reach)
+    n = len(idx)
+    if n == 0:
         return
-    cell, H, R, reachable = cell[has_group], H[has_group], R[has_group], reachable[has_group]
-    n = len(cell)
+    cell, H, R = cell[idx], H[idx], R[idx]
     theta = np.clip(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)), 0.0, 1.0)
-    aff = affinity(theta, m.doctrine)  # (n, G)
-    U = p.w_affinity * aff + p.w_momentum * m.momentum[None, :] + p.w_support * m.support[:, cell].T
     gumbel = -np.log(-np.log(rng.random((n, m.n_groups)) + 1e-300) + 1e-300)
-    score = np.where(reachable, U / p.choice_temperature + gumbel, -np.inf)
-    group = score.argmax(1)
+    group = kernels.choose_groups(theta, cell, reachable, gumbel, m.doctrine, m.momentum,
+                                  m.support, p.w_affinity, p.w_momentum, p.w_support,
+                                  p.choice_temperature, SQRT2)
     # civilians leave the population of their cell
-    m.population -= np.bincount(cell, minlength=m.n_cells)
-    np.maximum(m.population, 0, out=m.population)
-    fids = m.fighters.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
-                          hardship=H, risk=R, commitment=np.full(n, p.commitment0),
-                          hostility=p.hostility_base_weight * theta[:, 0])
+    kernels.leave_population(m.population, cell, group, m.tally.recruits)
+    fids = F.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
+                 hardship=H, risk=R, commitment=np.full(n, p.commitment0),
+                 hostility=p.hostility_base_weight * theta[:, 0])
     m._add_agents(fids)
-    m.tally.recruits += np.bincount(group, minlength=m.n_groups)
 
 
 def _foreign_fighters(m: MilitantModel) -> None:
     """Foreign fighters: k ~ Poisson(foreign_inflow_g) arrive a week, in a random cell the group
     holds (its start zone if it holds none), with ideology at the doctrine and high commitment."""
     p, rng = m.p, m.rng
-    for g in np.flatnonzero((m.foreign_inflow > 0) & m.group_alive):
+    for g in range(m.n_groups):
+        if not (m.foreign_inflow[g] > 0 and m.group_alive[g]):
+            continue
         k = int(rng.poisson(m.foreign_inflow[g]))
         if k == 0:
             continue
         held = np.flatnonzero(m.owner == g)
         cells = held if len(held) else np.flatnonzero(m.base_zone[g])
-        cell = rng.choice(cells, size=k)
+        cell = cells[rng.integers(0, len(cells), size=k)]  # what rng.choice(cells, k) draws
         ideo = np.clip(m.doctrine[g] + rng.normal(0.0, p.ideology_sd / 2, (k, 2)), 0, 1)
         fids = m.fighters.add(group=np.full(k, g), cell=cell, takfir=ideo[:, 0],
                               coercion=ideo[:, 1], hardship=np.full(k, 0.5),
@@ -343,23 +340,20 @@ def socialise(m: MilitantModel) -> None:
     G, C = m.n_groups, m.n_cells
     truce = m.relation == Relation.TRUCE
     use_contact = p.contact_rate > 0 and truce.any()
-    if use_contact:
-        present = (m.presence() > 0).astype(np.float64)
-        partner_here = (truce.astype(np.float64) @ present) > 0  # (G, C)
-    else:
-        partner_here = np.zeros((G, C), dtype=bool)
     mu = m.momentum
     if p.commitment_momentum != 1.0:  # an ablation: commitment follows momentum less, or not
         mu = p.commitment_momentum * m.momentum + (1.0 - p.commitment_momentum) * m.momentum0
     c_star = m.cohesion * (p.commitment_base + (1.0 - p.commitment_base) * mu)
-    seen_own = m.in_sight(m.prev_ops)
-    seen_all = seen_own.sum(0)  # the neighbourhood sum is linear
-    seen_rival = seen_all[None, :] - seen_own
-    activity = 1.0 - np.exp(-seen_rival / p.activity_scale)  # (G, C), looked up per fighter
+    # the rival operations seen: the neighbourhood sum is linear, so all groups' seen less
+    # one's own
+    partner_here, x = kernels.socialise_fields(F.group, F.cell, m.prev_ops, truce, use_contact,
+                                               G, C, m.width, m.height, p.vision,
+                                               p.activity_scale)
+    activity = 1.0 - np.exp(x)  # (G * C), looked up per fighter
     kernels.socialise(F.group, F.cell, F.takfir, F.coercion, F.hostility, F.commitment,
                       F.frustration, F.tenure, F.fought, m.propaganda, m.doctrine,
-                      partner_here.ravel(), use_contact, c_star, m.restriction.ravel(),
-                      activity.ravel(), C, p.ideology_rate, p.hostility_rate,
+                      partner_here, use_contact, c_star, m.restriction.ravel(),
+                      activity, C, p.ideology_rate, p.hostility_rate,
                       p.hostility_relax, p.hostility_base_weight, p.contact_rate,
                       p.commitment_rate, p.frustration_rate, p.frustration_rival_factor,
                       p.frustration_decay, p.frustration_relax)
@@ -384,7 +378,7 @@ def move(m: MilitantModel) -> None:
     n = len(F)
     if n == 0:
         return
-    movers = np.flatnonzero((_uniform(rng, n) < p.move_rate) | F.routed)
+    movers = kernels.below(_uniform(rng, n), p.move_rate, F.routed)  # or routed
     if len(movers) == 0:
         return
     score = _move_field(m).astype(np.float32)  # (G, C)
@@ -395,26 +389,14 @@ def move(m: MilitantModel) -> None:
 
 
 def _move_field(m: MilitantModel) -> np.ndarray:
-    p = m.p
-    n = m.presence()
-    G = m.n_groups
-    weight = m.hostility.copy()
-    weight[m.relation == Relation.WAR] *= 2.0
-    weight[m.relation == Relation.TRUCE] = 0.0
-    np.fill_diagonal(weight, 0.0)
-    danger = m.state_strength()[None, :] + weight @ n
-    opportunity = (1.0 - m.governance) * p.security_scale / (p.security_scale + m.security)
-    # how much g respects h's rule of a cell: its own fully, a truce partner's unless g claims
-    # to rule all (claim_expansion x claim), anyone else's not at all
-    respect = np.where(m.relation == Relation.TRUCE,
-                       1.0 - p.claim_expansion * m.claim[:, None], 0.0)
-    np.fill_diagonal(respect, 1.0)
-    owner = m.owner
-    expand = np.ones((G, m.n_cells))
-    grp = owner >= 0
-    expand[:, grp] = 1.0 - respect[:, owner[grp]]
-    return (p.w_own * np.log1p(n) + p.w_opportunity * opportunity[None, :]
-            + p.w_expand * expand - p.w_danger * danger / (danger + n + 1.0))
+    """The score of each cell for a fighter of each group, (G, C) (see ``move``)."""
+    p, F = m.p, m.fighters
+    n, weight = kernels.move_inputs(F.group, F.cell, m.n_groups, m.n_cells, m.hostility,
+                                    m.relation, int(Relation.WAR), int(Relation.TRUCE))
+    return kernels.move_field(n, np.log1p(n), weight @ n, m.state_strength(), m.governance,
+                              m.security, m.owner, m.relation, m.claim, int(Relation.TRUCE),
+                              p.w_own, p.w_opportunity, p.w_expand, p.w_danger,
+                              p.security_scale, p.claim_expansion)
 
 
 # =============================================================================================
@@ -444,20 +426,18 @@ def operate(m: MilitantModel) -> None:
     A = A.reshape(G, C)
     truce = (m.relation == Relation.TRUCE).astype(np.float64)
     E = A + p.joint_bonus * truce @ A
-    odds = np.divide(E, E + S[None, :], out=np.zeros_like(E), where=(E + S[None, :]) > 0)
-    hits, X = kernels.hits_and_exposure(g, c, attack, _uniform(rng, n), (p.op_rate * odds).ravel(),
-                                        F.fought, F.experience, p.passive_exposure, C, G * C)
-    hits = hits.reshape(G, C)
-    m.security = np.maximum(0.0, m.security - p.security_per_hit * hits.sum(0))
-    m.tally.ops += A
-    m.tally.hits += hits
-    m.tally.violence += hits.sum(0)
-    # the state's response: a fighter's hazard depends only on its cell and whether it
-    # attacked (exposure 1 or passive_exposure), so its chance is computed once per cell
-    q = [1.0 - np.exp(-(p.state_lethality * S * e / np.maximum(1.0, X)))
-         for e in (1.0, p.passive_exposure)]
-    chance = kernels.state_fire_chance(c, attack, q[0], q[1])
-    dead, by_group, by_cell = kernels.deaths(_uniform(rng, n), chance, g, c, G, C)
+    hits, X = kernels.hits_and_exposure(g, c, attack, _uniform(rng, n),
+                                        kernels.hit_chance(E, S, p.op_rate), F.fought,
+                                        F.experience, p.passive_exposure, C, G * C)
+    # security after the hits, the week's tallies, and the state's response: a fighter's
+    # hazard depends only on its cell and whether it attacked (exposure 1 or
+    # passive_exposure), so its chance is computed once per cell
+    m.security, q = kernels.after_attacks(hits, A, m.security, S, X, m.tally.ops,
+                                          m.tally.hits, m.tally.violence, p.security_per_hit,
+                                          p.state_lethality, p.passive_exposure)
+    q = 1.0 - np.exp(q)
+    dead, by_group, by_cell = kernels.state_fire_deaths(_uniform(rng, n), c, attack, q[0],
+                                                        q[1], g, G, C)
     if by_group.any():
         m.tally.deaths_state += by_group
         m.tally.violence += by_cell
@@ -500,46 +480,33 @@ def interact(m: MilitantModel) -> None:
     p, F, rng = m.p, m.fighters, m.rng
     if len(F) == 0:
         return
-    _evolve_units(m)
     G = m.n_groups
-    n = m.presence()
-    front = None
+    # the fighters by group and cell, for the unit events and the clashes (units change in
+    # between, groups and cells do not)
+    index = kernels.group_cell_index(F.group, F.cell, m.n_cells, G * m.n_cells)
+    _evolve_units(m, index)
+    # each pair's cells of contact and the exponent of its clash probability there, in one
+    # compiled pass (pairs in order, cells ascending)
     dist = m.doctrinal_distance()
-    flat = F.group.astype(np.int64) * m.n_cells + F.cell
-    eta_sum = np.bincount(flat, weights=F.hostility, minlength=G * m.n_cells).reshape(G, -1)
-    fights: list[tuple[int, int, np.ndarray, int]] = []
-    for a in range(G):
-        for b in range(a + 1, G):
-            rel = m.relation[a, b]
-            if rel == Relation.ENDED:
-                continue
-            if rel == Relation.WAR:  # at war, groups attack across the front line
-                if front is None:
-                    front = m.in_sight(n, 1)
-                na_all, nb_all = front[a], front[b]
-                both = np.flatnonzero((na_all > 0) & (nb_all > 0) & ((n[a] > 0) | (n[b] > 0)))
-                na, nb = na_all[both], nb_all[both]
-            else:
-                both = np.flatnonzero((n[a] > 0) & (n[b] > 0))
-                na, nb = n[a, both], n[b, both]
-            if len(both) == 0:
-                continue
-            if rel == Relation.TRUCE:
-                eta = 0.5 * (eta_sum[a, both] / na + eta_sum[b, both] / nb)
-                prob = 1.0 - np.exp(-p.incident_rate * eta * dist[a, b] ** 2 * np.minimum(na, nb))
-            else:
-                w = p.war_clash_factor if rel == Relation.WAR else 1.0
-                prob = 1.0 - np.exp(-p.clash_kappa * m.hostility[a, b] * np.minimum(na, nb) * w)
-            hit = rng.random(len(both)) < prob
-            if hit.any():
-                fights.append((a, b, both[hit], int(rel)))
-    if not fights:
+    dist2 = np.zeros((G, G))
+    for a, b in zip(*np.nonzero(m.relation == Relation.TRUCE)):
+        dist2[a, b] = dist[a, b] ** 2
+    fa, fb, cells, rel, x = kernels.clash_exponents(
+        F.group, F.cell, F.hostility, G, m.n_cells, m.width, m.height, m.relation, m.hostility,
+        dist2, int(Relation.ENDED), int(Relation.WAR), int(Relation.TRUCE),
+        p.incident_rate, p.clash_kappa, p.war_clash_factor)
+    if len(cells) == 0:
         return
-    _fight(m, fights)
+    # one draw per cell, pair after pair (as a draw per pair would give them)
+    hit = rng.random(len(cells)) < 1.0 - np.exp(x)
+    if not hit.any():
+        return
+    _fight(m, fa[hit], fb[hit], cells[hit], rel[hit], index)
 
 
-def _evolve_units(m: MilitantModel) -> None:
-    """Coalescence-fragmentation of fighting units (see ``interact``)."""
+def _evolve_units(m: MilitantModel, index: tuple | None = None) -> None:
+    """Coalescence-fragmentation of fighting units (see ``interact``); ``index`` the
+    fighters by group and cell (``kernels.group_cell_index``), made here if not given."""
     p, F, rng = m.p, m.fighters, m.rng
     n = len(F)
     k = int(rng.binomial(n, p.unit_event_rate)) if p.unit_event_rate > 0 else 0
@@ -549,99 +516,73 @@ def _evolve_units(m: MilitantModel) -> None:
     frag = rng.random(k) < p.unit_fragment
     # fragmentation: every member of the unit becomes a unit of one (labels in row order)
     if frag.any():
-        m.next_unit += kernels.relabel_broken(F.unit, np.unique(F.unit[who[frag]]), m.next_unit)
+        m.next_unit += kernels.relabel_broken(F.unit, F.unit[who[frag]], m.next_unit)
     who = who[~frag]
     if len(who) == 0:
         return
     # coalescence: with the unit of a random fighter of the same group in the same cell; the
     # merged units are connected components, each taking the smallest of its labels (a
     # fighter id in the unit)
-    key = kernels.group_cell_key(F.group, F.cell, m.n_cells)
-    order, start = kernels.key_index(key, m.n_groups * m.n_cells)
-    kernels.coalesce_units(F.unit, key, who.astype(np.int64), rng.random(len(who)), order, start)
+    if index is None:
+        index = kernels.group_cell_index(F.group, F.cell, m.n_cells, m.n_groups * m.n_cells)
+    key, order, start = index
+    kernels.coalesce_units(F.unit, key, who.astype(np.int64), rng.random(len(who)), order,
+                           start)
 
 
-def _fight(m: MilitantModel, fights: list[tuple[int, int, np.ndarray, int]]) -> None:
-    """Resolve this week's clashes and incidents (see ``interact``)."""
+def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
+           rel: np.ndarray, index: tuple) -> None:
+    """Resolve this week's clashes and incidents (see ``interact``): the clash k between
+    groups fa[k] < fb[k] in cells[k], their relation rel[k], in that order; ``index`` the
+    fighters by group and cell."""
     p, F, rng = m.p, m.fighters, m.rng
-    G, C, W = m.n_groups, m.n_cells, m.width
+    C, W = m.n_cells, m.width
     n_f = len(F)
-    g, c = F.group, F.cell
     dead = np.zeros(n_f, dtype=bool)
     engaged_any = np.zeros(n_f, dtype=bool)
     routed = np.zeros(n_f, dtype=bool)
     # the fighters of each group in each cell, rows ascending; who died in that order
-    here_order, here_start, here_pos, here_unit = kernels.fight_index(g, c, F.unit, C, G * C)
+    _, here_order, here_start = index
+    here_pos, here_unit = kernels.fight_positions(here_order, F.unit)
     dead_k = np.zeros(n_f, dtype=bool)
     reach = p.battle_reach
     rows = []
-    for a, b, cells, rel in fights:
-        incident = rel == Relation.TRUCE
-        war = rel == Relation.WAR
-        r = max(reach, 1) if war else reach  # at war, the front line
-        for cell in cells.tolist():
-            cx, cy = cell % W, cell // W
-            around = m.nbr[cell] if war else np.array([cell], dtype=np.int32)
-            if incident:
-                # an incident is a fight between two units on the spot, not a battle
-                sides = []
-                for me in (a, b):
-                    occ = kernels.occupants(here_order, here_start, dead_k, me, around, C)
-                    if len(occ):
-                        pick = occ[int(rng.random() * len(occ))]
-                        occ = occ[F.unit[occ] == F.unit[pick]]
-                    sides.append(occ)
-                ea, eb = sides
-            else:
-                # each side calls in every member of its units present within r of the cell
-                ea = kernels.clash_side(here_order, here_start, dead_k, F.unit, here_unit, a,
-                                        around, cx, cy, r, reach >= 0, W, m.height, C)
-                eb = kernels.clash_side(here_order, here_start, dead_k, F.unit, here_unit, b,
-                                        around, cx, cy, r, reach >= 0, W, m.height, C)
-            na, nb = len(ea), len(eb)
-            if na == 0 or nb == 0:
-                continue
-            ua = _uniform(rng, na)
-            ub = _uniform(rng, nb)
-            a_wins = False if incident else rng.random() < na / (na + nb)
-            da, db = kernels.resolve_clash(
-                ea, eb, ua, ub, np.float32(p.clash_lethality * nb / (na + nb)),
-                np.float32(p.clash_lethality * na / (na + nb)), incident, a_wins, dead, dead_k,
-                here_pos, engaged_any, routed)
-            winner = -1 if incident else (a if a_wins else b)
-            rows.append((a, b, cell, na, nb, da, db, winner, incident))
+    for a, b, cell, r in zip(fa.tolist(), fb.tolist(), cells.tolist(), rel.tolist()):
+        incident = r == Relation.TRUCE
+        if incident:
+            # an incident is a fight between two units on the spot, not a battle
+            sides = []
+            for me in (a, b):
+                occ = kernels.occupants(here_order, here_start, dead_k, me, m.nbr[cell, :1], C)
+                if len(occ):
+                    pick = occ[int(rng.random() * len(occ))]
+                    occ = occ[F.unit[occ] == F.unit[pick]]
+                sides.append(occ)
+            ea, eb = sides
+        else:
+            # each side calls in every member of its units present within reach of the cell
+            ea, eb = kernels.clash_sides(here_order, here_start, dead_k, F.unit, here_unit, a,
+                                         b, cell, r == Relation.WAR, m.nbr, reach, W, m.height,
+                                         C)
+        na, nb = len(ea), len(eb)
+        if na == 0 or nb == 0:
+            continue
+        u = _uniform(rng, na + nb)  # side a's draws, then side b's
+        a_wins = False if incident else rng.random() < na / (na + nb)
+        da, db = kernels.resolve_clash(ea, eb, u, p.clash_lethality, incident, a_wins, dead,
+                                       dead_k, here_pos, engaged_any, routed)
+        winner = -1 if incident else (a if a_wins else b)
+        rows.append((a, b, cell, na, nb, da, db, winner, incident))
     if rows:
         r = np.array(rows, dtype=np.int64)
-        ra, rb, cl, da, db, win, inc = r[:, 0], r[:, 1], r[:, 2], r[:, 5], r[:, 6], r[:, 7], r[:, 8] > 0
         t = m.tally
-        np.add.at(t.clash_casualties, (ra, rb), da)
-        np.add.at(t.clash_casualties, (rb, ra), db)
-        np.add.at(t.deaths_clash, ra, da)
-        np.add.at(t.deaths_clash, rb, db)
-        np.add.at(t.clashes, (ra, rb), 1)
-        np.add.at(t.clashes, (rb, ra), 1)
-        np.add.at(t.violence, cl, da + db)
-        np.add.at(m.clash_memory, (ra, rb), 1)
-        np.add.at(m.clash_memory, (rb, ra), 1)
-        m.last_clash[ra, rb] = m.last_clash[rb, ra] = m.week
-        if inc.any():
-            np.add.at(t.incidents, (ra[inc], rb[inc]), 1)
-            np.add.at(t.incidents, (rb[inc], ra[inc]), 1)
-            np.add.at(m.tension, (ra[inc], rb[inc]), p.tension_per_incident * (1 + da[inc]))
-            np.add.at(m.tension, (rb[inc], ra[inc]), p.tension_per_incident * (1 + db[inc]))
-        # the winner takes the cell (in the order of the clashes: a cell fought over twice
-        # goes to the last winner)
-        for cell, w in zip(cl[~inc].tolist(), win[~inc].tolist()):
-            if m.owner[cell] != w:
-                t.cells_gained[w] += 1
-            t.clash_wins[w] += 1
-            m.owner[cell] = w
-            m.firmness[cell] = p.firm_rate
-        m.recorder.log_clashes(m.week, ra, rb, cl, r[:, 3], r[:, 4], da, db, win, incident=inc)
-    F.routed |= routed & ~dead
-    F.fought |= engaged_any
-    F.experience += engaged_any
-    F.hostility[engaged_any] += p.revenge * (1.0 - F.hostility[engaged_any])
+        kernels.clash_tallies(r, m.week, t.clash_casualties, t.deaths_clash, t.clashes,
+                              t.violence, m.clash_memory, m.last_clash, t.incidents, m.tension,
+                              p.tension_per_incident, m.owner, m.firmness, t.cells_gained,
+                              t.clash_wins, p.firm_rate)
+        m.recorder.log_clash_rows(m.week, r)
+    kernels.after_clashes(F.routed, F.fought, F.experience, F.hostility, routed, dead,
+                          engaged_any, p.revenge)
     if dead.any():
         remove_fighters(m, ~dead)
 
@@ -669,57 +610,29 @@ def defect_and_desert(m: MilitantModel) -> None:
     # P(defect) <= epsilon: draw u first and evaluate the utilities only where u < epsilon
     # (exactly the same distribution, at a fraction of the cost).
     u = _uniform(rng, n)
-    cand = np.flatnonzero(u < p.defect_epsilon) if G > 1 else np.empty(0, np.int64)
-    defect = np.zeros(n, dtype=bool)
+    cand = kernels.below(u, p.defect_epsilon, _NONE) if G > 1 else np.empty(0, np.int64)
+    defected = np.zeros(n, dtype=bool)
     if len(cand):
-        g, c = F.group[cand], F.cell[cand]
-        sight = (m.in_sight(m.presence()) > 0) & m.group_alive[:, None]  # (G, C)
-        seen_ops = 1.0 - np.exp(-m.in_sight(m.tally.ops) / p.activity_scale)  # this week's ops
-        theta = np.column_stack([F.takfir[cand], F.coercion[cand]])
-        aff = affinity(theta, m.doctrine)  # (k, G)
+        sight, ops_seen = kernels.defect_fields(F.group, F.cell, m.tally.ops, m.group_alive, G,
+                                                C, m.width, m.height, p.vision)
+        seen_ops = 1.0 - np.exp(-ops_seen / p.activity_scale)  # this week's ops
         pull = p.claim_pull * m.claim * m.propaganda
-        U_other = (p.defect_alpha * aff + p.defect_beta * m.momentum[None, :]
-                   + p.defect_gamma * F.frustration[cand, None] * seen_ops[:, c].T
-                   - p.defect_delta * F.hostility[cand, None] + pull[None, :])
-        rows = np.arange(len(cand))
-        ok = sight[:, c].T
-        ok[rows, g] = False
-        U_other = np.where(ok, U_other, -np.inf)
-        best = U_other.argmax(1)
-        best_u = U_other[rows, best]
-        U_own = (p.defect_alpha * aff[rows, g] + p.defect_beta * m.momentum[g]
-                 + p.defect_lambda * F.commitment[cand])
-        has = np.isfinite(best_u)
-        prob = np.zeros(len(cand))
-        prob[has] = p.defect_epsilon / (1.0 + np.exp(-p.defect_slope * (best_u[has] - U_own[has])))
-        go = u[cand] < prob
-        if go.any():
-            who = cand[go]
-            src, dst = g[go], best[go]
-            flows = np.zeros((G, G), np.int64)
-            np.add.at(flows, (src, dst), 1)
-            m.tally.defections += flows
-            before = np.maximum(1, np.bincount(F.group, minlength=G))
-            F.group[who] = dst
-            F.commitment[who] = p.commitment0
-            F.frustration[who] = 0.0
-            F.tenure[who] = 0
-            # a defector leaves its unit: a label no unit of fighter ids can carry
-            F.unit[who] = new_units(m, len(who))
-            defect[who] = True
-            truce = m.relation == Relation.TRUCE
-            m.tension += truce * p.tension_per_defection * 100.0 * flows / before[:, None]
+        best, has, x = kernels.defect_utilities(
+            cand, F.group, F.cell, F.takfir, F.coercion, F.frustration, F.hostility,
+            F.commitment, sight, seen_ops, m.doctrine, m.momentum, pull, p.defect_alpha,
+            p.defect_beta, p.defect_gamma, p.defect_delta, p.defect_lambda, p.defect_slope,
+            SQRT2)
+        # a defector leaves its unit: a label no unit of fighter ids can carry (new_units)
+        m.next_unit += kernels.defect(
+            cand, u, best, has, np.exp(x), p.defect_epsilon, F.group, F.commitment,
+            F.frustration, F.tenure, F.unit, defected, p.commitment0, m.next_unit,
+            m.tally.defections, m.tension, m.relation == Relation.TRUCE,
+            p.tension_per_defection)
     # desertion, likewise evaluated only where the draw is below its bound desert_rate
     u = _uniform(rng, n)
-    cand = np.flatnonzero((u < p.desert_rate) & ~defect)
-    desert = np.zeros(n, dtype=bool)
-    if len(cand):
-        grievance = F.hardship[cand] * (1.0 - m.governance[F.cell[cand]])
-        p_desert = p.desert_rate * (1.0 - F.commitment[cand]) * (1.0 - grievance)
-        desert[cand[u[cand] < p_desert]] = True
+    desert = kernels.desert(u, defected, p.desert_rate, F.hardship, F.commitment, m.governance,
+                            F.group, F.cell, m.tally.desertions, m.population)
     if desert.any():
-        m.tally.desertions += np.bincount(F.group[desert], minlength=G)
-        m.population += np.bincount(F.cell[desert], minlength=C)
         remove_fighters(m, ~desert)
 
 
@@ -752,9 +665,11 @@ def relations(m: MilitantModel) -> None:
     """
     p, F, rng = m.p, m.fighters, m.rng
     G = m.n_groups
-    counts = m.fighter_counts()
+    counts, eta_sum = kernels.group_counts(F.group, F.hostility, G)
     # groups with no fighter left are destroyed
-    for g in np.flatnonzero(m.group_alive & (counts == 0)):
+    for g in range(G):
+        if not (m.group_alive[g] and counts[g] == 0):
+            continue
         m.group_alive[g] = False
         lost = m.owner == g
         m.owner[lost] = NO_OWNER
@@ -762,20 +677,16 @@ def relations(m: MilitantModel) -> None:
         m.support[g] = 0.0
         m.log_event(EventKind.GROUP_DESTROYED, int(g))
         _end_relations(m, int(g))
-    # outside strikes come later in the week (state_and_outside_forces): last week's count
-    losses = (m.tally.deaths_state + m.last_strike_deaths) / np.maximum(1, counts)
-    m.threat += p.threat_rate * (losses - m.threat)
+    # threat, hostility, clash memory and tension; outside strikes come later in the week
+    # (state_and_outside_forces): last week's count
     if G < 2:
+        m.threat += p.threat_rate * ((m.tally.deaths_state + m.last_strike_deaths)
+                                     / np.maximum(1, counts) - m.threat)
         return
-    eta_bar = np.bincount(F.group, weights=F.hostility, minlength=G) / np.maximum(1, counts)
-    dist = m.doctrinal_distance()
-    memory = m.clash_memory / (1.0 + m.clash_memory)
-    target = np.clip(0.5 * (eta_bar[:, None] + eta_bar[None, :]) + p.distance_weight * dist
-                     + p.memory_weight * memory, 0, 1)
-    m.hostility += p.group_hostility_rate * (target - m.hostility)
-    np.fill_diagonal(m.hostility, 0.0)
-    m.clash_memory *= 1.0 - p.memory_decay
-    m.tension *= 1.0 - p.tension_decay
+    memory = kernels.relations_drift(
+        counts, eta_sum, m.doctrine, m.hostility, m.clash_memory, m.tension, m.threat,
+        m.tally.deaths_state, m.last_strike_deaths, p.threat_rate, p.distance_weight,
+        p.memory_weight, p.group_hostility_rate, p.memory_decay, p.tension_decay, SQRT2)
 
     for a in range(G):
         for b in range(a + 1, G):
@@ -917,45 +828,36 @@ def _merge(m: MilitantModel, into: int, gone: int, kind: EventKind) -> None:
 # =============================================================================================
 # 9. Control and governance
 # =============================================================================================
-def _strongest(m: MilitantModel) -> np.ndarray:
-    """Per cell: the actor whose strength exceeds all others' by control_margin, else contested."""
-    p = m.p
-    presence = m.presence()
-    strength = np.vstack([presence, m.state_strength()[None, :]])  # groups..., state
-    if p.hold_strength > 0 and m.administration.any():
-        # a group holds its ground through its administration and local auxiliaries, not
-        # only through the fighters present: hold_strength x administration_g x firmness in
-        # the cells it holds, where it has a fighter within admin_reach (an administration
-        # with no armed force in reach does not hold)
+def _strongest(m: MilitantModel, state_strength: np.ndarray | None = None) -> np.ndarray:
+    """Per cell: the actor whose strength exceeds all others' by control_margin, else contested.
+
+    A group holds its ground through its administration and local auxiliaries, not only
+    through the fighters present: hold_strength x administration_g x firmness in the cells it
+    holds, where it has a fighter within admin_reach (an administration with no armed force in
+    reach does not hold). An actor with no strength in a cell never takes it, even with
+    control_min = 0."""
+    p, F = m.p, m.fighters
+    if state_strength is None:
+        state_strength = m.state_strength()
+    use_hold = p.hold_strength > 0 and bool(m.administration.any())
+    hold = np.zeros(m.n_cells)
+    if use_hold:
         held = np.flatnonzero(m.owner >= 0)
         g = m.owner[held]
-        backed = m.in_sight(presence.astype(np.float64), p.admin_reach)[g, held] > 0
-        strength[g, held] += (p.hold_strength * m.administration[g] * m.firmness[held]
-                              * backed)
-    top = strength.argmax(0)
-    cols = np.arange(m.n_cells)
-    top_val = strength[top, cols]
-    strength[top, cols] = -np.inf
-    second = np.maximum(strength.max(0), 0.0)
-    # an actor with no strength in a cell never takes it, even with control_min = 0
-    clear = (top_val > 0) & (top_val >= p.control_min) & (top_val >= p.control_margin * second)
-    actor = np.where(top == m.n_groups, STATE, top)
-    return np.where(clear, actor, _CONTESTED)
+        presence = m.presence().astype(np.float64)
+        backed = m.in_sight(presence, p.admin_reach)[g, held] > 0
+        hold[held] = p.hold_strength * m.administration[g] * m.firmness[held] * backed
+    return kernels.strongest(F.group, F.cell, m.n_groups, state_strength, m.owner, hold,
+                             use_hold, p.control_min, p.control_margin, STATE, _CONTESTED)
 
 
-def _cells_taken(m: MilitantModel, before: np.ndarray, after: np.ndarray) -> None:
-    """Count cells taken from one group by another; between truce partners, tension."""
-    G = m.n_groups
-    both = (before >= 0) & (after >= 0)
-    if not both.any():
-        return
-    taken = np.zeros((G, G), np.int64)
-    np.add.at(taken, (before[both], after[both]), 1)
-    m.tally.cells_taken += taken
-    truce = m.relation == Relation.TRUCE
-    if (taken * truce).any():
-        held = np.maximum(1, m.territory())
-        m.tension += truce * m.p.tension_per_cell * 100.0 * taken / held[:, None]
+def _cells_taken(m: MilitantModel, flip: np.ndarray, winner: np.ndarray) -> None:
+    """The flipped cells go to their challenger; count cells taken from one group by another
+    and, between truce partners, the tension (tension_per_cell per 1% of territory)."""
+    p = m.p
+    kernels.take_cells(flip, winner, m.owner, m.firmness, m.tally.cells_gained,
+                       m.tally.cells_taken, m.relation == Relation.TRUCE, m.tension,
+                       p.tension_per_cell, p.firm_rate)
 
 
 def control_and_governance(m: MilitantModel) -> None:
@@ -979,17 +881,13 @@ def control_and_governance(m: MilitantModel) -> None:
     cells gained and clash wins of the week per fighter.
     """
     p = m.p
-    G = m.n_groups
-    winner = _strongest(m)
+    strength = m.state_strength()
+    winner = _strongest(m, strength)
     owner = m.owner
     flip = kernels.contest(winner, owner, m.firmness, m.fighters.cell, m.relation, m.claim,
-                           m.state_strength(), int(Relation.TRUCE), _CONTESTED, p.firm_rate,
+                           strength, int(Relation.TRUCE), _CONTESTED, p.firm_rate,
                            p.firm_rate / 5.0, p.erode_rate, p.claim_expansion, p.control_min)
-    gained = winner[flip]
-    m.tally.cells_gained += np.bincount(gained[gained >= 0], minlength=G)
-    _cells_taken(m, owner[flip], gained)
-    owner[flip] = winner[flip]
-    m.firmness[flip] = p.firm_rate
+    _cells_taken(m, flip, winner)
     # ground forces garrison what they retake; rule by doctrine
     kernels.rule_cells(owner, winner, flip, m.firmness, m.security, m.ground, m.doctrine,
                        m.support, m.hardship, m.governance, STATE, NO_OWNER, p.ground_garrison,
@@ -1026,29 +924,16 @@ def state_and_outside_forces(m: MilitantModel) -> None:
     ground_forces(m)
     p, F, rng = m.p, m.fighters, m.rng
     G, C = m.n_groups, m.n_cells
-    # regeneration toward capacity
-    rel = np.clip(m.governance / np.maximum(m.governance0, 0.05), 0.0, 2.0)
-    cap = m.capacity * rel + m.programme_security
-    free = m.owner < 0
-    deficit = np.where(free, np.maximum(0.0, cap - m.security), 0.0)
-    room = max(0.0, cap.sum() - m.security.sum())  # the state's budget: total capacity
-    if deficit.sum() > 0 and room > 0:
-        m.security += p.security_regen * deficit * min(1.0, room / deficit.sum())
-    # redeployment toward threatened state-held cells
-    near = m.in_sight(np.bincount(F.cell, minlength=C).astype(np.float64))
-    st = m.owner == STATE
-    quiet = st & (near == 0) & (m.security > 0)
-    threatened = st & (near > 0)
-    if quiet.any() and threatened.any():
-        pool = p.redeploy_rate * m.security[quiet].sum()
-        m.security[quiet] *= 1.0 - p.redeploy_rate
-        w = near[threatened]
-        m.security[threatened] += pool * w / w.sum()
+    # regeneration toward capacity; redeployment toward threatened state-held cells
+    kernels.regenerate_security(m.security, m.governance, m.governance0, m.capacity,
+                                m.programme_security, m.owner, p.security_regen)
+    kernels.redeploy_security(m.security, F.cell, m.owner, STATE, m.width, m.height, p.vision,
+                              p.redeploy_rate)
     # outside strikes
     if len(F) and m.strike.any():
         # a fighter's hazard depends only on its group and cell: computed once per pair
-        holds = m.owner[None, :] == np.arange(G)[:, None]
-        hazard = p.strike_lethality * m.strike * (1.0 + p.strike_territory_weight * holds)
+        hazard = kernels.strike_hazard(m.strike, m.owner, p.strike_lethality,
+                                       p.strike_territory_weight)
         chance = 1.0 - np.exp(-hazard)  # 0 where the strike strength is 0
         dead, by_group, by_cell = kernels.grid_deaths(_uniform(rng, len(F)), chance.ravel(),
                                                       F.group, F.cell, G, C)
@@ -1057,15 +942,15 @@ def state_and_outside_forces(m: MilitantModel) -> None:
             # strikes come after this week's control step: they erode governance here
             erode_governance(m, by_cell.astype(np.float64))
             remove_fighters(m, ~dead)
-        presence = m.presence() > 0
+        k_max = kernels.strongest_strike(m.strike, m.fighters.group, m.fighters.cell)
         for gi in range(G):
             if m.leader_alive[gi] and m.group_alive[gi]:
-                k_max = m.strike[gi][presence[gi]].max(initial=0.0)
-                if k_max > 0 and rng.random() < min(1.0, p.leader_kill_rate * k_max):
+                if k_max[gi] > 0 and rng.random() < min(1.0, p.leader_kill_rate * k_max[gi]):
                     kill_leader(m, gi, "outside strike")
     # succession and recovery
-    back = ~m.leader_alive & (m.week >= m.leader_back_week) & m.group_alive
-    for gi in np.flatnonzero(back):
+    for gi in range(G):
+        if m.leader_alive[gi] or m.week < m.leader_back_week[gi] or not m.group_alive[gi]:
+            continue
         m.leader_alive[gi] = True
         m.log_event(EventKind.LEADER_REPLACED, int(gi))
     m.cohesion += p.cohesion_recovery * (1.0 - m.cohesion)
