@@ -329,16 +329,26 @@ def test_docs_list_every_shipped_experiment_with_its_size():
             assert f"{n_design} points" in row, row
 
 
-def test_the_h1_sensitivity_experiment_asks_h1_again_with_administered_sahel_groups():
-    """experiments/sensitivity/h1_administered.toml must stay H1 (same scenario, contrasts,
-    outcomes and smallest effects) with only the Sahel groups' administration changed."""
+SYRIA_ADMIN = {f"groups.{g}.administration": 1.0 for g in ("ISIS", "Nusra", "Rebels")}
+
+
+@pytest.mark.parametrize("name, sensitivity, administration", [
+    ("h1_claim", "h1_administered", {"groups.JNIM.administration": 0.2,
+                                     "groups.ISGS.administration": 0.2}),
+    ("h4_infighting", "h4_administered", SYRIA_ADMIN),
+    ("h5_governance", "h5_administered", SYRIA_ADMIN),
+])
+def test_a_sensitivity_experiment_asks_its_hypothesis_again_with_administered_groups(
+        name, sensitivity, administration):
+    """experiments/sensitivity/H_administered.toml must stay the hypothesis of its experiment
+    (same scenario, design, contrasts, outcomes and smallest effects) with only the groups'
+    administration changed."""
     def strip(h):
         keep = ("id", "outcome", "control", "treatment", "expect", "min_effect")
         return ({k: h.get(k) for k in keep}, [strip(a) for a in h.get("also", [])])
 
-    h1 = load_experiment(ROOT / "experiments" / "h1_claim.toml")
-    sens = load_experiment(ROOT / "experiments" / "sensitivity" / "h1_administered.toml")
-    assert sens.scenario == h1.scenario and sens.parameters == h1.parameters
-    assert strip(sens.hypothesis) == strip(h1.hypothesis)
-    assert sens.constants == {**h1.constants, "groups.JNIM.administration": 0.2,
-                              "groups.ISGS.administration": 0.2}
+    exp = load_experiment(ROOT / "experiments" / f"{name}.toml")
+    sens = load_experiment(ROOT / "experiments" / "sensitivity" / f"{sensitivity}.toml")
+    assert sens.scenario == exp.scenario and sens.parameters == exp.parameters
+    assert strip(sens.hypothesis) == strip(exp.hypothesis)
+    assert sens.constants == {**exp.constants, **administration}
