@@ -335,8 +335,10 @@ SYRIA_ADMIN = {f"groups.{g}.administration": 1.0 for g in ("ISIS", "Nusra", "Reb
 @pytest.mark.parametrize("name, sensitivity, administration", [
     ("h1_claim", "h1_administered", {"groups.JNIM.administration": 0.2,
                                      "groups.ISGS.administration": 0.2}),
+    ("h3_propaganda", "h3_administered", SYRIA_ADMIN),
     ("h4_infighting", "h4_administered", SYRIA_ADMIN),
     ("h5_governance", "h5_administered", SYRIA_ADMIN),
+    ("h6_leader", "h6_administered", SYRIA_ADMIN),
 ])
 def test_a_sensitivity_experiment_asks_its_hypothesis_again_with_administered_groups(
         name, sensitivity, administration):
