@@ -335,6 +335,7 @@ SYRIA_ADMIN = {f"groups.{g}.administration": 1.0 for g in ("ISIS", "Nusra", "Reb
 @pytest.mark.parametrize("name, sensitivity, administration", [
     ("h1_claim", "h1_administered", {"groups.JNIM.administration": 0.2,
                                      "groups.ISGS.administration": 0.2}),
+    ("h2_restriction", "h2_administered", {"groups.HTS.administration": 1.0}),
     ("h3_propaganda", "h3_administered", SYRIA_ADMIN),
     ("h4_infighting", "h4_administered", SYRIA_ADMIN),
     ("h5_governance", "h5_administered", SYRIA_ADMIN),
