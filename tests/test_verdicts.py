@@ -36,11 +36,25 @@ def test_readme_verdicts_are_what_the_kept_study_gives():
         "`.venv/bin/python scripts/verdicts_table.py --run sweeps/study --keep --write`")
 
 
+def _assert_remade(exp, spec, kept, label):
+    """Make run ``spec`` of ``exp`` again from its seed: every outcome as in the kept runs."""
+    from sim.sweeps.runner import execute, make_task
+
+    rec = execute(make_task(exp, spec))
+    assert rec["status"] == "ok", rec.get("error")
+    for outcome, value in rec["outcomes"].items():
+        old = kept.loc[spec.run_id, outcome]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            assert old is None or (isinstance(old, float) and math.isnan(old)), outcome
+        else:
+            assert old == value, (f"{label} {spec.run_id}: {outcome} was {old} in the kept "
+                                  f"study and is {value} now; run the study again")
+
+
 @pytest.mark.parametrize("name", ["h1_claim", "h2_restriction", "h3_propaganda",
                                   "h4_infighting", "h5_governance", "h6_leader"])
 def test_kept_study_is_what_the_model_gives_now(name):
     from sim.sweeps.design import load_experiment
-    from sim.sweeps.runner import execute, make_task
 
     manifest = json.loads((STUDY / name / "manifest.json").read_text())
     reps = manifest["experiment"]["replicates"]  # the kept study may be smaller than the file's
@@ -52,15 +66,7 @@ def test_kept_study_is_what_the_model_gives_now(name):
         f"the kept study of {name} does not have the experiment's runs; run the study again")
     # the last replicate of the last point: an ablation point where the experiment has one
     spec = specs[sorted(specs, key=lambda r: (specs[r].point_id, specs[r].replicate))[-1]]
-    rec = execute(make_task(exp, spec))
-    assert rec["status"] == "ok", rec.get("error")
-    for outcome, value in rec["outcomes"].items():
-        old = kept.loc[spec.run_id, outcome]
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            assert old is None or (isinstance(old, float) and math.isnan(old)), outcome
-        else:
-            assert old == value, (f"{name} run {spec.run_id}: {outcome} was {old} in the kept "
-                                  f"study and is {value} now; run the study again")
+    _assert_remade(exp, spec, kept, f"{name} run")
 
 
 def test_readme_verdicts_table_covers_every_hypothesis():
@@ -85,7 +91,6 @@ def test_kept_ensemble_is_what_the_model_gives_now(name, tmp_path):
     parameters) has exactly the runs its experiment would make now, and one of them, made
     again from its seed and its draw, gives the same outcomes."""
     from sim.sweeps.design import load_experiment
-    from sim.sweeps.runner import execute, make_task
 
     vt = _script()
     kept_dir = STUDY / vt.ENSEMBLE / name
@@ -97,15 +102,7 @@ def test_kept_ensemble_is_what_the_model_gives_now(name, tmp_path):
         f"the kept ensemble of {name} does not have the experiment's runs; run the study "
         "again with --ensemble")
     spec = specs[sorted(specs)[len(specs) // 2]]
-    rec = execute(make_task(exp, spec))
-    assert rec["status"] == "ok", rec.get("error")
-    for outcome, value in rec["outcomes"].items():
-        old = kept.loc[spec.run_id, outcome]
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            assert old is None or (isinstance(old, float) and math.isnan(old)), outcome
-        else:
-            assert old == value, (f"{name} ensemble run {spec.run_id}: {outcome} was {old} "
-                                  f"in the kept study and is {value} now")
+    _assert_remade(exp, spec, kept, f"{name} ensemble run")
 
 
 def test_the_ensemble_draws_the_shared_parameters_the_experiment_leaves_alone():
