@@ -362,6 +362,32 @@ def test_sigterm_is_an_orderly_interruption(tmp_path):
     assert meta["complete"] is False and meta["missing"] == 30 - kept
 
 
+def test_a_run_the_signal_interrupts_is_not_recorded_as_failed(tmp_path, monkeypatch):
+    """SIGTERM raised inside a run that some library turns into its own error (it catches
+    BaseException): with one worker the sweep stops as interrupted and records no failure."""
+    import sim.sweeps.engines as engines
+    from sim.sweeps.runner import SweepInterrupted
+
+    real = engines.execute
+    calls = []
+
+    def execute(task):
+        calls.append(task)
+        if len(calls) == 2:  # the handler fired inside the run, whose code caught it
+            engines.TERMINATING.set()
+            return {**real(task), "status": "failed", "error": "RuntimeError: interrupted"}
+        return real(task)
+
+    monkeypatch.setattr(engines, "execute", execute)
+    out = tmp_path / "sig"
+    with pytest.raises(SweepInterrupted):
+        run_sweep(experiment(experiment__replicates=2), workers=1, out=out, progress=False)
+    engines.TERMINATING.clear()
+    res = SweepResult.load(out)
+    assert len(calls) == 2 and len(res.runs) == 1 and (res.runs["status"] == "ok").all()
+    assert not res.complete
+
+
 def test_resuming_after_the_model_code_changed_warns(tmp_path, monkeypatch):
     import sim.sweeps.runner as sweep
     from sim.sweeps.runner import SweepWarning

@@ -149,6 +149,12 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+#: set by the sweep's SIGTERM handler: a run in this process that the signal interrupted must
+#: not be recorded as failed, whatever exception the interrupted code turned it into (a library
+#: that catches BaseException and raises its own error, for example)
+TERMINATING = threading.Event()
+
+
 class _SerialEngine:
     """Runs in this process, one at a time (one worker)."""
 
@@ -162,7 +168,10 @@ class _SerialEngine:
 
     def submit(self, task) -> Future:
         f: Future = Future()
-        f.set_result(execute(task))
+        rec = execute(task)
+        if TERMINATING.is_set():  # interrupted during the run: an interruption, not a failure
+            raise KeyboardInterrupt
+        f.set_result(rec)
         return f
 
     def wait(self, futures):

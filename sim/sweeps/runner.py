@@ -49,6 +49,7 @@ from .design import Experiment, ExperimentError, RunSpec, SweepError, load_exper
 from .engines import (  # noqa: F401 - the engines and the one run are re-exported
     POOL_ATTEMPTS,
     PROBE_SECONDS,
+    TERMINATING,
     _alive,
     _DaskEngine,
     _failed_record,
@@ -555,8 +556,10 @@ def _install_sigterm():
         return None
 
     def handler(signum, frame):
+        TERMINATING.set()
         raise KeyboardInterrupt
 
+    TERMINATING.clear()
     try:
         return signal.signal(signal.SIGTERM, handler)
     except (ValueError, OSError):  # pragma: no cover
