@@ -108,7 +108,16 @@ def test_tiny_calibration_writes_the_posterior_and_its_history(tiny):
                 "value:tiny_world:clashes_year1", "value:tiny_world:front_fighters",
                 "miss:tiny_world:clashes_year1", "miss:tiny_world:front_fighters"):
         assert col in post, col
-    assert post["clash_kappa"].between(0, 1).all() and post["desert_rate"].between(0, .1).all()
+    assert post["clash_kappa"].between(0, 1).all()
+    assert post["desert_rate"].between(0.001, 0.1).all()
+    # the log-uniform prior is sampled on log10 of the value: pyABC's history holds the
+    # logarithm (within [-3, -1]), the posterior the value itself
+    hist = _particles(out / "abc.db", 1)
+    logs = hist.loc[hist["name"] == "p01", "value"].to_numpy()
+    assert ((logs >= -3) & (logs <= -1)).all()
+    assert np.allclose(np.sort(10.0 ** logs), np.sort(post["desert_rate"].to_numpy()))
+    kappa = hist.loc[hist["name"] == "p00", "value"].to_numpy()  # uniform: as it is
+    assert np.allclose(np.sort(kappa), np.sort(post["clash_kappa"].to_numpy()))
     assert (post["distance"] >= 0).all()
     # a particle's miss is what its value makes of the target
     m = [miss(v, 3, 12) for v in post["value:tiny_world:clashes_year1"]]
