@@ -170,6 +170,30 @@ def test_report_shows_posterior_prior_generations_and_pattern_fits(tiny, tmp_pat
                                                       "tiny_world:front_fighters"]
 
 
+def test_the_report_warns_of_a_posterior_on_few_particles_and_of_failed_draws():
+    from sim.analysis.calibration_report import ess_warning, failed_draws_warning
+
+    gen = pd.DataFrame({"particles": [48, 48], "ess": [48.0, 2.6]})
+    assert "2.6 of 48 particles" in ess_warning(gen)
+    assert ess_warning(gen.assign(ess=[48.0, 30.0])) == ""
+    pred = pd.DataFrame({"draw": [0, 0, 0, 1, 1, 1], "scenario": ["a", "a", "b"] * 2,
+                         "value": [1.0, 2.0, np.nan, np.nan, np.nan, 3.0]})
+    assert "2 of 4 predictive runs" in failed_draws_warning(pred)
+    assert failed_draws_warning(pred.fillna(0.0)) == ""
+
+
+def test_a_failed_particle_misses_every_pattern_and_says_why(capsys):
+    cal = load_calibration(TINY)
+    by_s = {"tiny_world": [f.pattern for f in cal.patterns]}
+    bad = {"clash_kappa": -1.0, "desert_rate": 0.01}  # outside clash_kappa's range
+    got = cb.evaluate_particle(bad, cal.priors, ["tiny_world"], cal.scenario_files, by_s,
+                               cal.seeds, cal.seed, cal.steps)
+    assert got["failed"] == 1.0
+    assert got["miss:tiny_world:clashes_year1"] == cb.MISS_CAP
+    err = capsys.readouterr().err
+    assert "a run of tiny_world failed" in err and "clash_kappa" in err
+
+
 def test_more_generations_resume_the_same_history(tiny, tmp_path):
     import shutil
 

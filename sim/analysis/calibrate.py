@@ -716,6 +716,20 @@ class Simulator:
 _WATCHING: int | None = None
 
 
+_FAILURES_SHOWN: set[str] = set()
+
+
+def _warn_failed(scenario: str, exc: Exception) -> None:
+    """Say on stderr, once per process and kind of error, that a particle's runs failed (they
+    count as missing every pattern, so a calibration whose runs all fail still runs on)."""
+    what = f"{type(exc).__name__}: {exc}"
+    if what in _FAILURES_SHOWN:
+        return
+    _FAILURES_SHOWN.add(what)
+    print(f"militant-sim: warning: a run of {scenario} failed ({what[:300]}); it counts as "
+          "missing every pattern", file=sys.stderr, flush=True)
+
+
 def evaluate_particle(values: dict[str, float], priors: list[Prior], scenarios: list[str],
                       files: dict[str, str], patterns: dict[str, list], seeds: int, seed: int,
                       steps: dict[str, int], *, workers: int = 1,
@@ -735,9 +749,10 @@ def evaluate_particle(values: dict[str, float], priors: list[Prior], scenarios: 
             table = summarise(evaluate(files[s], seeds=sd, overrides=ov, workers=workers,
                                        steps=steps[s], patterns=pats))
             vals = {pid: float(table.loc[pid, "value"]) for pid in table.index}
-        except Exception:  # noqa: BLE001 - a failed run misses every pattern
+        except Exception as exc:  # noqa: BLE001 - a failed run misses every pattern
             vals = {p.id: math.nan for p in pats}
             failed = 1.0
+            _warn_failed(s, exc)
         for p in pats:
             v = vals[p.id]
             out[f"miss:{s}:{p.id}"] = miss(v, p.low, p.high)
