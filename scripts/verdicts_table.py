@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/verdicts_table.py --run sweeps/study --keep --write  # the study
     .venv/bin/python scripts/verdicts_table.py --run sweeps/study --ensemble --keep --write
+    .venv/bin/python scripts/verdicts_table.py --run sweeps/study --posterior --keep --write
     .venv/bin/python scripts/verdicts_table.py studies/verdicts --check         # compare only
 
 It reads (with --run: first runs or resumes) the sweeps of experiments/h1..h6 in the given
@@ -12,7 +13,9 @@ and writes the table between the README's ``<!-- verdicts:start -->`` and
 effect of interest, raw and Holm-adjusted p, the power for min_effect at the observed SDs and
 what each ablation says about the mechanism; with an ensemble in the folder (``--ensemble``:
 each experiment over Latin-hypercube draws of the shared parameters of calibrations/core.toml,
-in FOLDER/ensemble/), the share of draws in which each effect has its stated sign and size.
+in FOLDER/ensemble/), the share of draws in which each effect has its stated sign and size;
+with a posterior ensemble (``--posterior``: each experiment over draws from the posterior of
+calibrations/core, in FOLDER/posterior/), the same share over parameter sets that fit the record.
 ``--keep`` copies the tables the verdicts read into ``studies/verdicts/`` (kept in the repository); ``tests/test_verdicts.py`` checks the
 README against them and remakes one run of each experiment to check the kept study is what the
 model gives now.
@@ -80,6 +83,10 @@ STUDY = ROOT / "studies" / "verdicts"
 ENSEMBLE = "ensemble"
 ENSEMBLE_DRAWS = 30
 CALIBRATION = ROOT / "calibrations" / "core.toml"
+#: the posterior ensemble: each experiment again, each replicate a draw (by weight) from the
+#: posterior of the core calibration, one seed per draw
+POSTERIOR = "posterior"
+POSTERIOR_SOURCE = "calibrations/core"
 
 
 def ensemble_ranges(experiment: Path) -> dict[str, list[float]]:
@@ -116,13 +123,34 @@ def ensemble_experiment(name: str, folder: Path) -> Path:
     return out
 
 
-def run_ensembles(folder: Path, workers: int | None = None) -> None:
-    """Run (or resume) the ensemble version of the six experiments into ``folder/ensemble``."""
+def posterior_experiment(name: str, folder: Path, source: str = POSTERIOR_SOURCE) -> Path:
+    """Write the posterior-ensemble version of experiment ``name`` into ``folder`` and return
+    its path: ``replicates`` replaced by ENSEMBLE_DRAWS draws from the core posterior (every
+    parameter the posterior has and the experiment does not set: the points' own values, the
+    ablations' included, win over a draw)."""
+    import re
+
+    src = ROOT / "experiments" / f"{name}.toml"
+    line = f'ensemble = {{ posterior = "{source}", draws = {ENSEMBLE_DRAWS} }}'
+    text, n = re.subn(r"^replicates = \d+.*$", line, src.read_text(), count=1, flags=re.M)
+    if n != 1:
+        raise SystemExit(f"{src}: no 'replicates = N' line to replace by the ensemble")
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}.toml"
+    out.write_text(f"# The posterior-ensemble version of experiments/{name}.toml, written by "
+                   "scripts/verdicts_table.py\n" + text)
+    return out
+
+
+def run_ensembles(folder: Path, workers: int | None = None, kind: str = ENSEMBLE) -> None:
+    """Run (or resume) the ensemble version (``kind``: ENSEMBLE, Latin-hypercube draws, or
+    POSTERIOR, draws from the core posterior) of the six experiments into ``folder/kind``."""
     from sim.sweeps.runner import run_sweep
 
+    write = ensemble_experiment if kind == ENSEMBLE else posterior_experiment
     for name in EXPERIMENTS:
-        path = ensemble_experiment(name, folder / ENSEMBLE)
-        run_sweep(path, workers=workers, out=folder / ENSEMBLE / name, progress=False)
+        path = write(name, folder / kind)
+        run_sweep(path, workers=workers, out=folder / kind / name, progress=False)
 
 
 def keep(folder: Path, into: Path = STUDY) -> None:
@@ -131,7 +159,7 @@ def keep(folder: Path, into: Path = STUDY) -> None:
     import shutil
 
     for name in EXPERIMENTS:
-        for sub in (Path(name), Path(ENSEMBLE) / name):
+        for sub in (Path(name), Path(ENSEMBLE) / name, Path(POSTERIOR) / name):
             if not (folder / sub).is_dir():
                 continue
             (into / sub).mkdir(parents=True, exist_ok=True)
@@ -151,17 +179,17 @@ def verdicts(folder: Path, adjust: str = "holm") -> list:
     return adjust_study(vs, adjust)
 
 
-def ensemble_shares(folder: Path) -> dict[str, str]:
-    """Per hypothesis id, the share of the ensemble's parameter draws in which the effect has
-    the stated sign and size, with its Wilson interval ("87% (70-95%)"); empty when the study
-    has no ensemble."""
+def ensemble_shares(folder: Path, kind: str = ENSEMBLE) -> dict[str, str]:
+    """Per hypothesis id, the share of the ensemble's parameter draws (``kind``: ENSEMBLE or
+    POSTERIOR) in which the effect has the stated sign and size, with its Wilson interval
+    ("87% (70-95%) of 30"); empty when the study has no such ensemble."""
     from sim.analysis.report import evaluate, load_sweep
 
-    if not all((folder / ENSEMBLE / n / "runs.parquet").is_file() for n in EXPERIMENTS):
+    if not all((folder / kind / n / "runs.parquet").is_file() for n in EXPERIMENTS):
         return {}
     out = {}
     for name in EXPERIMENTS:
-        for v, _, _ in evaluate(load_sweep(folder / ENSEMBLE / name), adjust=None):
+        for v, _, _ in evaluate(load_sweep(folder / kind / name), adjust=None):
             e = v.ensemble
             if e and e.get("n"):
                 out[v.id] = (f"{100 * e['share']:.0f}% ({100 * e['low']:.0f}–"
@@ -175,10 +203,13 @@ def table(folder: Path, adjust: str = "holm") -> str:
     """The Markdown table of every hypothesis and contrast of the sweeps in ``folder``."""
     name = {"holm": "Holm", "bh": "BH", "none": "adj."}[adjust]
     shares = ensemble_shares(folder)
+    post = ensemble_shares(folder, POSTERIOR)
     rows = [f"| id | outcome | contrast (control → treatment) | effect, 95% CI | min effect "
             f"| p | p ({name}) | power | ablations | verdict |"
-            + (" share of draws |" if shares else ""),
-            "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if shares else "")]
+            + (" share of prior draws |" if shares else "")
+            + (" share of posterior draws |" if post else ""),
+            "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if shares else "")
+            + ("---|" if post else "")]
     for v in verdicts(folder, adjust):
         kind = " (equivalence)" if v.expect == "equivalent" else ""
         outcome = v.outcome.replace("|", "\\|")  # a pair name inside a table cell
@@ -187,7 +218,8 @@ def table(folder: Path, adjust: str = "holm") -> str:
                     f"| {_num(v.effect)} ({_num(v.ci_low)} to {_num(v.ci_high)}) "
                     f"| {_num(v.min_effect).lstrip('+')} | {_p(v.p_value)} "
                     f"| {_p(v.p_adjusted)} | {power} | {_ablations(v)} | {v.verdict} |"
-                    + (f" {shares.get(v.id, '–')} |" if shares else ""))
+                    + (f" {shares.get(v.id, '–')} |" if shares else "")
+                    + (f" {post.get(v.id, '–')} |" if post else ""))
     return "\n".join(rows)
 
 
@@ -210,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"with --run, also run each experiment over {ENSEMBLE_DRAWS} "
                     "Latin-hypercube draws of the shared parameters (the prior ranges of "
                     "calibrations/core.toml) into FOLDER/ensemble")
+    ap.add_argument("--posterior", action="store_true",
+                    help=f"with --run, also run each experiment over {ENSEMBLE_DRAWS} draws "
+                    f"from the posterior of {POSTERIOR_SOURCE} into FOLDER/{POSTERIOR}")
     ap.add_argument("--keep", action="store_true",
                     help=f"copy the sweeps' tables into {STUDY.relative_to(ROOT)}/ and read "
                     "the verdicts from there")
@@ -222,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         run_sweeps(folder, args.workers, args.replicates)
         if args.ensemble:
             run_ensembles(folder, args.workers)
+        if args.posterior:
+            run_ensembles(folder, args.workers, POSTERIOR)
     if args.keep:
         keep(folder)
         folder = STUDY

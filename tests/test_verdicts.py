@@ -79,9 +79,13 @@ def test_readme_verdicts_table_covers_every_hypothesis():
     assert {"H1", "H2", "H3", "H4", "H5", "H6"} <= ids
     verdicts = {r[head.index("verdict")] for r in rows}
     assert verdicts <= {"supported", "not supported", "inconclusive", "set by the rules"}
-    # the ensemble column: a share of draws with its interval for every hypothesis
-    shares = [r[head.index("share of draws")] for r in rows]
-    assert all(s.endswith("of 30") and "%" in s for s in shares)
+    # the ensemble column: a share of draws with its interval for every hypothesis, over the
+    # prior ranges (and over a posterior of the core calibration once the study has one)
+    columns = [c for c in ("share of prior draws", "share of posterior draws") if c in head]
+    assert "share of prior draws" in columns
+    for column in columns:
+        shares = [r[head.index(column)] for r in rows]
+        assert all(s.endswith("of 30") and "%" in s for s in shares), column
 
 
 @pytest.mark.parametrize("name", ["h1_claim", "h2_restriction", "h3_propaganda",
@@ -103,6 +107,34 @@ def test_kept_ensemble_is_what_the_model_gives_now(name, tmp_path):
         "again with --ensemble")
     spec = specs[sorted(specs)[len(specs) // 2]]
     _assert_remade(exp, spec, kept, f"{name} ensemble run")
+
+
+def test_the_posterior_ensemble_draws_what_the_posterior_has_and_the_experiment_leaves(tmp_path):
+    """``--posterior`` writes each experiment with an ensemble drawn from a calibration's
+    posterior (here the kept pilot of the core calibration): 30 draws, each a particle's values
+    of the parameters the experiment does not set; the ablations' own values win."""
+    import pandas as pd
+    from sim.sweeps.design import load_experiment
+
+    vt = _script()
+    pilot = ROOT / "studies" / "calibration_pilot"
+    exp = load_experiment(vt.posterior_experiment("h1_claim", tmp_path, source=str(pilot)))
+    assert exp.ensemble.kind == "posterior" and len(exp.ensemble.draws) == vt.ENSEMBLE_DRAWS
+    post = pd.read_parquet(pilot / "posterior.parquet")
+    for d in exp.ensemble.draws:
+        assert "groups.ISGS.claim" not in d     # h1 varies it
+        assert "claim_pull" not in d            # an ablation of h1 sets it: h1's own
+        # every drawn value is a particle's
+        row = post[post["break_rate"] == d["break_rate"]]
+        assert len(row) >= 1 and float(row["truce_tolerance"].iloc[0]) == d["truce_tolerance"]
+    ablated = {p.point_id for p in exp.ablation_points if "claim_pull" in p.values}
+    assert ablated
+    for s in exp.runs():   # every run carries its draw; the ablations keep their own values
+        assert s.params["break_rate"] == exp.ensemble.draws[s.draw]["break_rate"]
+        if s.point_id in ablated:
+            assert s.params["claim_pull"] == 0.0
+        else:
+            assert "claim_pull" not in s.params      # the scenario's own value
 
 
 def test_the_ensemble_draws_the_shared_parameters_the_experiment_leaves_alone():
