@@ -692,7 +692,11 @@ def _finish(exp: Experiment, file: str, raw: dict[str, Any], ex: dict[str, Any],
     exp.points = expand(exp)
     exp.hypothesis = _hypothesis(file, raw.get("hypothesis"), exp, checker, base.raw)
     if exp.ensemble is not None:
-        taken = {k for p in exp.points for k in p.values} & set(exp.ensemble.parameters)
+        # a posterior draw is one joint parameter set: an ablation point overrides the part
+        # it switches off (its values win in ensemble_runs); a sampler's ranges must be free
+        pts = [p for p in exp.points
+               if not (exp.ensemble.kind == "posterior" and p.ablation is not None)]
+        taken = {k for p in pts for k in p.values} & set(exp.ensemble.parameters)
         if taken:
             k = sorted(taken)[0]
             raise ExperimentError(file, "experiment.ensemble.parameters", "is also set by the "
@@ -1122,8 +1126,7 @@ def _ensemble(file, spec, exp: Experiment, raw, checker, base, *, replicates, re
         if "parameters" in spec:
             raise ExperimentError(file, f"{where}.parameters", "not used with a posterior",
                                   spec["parameters"], "the posterior's own parameters")
-        ens = _posterior_draws(file, where, spec, exp, base, rng, seeds, scale,
-                               _ablation_keys(raw))
+        ens = _posterior_draws(file, where, spec, exp, base, rng, seeds, scale)
     else:
         ens = _sampled_draws(file, where, spec, kind, exp, checker, base, rng, seeds, scale)
     seen: dict[str, int] = {}
@@ -1139,27 +1142,11 @@ def _ensemble(file, spec, exp: Experiment, raw, checker, base, *, replicates, re
 
 
 
-def _ablation_keys(raw: dict[str, Any]) -> set[str]:
-    """The keys the hypotheses' ablations set (read before the hypotheses are checked; a
-    malformed table is left to that check)."""
-    hyp = raw.get("hypothesis")
-    if not isinstance(hyp, dict):
-        return set()
-    out: set[str] = set()
-    also = hyp.get("also") if isinstance(hyp.get("also"), list) else []
-    for h in [hyp, *also]:
-        items = h.get("ablation") if isinstance(h, dict) else None
-        for a in items if isinstance(items, list) else []:
-            if isinstance(a, dict) and isinstance(a.get("set"), dict):
-                out |= set(a["set"])
-    return out
-
-
-def _posterior_draws(file, where, spec, exp: Experiment, base, rng, seeds, scale,
-                     ablated: set[str] = frozenset()) -> Ensemble:
+def _posterior_draws(file, where, spec, exp: Experiment, base, rng, seeds, scale) -> Ensemble:
     """An ensemble of draws from a calibration's posterior (by its weights): each draw a
-    particle's values of the parameters the experiment leaves alone (its constants, its varied
-    parameters and what its ablations set are its own)."""
+    particle's values of every parameter the posterior has, less the experiment's constants
+    and varied parameters; an ablation point's own values win over the draw (the rest of the
+    draw stays the particle's, so design and ablation points share one parameterisation)."""
     src = spec["posterior"]
     if not isinstance(src, str) or not src:
         raise ExperimentError(file, f"{where}.posterior", "must be a folder", src,
@@ -1180,7 +1167,7 @@ def _posterior_draws(file, where, spec, exp: Experiment, base, rng, seeds, scale
         if pr.get("scenario") not in (None, scen_name):
             continue
         key, col = pr["key"], pr["name"]
-        if key in exp.constants or key in exp.parameters or key in ablated:
+        if key in exp.constants or key in exp.parameters:
             continue  # the experiment sets it
         cols[key] = col
         params[key] = (float(pr["low"]), float(pr["high"]), bool(pr.get("integer")))
