@@ -139,17 +139,20 @@ def drop_rows(mask, fid, row_of):
 def compact_block(block, n, dropped):
     """The first n entries of every column of ``block`` without the rows ``dropped``
     (ascending), the rows after each moved up in order, in place: one contiguous move per
-    run of kept rows."""
+    run of kept rows. The indices are unsigned, so that the moves need no check for negative
+    indices and compile to a plain copy loop (several times faster)."""
     d = dropped.shape[0]
+    one = np.uint64(1)
     for r in range(block.shape[0]):
         row = block[r]
-        j = dropped[0]
+        j = np.uint64(dropped[0])
         for k in range(d):
-            lo = dropped[k] + 1
-            hi = dropped[k + 1] if k + 1 < d else n
-            for t in range(lo, hi):
+            t = np.uint64(dropped[k] + 1)
+            hi = np.uint64(dropped[k + 1] if k + 1 < d else n)
+            while t < hi:
                 row[j] = row[t]
-                j += 1
+                j += one
+                t += one
 
 
 @njit
@@ -532,41 +535,6 @@ def hash_slot(slots, k):
         j = (j + np.uint64(1)) & mask
 
 
-@njit
-def sort_by_unit(rows, unit):
-    """``rows`` ordered by (unit label, row): a bottom-up merge sort (rows are distinct)."""
-    n = rows.shape[0]
-    a = rows.copy()
-    b = np.empty(n, np.int64)
-    width = 1
-    while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i, j, t = lo, mid, lo
-            while i < mid and j < hi:
-                x, y = a[i], a[j]
-                ux, uy = unit[x], unit[y]
-                if ux < uy or (ux == uy and x < y):
-                    b[t] = x
-                    i += 1
-                else:
-                    b[t] = y
-                    j += 1
-                t += 1
-            while i < mid:
-                b[t] = a[i]
-                i += 1
-                t += 1
-            while j < hi:
-                b[t] = a[j]
-                j += 1
-                t += 1
-        a, b = b, a
-        width *= 2
-    return a
-
-
 # =============================================================================================
 # Units (rules._evolve_units)
 # =============================================================================================
@@ -672,31 +640,6 @@ def occupants(order, start, dead_k, me, cells, C):
                     n += 1
     return out[:n]
 
-
-@njit
-def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
-    """Every living member of group ``me`` of the units of ``occ`` within r cells of (cx, cy)
-    (Chebyshev), ordered by unit label, then row. ``unit_k`` and ``dead_k`` are the units and
-    deaths in the order of ``order``, so that the cells are scanned in memory order."""
-    mine = unit[occ]
-    slots, values = hash_build(mine)
-    bits = key_filter(mine)
-    cap = 0
-    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
-        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
-            k = me * C + yy * W + xx
-            cap += start[k + 1] - start[k]
-    rows = np.empty(cap, np.int64)
-    n = 0
-    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
-        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
-            k = me * C + yy * W + xx
-            for j in range(start[k], start[k + 1]):
-                if (not dead_k[j] and maybe_in(bits, unit_k[j])
-                        and hash_get(slots, values, unit_k[j]) >= 0):
-                    rows[n] = order[j]
-                    n += 1
-    return sort_by_unit(rows[:n], unit)
 
 # =============================================================================================
 # Socialise (rules.socialise)
@@ -1017,6 +960,31 @@ def grid_deaths(draw, chance, group, cell, G, C):
 
 
 @njit
+def ground_front(owner, zone, nbr, target):
+    """A ground offensive's ground (rules.ground_forces): the cells of ``zone`` held by a
+    target group (``target`` by group index), ascending, and those of them that touch a cell
+    of the map not held by a target group (its front)."""
+    C = owner.shape[0]
+    cells = np.empty(C, np.int64)
+    front = np.empty(C, np.int64)
+    nc = 0
+    nf = 0
+    for c in range(C):
+        o = owner[c]
+        if not (o >= 0 and target[o] and zone[c]):
+            continue
+        cells[nc] = c
+        nc += 1
+        for j in range(nbr.shape[1]):
+            q = nbr[c, j]
+            if q >= 0 and not (owner[q] >= 0 and target[owner[q]]):
+                front[nf] = c
+                nf += 1
+                break
+    return cells[:nc], front[:nf]
+
+
+@njit
 def exposed(group, cell, target, ground, C):
     """Fighters of a target group in a cell with ground forces: their number per cell
     (float64) and in all."""
@@ -1056,17 +1024,6 @@ def state_fire_chance(cell, attack, q_attack, q_passive):
     for i in range(n):
         out[i] = q_attack[cell[i]] if attack[i] else q_passive[cell[i]]
     return out
-
-
-@njit
-def clash_side(order, start, dead_k, unit, unit_k, me, around, cx, cy, r, use_reach, W, H,
-               C):
-    """One side of a clash at (cx, cy): the living occupants of group ``me`` in ``around``
-    and, with ``use_reach``, every member of their units within r of the cell."""
-    occ = occupants(order, start, dead_k, me, around, C)
-    if not use_reach or occ.shape[0] == 0:
-        return occ
-    return called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C)
 
 
 @njit
@@ -1129,25 +1086,6 @@ def clash_exponents(group, cell, hostility, G, C, W, H, relation, pair_hostility
 
 
 @njit
-def clash_sides(order, start, dead_k, unit, unit_k, a, b, cell, war, nbr, reach, W, H, C):
-    """Both sides of a clash in ``cell`` (see :func:`clash_side`): the occupants of the cell
-    (at war, of its Moore neighbourhood) and, with reach >= 0, their units' members within
-    reach of it (at war, at least one cell)."""
-    if war:
-        around = nbr[cell, :]
-        r = max(reach, 1)
-    else:
-        around = nbr[cell, :1]
-        r = reach
-    cx, cy = cell % W, cell // W
-    ea = clash_side(order, start, dead_k, unit, unit_k, a, around, cx, cy, r, reach >= 0, W,
-                    H, C)
-    eb = clash_side(order, start, dead_k, unit, unit_k, b, around, cx, cy, r, reach >= 0, W,
-                    H, C)
-    return ea, eb
-
-
-@njit
 def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, pos, engaged,
                   routed):
     """Casualties of one clash: an engaged fighter of a is hit when its draw (the first
@@ -1181,6 +1119,152 @@ def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, po
         for j in range(loser.shape[0]):
             routed[loser[j]] = True
     return da, db
+
+
+@njit
+def unit_index(unit):
+    """The rows by unit, for the week's clashes: ``first[i]`` the first row of i's unit, and
+    the members of the unit whose first row is f, rows ascending, ``members[ustart[f]:
+    ustart[f + 1]]``."""
+    n = unit.shape[0]
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    slots = np.full(size, -1, np.int64)
+    values = np.empty(size, np.int64)
+    mask = np.uint64(size - 1)
+    first = np.empty(n, np.int64)
+    ustart = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        k = unit[i]
+        j = ((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+        while slots[j] != -1 and slots[j] != k:
+            j = (j + np.uint64(1)) & mask
+        if slots[j] == -1:
+            slots[j] = k
+            values[j] = i
+        f = values[j]
+        first[i] = f
+        ustart[f + 1] += 1
+    for f in range(n):
+        ustart[f + 1] += ustart[f]
+    fill = ustart[:-1].copy()
+    members = np.empty(n, np.int64)
+    for i in range(n):
+        f = first[i]
+        members[fill[f]] = i
+        fill[f] += 1
+    return first, ustart, members
+
+
+@njit
+def unit_side(order, start, dead_k, dead, group, cell, unit, first, ustart, members, stamp,
+              tag, me, around, cx, cy, r, use_reach, W, C, out):
+    """One side of a clash at (cx, cy), written to ``out``; returns its size. The living
+    occupants of group ``me`` in ``around`` (cell by cell, rows ascending) and, with
+    ``use_reach``, instead every living member of group ``me`` of their units within r cells
+    of (cx, cy) (Chebyshev), ordered by unit label, then row: each unit's members are read
+    from the unit index (:func:`unit_index`), ``stamp`` marking (with ``tag``) the units
+    already found."""
+    n = 0
+    total = 0
+    for c in around:
+        if c >= 0:
+            k = me * C + c
+            total += start[k + 1] - start[k]
+    if not use_reach:
+        for c in around:
+            if c >= 0:
+                k = me * C + c
+                for j in range(start[k], start[k + 1]):
+                    if not dead_k[j]:
+                        out[n] = order[j]
+                        n += 1
+        return n
+    found = np.empty(total, np.int64)  # the first row of each unit of the occupants
+    nu = 0
+    for c in around:
+        if c >= 0:
+            k = me * C + c
+            for j in range(start[k], start[k + 1]):
+                if not dead_k[j]:
+                    f = first[order[j]]
+                    if stamp[f] != tag:
+                        stamp[f] = tag
+                        found[nu] = f
+                        nu += 1
+    for a in range(1, nu):  # by unit label (a few units: insertion sort)
+        f = found[a]
+        b = a - 1
+        while b >= 0 and unit[found[b]] > unit[f]:
+            found[b + 1] = found[b]
+            b -= 1
+        found[b + 1] = f
+    for a in range(nu):
+        f = found[a]
+        for j in range(ustart[f], ustart[f + 1]):
+            i = members[j]
+            if dead[i] or group[i] != me:
+                continue
+            c = cell[i]
+            dx = c % W - cx
+            dy = c // W - cy
+            if -r <= dx <= r and -r <= dy <= r:
+                out[n] = i
+                n += 1
+    return n
+
+
+@njit
+def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, start, dead_k,
+               group, cell, unit, first, ustart, members, stamp, nbr, reach, W, C, side_a,
+               side_b, meta, clash_lethality, dead, pos, engaged, routed, rows):
+    """The week's clashes (rules._fight) in one compiled pass between the draws: resolve
+    clash k (if ``resolve``) with its draws ``u`` and ``a_wins`` (:func:`resolve_clash`, sides
+    ``side_a[:meta[1]]`` and ``side_b[:meta[2]]``), appending its row (a, b, cell, E_a, E_b,
+    casualties of a and b, winner or -1, incident) to ``rows`` at meta[3]; then gather the
+    sides of the clashes after it (:func:`unit_side`: the occupants of the cell, at war of its
+    Moore neighbourhood, and with reach >= 0 their units' members within reach of it, at war
+    at least one cell), skipping those where a side is empty (they draw nothing), up to the
+    next one that needs draws: a clash with both sides present (meta[1], meta[2] its sizes)
+    or an incident (its sides are chosen with draws, in numpy). Returns that clash's index
+    (len(fa) when none is left). meta[0] counts the sides gathered (the tags of ``stamp``)."""
+    if resolve:
+        na, nb = meta[1], meta[2]
+        incident = rel[k] == truce
+        da, db = resolve_clash(side_a[:na], side_b[:nb], u, clash_lethality, incident, a_wins,
+                               dead, dead_k, pos, engaged, routed)
+        j = meta[3]
+        a, b = fa[k], fb[k]
+        rows[j, 0], rows[j, 1], rows[j, 2] = a, b, cells[k]
+        rows[j, 3], rows[j, 4], rows[j, 5], rows[j, 6] = na, nb, da, db
+        rows[j, 7] = -1 if incident else (a if a_wins else b)
+        rows[j, 8] = 1 if incident else 0
+        meta[3] = j + 1
+    K = fa.shape[0]
+    k += 1
+    while k < K:
+        if rel[k] == truce:
+            return k
+        c0 = cells[k]
+        if rel[k] == war:
+            around = nbr[c0, :]
+            r = max(reach, 1)
+        else:
+            around = nbr[c0, :1]
+            r = reach
+        cx, cy = c0 % W, c0 // W
+        meta[0] += 1
+        na = unit_side(order, start, dead_k, dead, group, cell, unit, first, ustart, members,
+                       stamp, meta[0], fa[k], around, cx, cy, r, reach >= 0, W, C, side_a)
+        meta[0] += 1
+        nb = unit_side(order, start, dead_k, dead, group, cell, unit, first, ustart, members,
+                       stamp, meta[0], fb[k], around, cx, cy, r, reach >= 0, W, C, side_b)
+        if na > 0 and nb > 0:
+            meta[1], meta[2] = na, nb
+            return k
+        k += 1
+    return K
 
 
 @njit

@@ -24,6 +24,8 @@ SQRT2 = np.sqrt(2.0)
 _CONTESTED = -3
 #: no row flagged (kernels.below)
 _NONE = np.zeros(0, dtype=bool)
+#: no draws (kernels.fight_next when it resolves nothing)
+_NO_DRAWS = np.zeros(0, dtype=np.float32)
 #: a new fighter's unit is labelled by its fighter id; units made later (by fragmentation or
 #: defection) take fresh labels from ``m.next_unit``, which starts here, above every fighter id
 FIRST_NEW_UNIT = 1 << 40
@@ -536,45 +538,59 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
     groups fa[k] < fb[k] in cells[k], their relation rel[k], in that order; ``index`` the
     fighters by group and cell."""
     p, F, rng = m.p, m.fighters, m.rng
-    C, W = m.n_cells, m.width
+    C = m.n_cells
     n_f = len(F)
     dead = np.zeros(n_f, dtype=bool)
     engaged_any = np.zeros(n_f, dtype=bool)
     routed = np.zeros(n_f, dtype=bool)
     # the fighters of each group in each cell, rows ascending; who died in that order
     _, here_order, here_start = index
-    here_pos, here_unit = kernels.fight_positions(here_order, F.unit)
+    here_pos, _ = kernels.fight_positions(here_order, F.unit)
     dead_k = np.zeros(n_f, dtype=bool)
-    reach = p.battle_reach
-    rows = []
-    for a, b, cell, r in zip(fa.tolist(), fb.tolist(), cells.tolist(), rel.tolist()):
-        incident = r == Relation.TRUCE
-        if incident:
+    n_k = len(fa)
+    rows = np.empty((n_k, 9), dtype=np.int64)  # one row per fight (kernels.fight_next)
+    side_a = np.empty(n_f, dtype=np.int64)     # the sides of the fight at hand
+    side_b = np.empty(n_f, dtype=np.int64)
+    meta = np.zeros(4, dtype=np.int64)         # sides gathered, their sizes, rows written
+    truce, war, unit, nbr = int(Relation.TRUCE), int(Relation.WAR), F.unit, m.nbr
+    # the members of each unit (units do not change during the fights)
+    first, ustart, members = kernels.unit_index(unit)
+    stamp = np.full(n_f, -1, dtype=np.int64)
+    args = (fa, fb, cells, rel, truce, war, here_order, here_start, dead_k, F.group, F.cell,
+            unit, first, ustart, members, stamp, nbr, p.battle_reach, m.width, C, side_a,
+            side_b, meta, p.clash_lethality, dead, here_pos, engaged_any, routed, rows)
+    # the compiled pass stops at each fight that needs draws: a clash with both sides
+    # present (each side calls in every member of its units present within reach of the
+    # cell), or an incident, whose sides are drawn here
+    k = kernels.fight_next(-1, False, _NO_DRAWS, False, *args)
+    while k < n_k:
+        if rel[k] == truce:
             # an incident is a fight between two units on the spot, not a battle
             sides = []
-            for me in (a, b):
-                occ = kernels.occupants(here_order, here_start, dead_k, me, m.nbr[cell, :1], C)
+            for me in (fa[k], fb[k]):
+                occ = kernels.occupants(here_order, here_start, dead_k, me, nbr[cells[k], :1],
+                                        C)
                 if len(occ):
                     pick = occ[int(rng.random() * len(occ))]
-                    occ = occ[F.unit[occ] == F.unit[pick]]
+                    occ = occ[unit[occ] == unit[pick]]
                 sides.append(occ)
             ea, eb = sides
-        else:
-            # each side calls in every member of its units present within reach of the cell
-            ea, eb = kernels.clash_sides(here_order, here_start, dead_k, F.unit, here_unit, a,
-                                         b, cell, r == Relation.WAR, m.nbr, reach, W, m.height,
-                                         C)
-        na, nb = len(ea), len(eb)
-        if na == 0 or nb == 0:
+            na, nb = len(ea), len(eb)
+            if na == 0 or nb == 0:
+                k = kernels.fight_next(k, False, _NO_DRAWS, False, *args)
+                continue
+            side_a[:na] = ea
+            side_b[:nb] = eb
+            meta[1], meta[2] = na, nb
+            u = _uniform(rng, na + nb)  # side a's draws, then side b's
+            k = kernels.fight_next(k, True, u, False, *args)
             continue
+        na, nb = int(meta[1]), int(meta[2])
         u = _uniform(rng, na + nb)  # side a's draws, then side b's
-        a_wins = False if incident else rng.random() < na / (na + nb)
-        da, db = kernels.resolve_clash(ea, eb, u, p.clash_lethality, incident, a_wins, dead,
-                                       dead_k, here_pos, engaged_any, routed)
-        winner = -1 if incident else (a if a_wins else b)
-        rows.append((a, b, cell, na, nb, da, db, winner, incident))
-    if rows:
-        r = np.array(rows, dtype=np.int64)
+        a_wins = rng.random() < na / (na + nb)
+        k = kernels.fight_next(k, True, u, a_wins, *args)
+    if meta[3]:
+        r = rows[:meta[3]]
         t = m.tally
         kernels.clash_tallies(r, m.week, t.clash_casualties, t.deaths_clash, t.clashes,
                               t.violence, m.clash_memory, m.last_clash, t.incidents, m.tension,
@@ -980,16 +996,13 @@ def ground_forces(m: MilitantModel) -> None:
         return
     G, C = m.n_groups, m.n_cells
     for e in offensives:
-        targets = np.zeros(G + 3, dtype=bool)  # indexed by owner + 3 (owners run from -3)
-        for g in e.groups:
-            targets[g + 3] = True
-        held = targets[m.owner + 3] & m.zones[e.args["zone"]]
-        if not held.any():
+        targets = np.zeros(G, dtype=bool)
+        targets[list(e.groups)] = True
+        # the zone's cells held by a target group, and those that touch a cell of the map
+        # not held by one
+        cells, front = kernels.ground_front(m.owner, m.zones[e.args["zone"]], m.nbr, targets)
+        if len(cells) == 0:
             continue
-        nb = m.nbr[held]  # (k, 9), -1 off the map
-        outside = (nb >= 0) & ~targets[np.where(nb >= 0, m.owner[np.maximum(nb, 0)], -3) + 3]
-        cells = np.flatnonzero(held)
-        front = cells[outside.any(1)]
         if len(front) == 0:
             front = cells
         force = e.args["strength"] * p.intervention_scale
