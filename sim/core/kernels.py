@@ -441,16 +441,13 @@ def group_cell_index(group, cell, C, K):
 
 
 @njit
-def fight_positions(order, unit):
-    """For the week's clashes: each row's place in ``order`` (pos), and the units in that
-    order (unit_k)."""
+def fight_positions(order):
+    """For the week's clashes: each row's place in ``order``."""
     n = order.shape[0]
     pos = np.empty(n, np.int64)
-    unit_k = np.empty(n, np.int64)
     for j in range(n):
         pos[order[j]] = j
-        unit_k[j] = unit[order[j]]
-    return pos, unit_k
+    return pos
 
 
 @njit
@@ -662,6 +659,17 @@ def _clip01(x):
     if not np.isnan(x):
         x = x if x < 1.0 else 1.0
     return x
+
+
+@njit
+def clip01(a):
+    """numpy's clip(a, 0, 1) of a contiguous float64 array (a new array of its shape)."""
+    out = np.empty_like(a)
+    src = a.reshape(-1)
+    dst = out.reshape(-1)
+    for i in range(src.shape[0]):
+        dst[i] = _clip01(src[i])
+    return out
 
 
 @njit
@@ -1506,6 +1514,21 @@ def _max(a, b):
     if np.isnan(a) or np.isnan(b):
         return a if np.isnan(a) else b
     return a if a >= b else b
+
+
+@njit
+def hold_layer(group, cell, owner, administration, firmness, hold_strength, G, C, W, H, r):
+    """What holds each cell for its holder (rules._strongest): hold_strength x
+    administration_g x firmness in the cells g holds where g has a fighter within r cells,
+    else 0 (the products in numpy's order)."""
+    near = sight(presence(group, cell, G, C), W, H, r)
+    hold = np.zeros(C)
+    for c in range(C):
+        g = owner[c]
+        if g >= 0:
+            backed = 1.0 if near[g, c] > 0 else 0.0
+            hold[c] = hold_strength * administration[g] * firmness[c] * backed
+    return hold
 
 
 @njit

@@ -148,7 +148,7 @@ def hostility_equilibrium(m: MilitantModel, g: int, takfir: np.ndarray) -> np.nd
     denom = pull + p.hostility_relax
     if denom <= 0:
         return own
-    return np.clip((pull * m.doctrine[g, 0] + p.hostility_relax * own) / denom, 0.0, 1.0)
+    return kernels.clip01((pull * m.doctrine[g, 0] + p.hostility_relax * own) / denom)
 
 
 def initial_control(m: MilitantModel) -> None:
@@ -241,7 +241,7 @@ def mobilise(m: MilitantModel) -> None:
     if total == 0:
         return
     cell = np.repeat(np.arange(m.n_cells), n_cand)
-    H = np.clip(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, total), 0.0, 1.0)
+    H = kernels.clip01(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, total))
     R = rng.random(total)
     G = grievance(H, m.governance[cell])
     F = m.fighters
@@ -257,7 +257,7 @@ def mobilise(m: MilitantModel) -> None:
     if n == 0:
         return
     cell, H, R = cell[idx], H[idx], R[idx]
-    theta = np.clip(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)), 0.0, 1.0)
+    theta = kernels.clip01(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)))
     gumbel = -np.log(-np.log(rng.random((n, m.n_groups)) + 1e-300) + 1e-300)
     group = kernels.choose_groups(theta, cell, reachable, gumbel, m.doctrine, m.momentum,
                                   m.support, p.w_affinity, p.w_momentum, p.w_support,
@@ -283,7 +283,7 @@ def _foreign_fighters(m: MilitantModel) -> None:
         held = np.flatnonzero(m.owner == g)
         cells = held if len(held) else np.flatnonzero(m.base_zone[g])
         cell = cells[rng.integers(0, len(cells), size=k)]  # what rng.choice(cells, k) draws
-        ideo = np.clip(m.doctrine[g] + rng.normal(0.0, p.ideology_sd / 2, (k, 2)), 0, 1)
+        ideo = kernels.clip01(m.doctrine[g] + rng.normal(0.0, p.ideology_sd / 2, (k, 2)))
         fids = m.fighters.add(group=np.full(k, g), cell=cell, takfir=ideo[:, 0],
                               coercion=ideo[:, 1], hardship=np.full(k, 0.5),
                               risk=rng.random(k), commitment=np.ones(k),
@@ -545,7 +545,7 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
     routed = np.zeros(n_f, dtype=bool)
     # the fighters of each group in each cell, rows ascending; who died in that order
     _, here_order, here_start = index
-    here_pos, _ = kernels.fight_positions(here_order, F.unit)
+    here_pos = kernels.fight_positions(here_order)
     dead_k = np.zeros(n_f, dtype=bool)
     n_k = len(fa)
     rows = np.empty((n_k, 9), dtype=np.int64)  # one row per fight (kernels.fight_next)
@@ -856,13 +856,12 @@ def _strongest(m: MilitantModel, state_strength: np.ndarray | None = None) -> np
     if state_strength is None:
         state_strength = m.state_strength()
     use_hold = p.hold_strength > 0 and bool(m.administration.any())
-    hold = np.zeros(m.n_cells)
     if use_hold:
-        held = np.flatnonzero(m.owner >= 0)
-        g = m.owner[held]
-        presence = m.presence().astype(np.float64)
-        backed = m.in_sight(presence, p.admin_reach)[g, held] > 0
-        hold[held] = p.hold_strength * m.administration[g] * m.firmness[held] * backed
+        hold = kernels.hold_layer(F.group, F.cell, m.owner, m.administration, m.firmness,
+                                  p.hold_strength, m.n_groups, m.n_cells, m.width, m.height,
+                                  p.admin_reach)
+    else:
+        hold = np.zeros(m.n_cells)
     return kernels.strongest(F.group, F.cell, m.n_groups, state_strength, m.owner, hold,
                              use_hold, p.control_min, p.control_margin, STATE, _CONTESTED)
 
