@@ -663,12 +663,18 @@ def _clip01(x):
 
 @njit
 def clip01(a):
-    """numpy's clip(a, 0, 1) of a contiguous float64 array (a new array of its shape)."""
+    """numpy's clip(a, 0, 1) of a contiguous float64 array (a new array of its shape): a
+    value below 0 becomes 0, above 1 becomes 1, any other (NaN, -0.0) stays as it is."""
     out = np.empty_like(a)
     src = a.reshape(-1)
     dst = out.reshape(-1)
     for i in range(src.shape[0]):
-        dst[i] = _clip01(src[i])
+        v = src[i]
+        if v < 0.0:
+            v = 0.0
+        elif v > 1.0:
+            v = 1.0
+        dst[i] = v
     return out
 
 
