@@ -24,23 +24,34 @@ def _clash_world(seed: int, n: int = 400, W: int = 9, H: int = 7, G: int = 3):
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("war", [False, True])
 @pytest.mark.parametrize("reach", [-1, 0, 1, 3])
-def test_a_clash_side_is_every_living_member_of_the_occupants_units_in_reach(seed, war, reach):
-    rng, group, cell, unit, dead, W, H, C, G = _clash_world(seed)
+@pytest.mark.parametrize("spread", [False, True])
+def test_a_clash_side_is_every_living_member_of_the_occupants_units_in_reach(seed, war, reach,
+                                                                             spread):
+    # spread: a few large units over a large map
+    _check_sides(seed, war, reach, **(dict(n=3000, W=30, H=25) if spread else {}))
+
+
+@pytest.mark.parametrize("war", [False, True])
+def test_a_clash_side_among_thousands_within_reach(war):
+    _check_sides(0, war, 3, n=12000)
+
+
+def _check_sides(seed, war, reach, **size):
+    rng, group, cell, unit, dead, W, H, C, G = _clash_world(seed, **size)
     nbr = moore_table(W, H)
     key, order, start = kernels.group_cell_index(group, cell, C, G * C)
-    pos = kernels.fight_positions(order)
+    pos, unit_k = kernels.fight_positions(order, unit)
     dead_k = dead[order]
-    first, ustart, members = kernels.unit_index(unit)
-    stamp = np.full(len(unit), -1, dtype=np.int64)
+    scratch = np.empty((2, len(unit)), dtype=np.int64)
     out = np.empty(len(unit), dtype=np.int64)
-    assert (pos[order] == np.arange(len(order))).all()
-    for tag, c0 in enumerate(rng.integers(0, C, 12)):
+    assert (pos[order] == np.arange(len(order))).all() and (unit_k == unit[order]).all()
+    for c0 in rng.integers(0, C, 12):
         me = int(rng.integers(0, G))
         around = nbr[c0, :] if war else nbr[c0, :1]
         r = max(reach, 1) if war else reach
         cx, cy = c0 % W, c0 // W
-        k = kernels.unit_side(order, start, dead_k, dead, group, cell, unit, first, ustart,
-                              members, stamp, tag, me, around, cx, cy, r, reach >= 0, W, C, out)
+        k = kernels.unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r,
+                              reach >= 0, W, H, C, out)
         got = out[:k].tolist()
         cells = [c for c in around if c >= 0]
         occ = [i for c in cells for i in range(len(unit))
@@ -53,17 +64,6 @@ def test_a_clash_side_is_every_living_member_of_the_occupants_units_in_reach(see
                 and unit[i] in units and abs(cell[i] % W - cx) <= r
                 and abs(cell[i] // W - cy) <= r]
         assert got == sorted(near, key=lambda i: (unit[i], i))
-
-
-def test_the_unit_index_lists_each_units_members_in_row_order():
-    _, _, _, unit, _, *_ = _clash_world(1)
-    first, ustart, members = kernels.unit_index(unit)
-    for i in range(len(unit)):
-        f = first[i]
-        assert unit[f] == unit[i] and (unit[:f] != unit[i]).all()
-        run = members[ustart[f]:ustart[f + 1]].tolist()
-        assert run == np.flatnonzero(unit == unit[i]).tolist()
-    assert ustart[-1] == len(unit)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -132,3 +132,18 @@ def test_removing_rows_keeps_the_others_in_order_in_every_block():
     for b, b0 in zip(blocks, before):
         assert (b[:, :k] == b0[:, :n][:, keep]).all()
     assert (row_of[gone] == -1).all() and (row_of[fid[keep]] == np.arange(k)).all()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_merging_runs_sorts_a_segment_in_place(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.permutation(300).astype(np.int64)
+    lo, hi = int(rng.integers(0, 50)), int(rng.integers(150, 301))
+    # ascending runs of random lengths, as a side's rows of one unit, cell by cell
+    cuts = np.sort(rng.choice(np.arange(lo + 1, hi), size=min(7, hi - lo - 1), replace=False))
+    for s0, s1 in zip([lo, *cuts], [*cuts, hi]):
+        a[s0:s1] = np.sort(a[s0:s1])
+    want = a.copy()
+    want[lo:hi] = np.sort(want[lo:hi])
+    kernels.merge_runs(a, lo, hi, np.empty(300, np.int64))
+    assert (a == want).all()

@@ -441,13 +441,16 @@ def group_cell_index(group, cell, C, K):
 
 
 @njit
-def fight_positions(order):
-    """For the week's clashes: each row's place in ``order``."""
+def fight_positions(order, unit):
+    """For the week's clashes: each row's place in ``order`` (pos), and the units in that
+    order (unit_k)."""
     n = order.shape[0]
     pos = np.empty(n, np.int64)
+    unit_k = np.empty(n, np.int64)
     for j in range(n):
         pos[order[j]] = j
-    return pos
+        unit_k[j] = unit[order[j]]
+    return pos, unit_k
 
 
 @njit
@@ -1136,50 +1139,16 @@ def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, po
 
 
 @njit
-def unit_index(unit):
-    """The rows by unit, for the week's clashes: ``first[i]`` the first row of i's unit, and
-    the members of the unit whose first row is f, rows ascending, ``members[ustart[f]:
-    ustart[f + 1]]``."""
-    n = unit.shape[0]
-    size = 16
-    while size < 2 * n:
-        size *= 2
-    slots = np.full(size, -1, np.int64)
-    values = np.empty(size, np.int64)
-    mask = np.uint64(size - 1)
-    first = np.empty(n, np.int64)
-    ustart = np.zeros(n + 1, np.int64)
-    for i in range(n):
-        k = unit[i]
-        j = ((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
-        while slots[j] != -1 and slots[j] != k:
-            j = (j + np.uint64(1)) & mask
-        if slots[j] == -1:
-            slots[j] = k
-            values[j] = i
-        f = values[j]
-        first[i] = f
-        ustart[f + 1] += 1
-    for f in range(n):
-        ustart[f + 1] += ustart[f]
-    fill = ustart[:-1].copy()
-    members = np.empty(n, np.int64)
-    for i in range(n):
-        f = first[i]
-        members[fill[f]] = i
-        fill[f] += 1
-    return first, ustart, members
-
-
-@njit
-def unit_side(order, start, dead_k, dead, group, cell, unit, first, ustart, members, stamp,
-              tag, me, around, cx, cy, r, use_reach, W, C, out):
+def unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r, use_reach, W, H,
+              C, out):
     """One side of a clash at (cx, cy), written to ``out``; returns its size. The living
     occupants of group ``me`` in ``around`` (cell by cell, rows ascending) and, with
     ``use_reach``, instead every living member of group ``me`` of their units within r cells
-    of (cx, cy) (Chebyshev), ordered by unit label, then row: each unit's members are read
-    from the unit index (:func:`unit_index`), ``stamp`` marking (with ``tag``) the units
-    already found."""
+    of (cx, cy) (Chebyshev), ordered by unit label, then row: the rows of group ``me`` in the
+    cells within r whose unit is one of the occupants' (a small hash of their labels), counted
+    into their units' places, then each unit's rows in order. ``unit_k`` and ``dead_k`` are
+    the units and deaths in the order of ``order``, so that the cells are read in memory
+    order; ``scratch`` is work space, two rows of at least as many entries as ``order``."""
     n = 0
     total = 0
     for c in around:
@@ -1195,44 +1164,152 @@ def unit_side(order, start, dead_k, dead, group, cell, unit, first, ustart, memb
                         out[n] = order[j]
                         n += 1
         return n
-    found = np.empty(total, np.int64)  # the first row of each unit of the occupants
-    nu = 0
+    labels = np.empty(total, np.int64)  # the occupants' units
     for c in around:
         if c >= 0:
             k = me * C + c
             for j in range(start[k], start[k + 1]):
                 if not dead_k[j]:
-                    f = first[order[j]]
-                    if stamp[f] != tag:
-                        stamp[f] = tag
-                        found[nu] = f
-                        nu += 1
-    for a in range(1, nu):  # by unit label (a few units: insertion sort)
-        f = found[a]
-        b = a - 1
-        while b >= 0 and unit[found[b]] > unit[f]:
-            found[b + 1] = found[b]
-            b -= 1
-        found[b + 1] = f
+                    labels[n] = unit_k[j]
+                    n += 1
+    if n == 0:
+        return 0
+    slots, _ = hash_build(labels[:n])
+    box = 0  # the rows of group me within r
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            box += start[k + 1] - start[k]
+    filtered = box > 2048  # many rows to look up: a bitset first (key_filter)
+    bits = key_filter(labels[:n]) if filtered else np.zeros(1, np.uint64)
+    distinct = np.empty(n, np.int64)
+    nu = 0
+    for s in range(slots.shape[0]):
+        if slots[s] != -1:
+            distinct[nu] = slots[s]
+            nu += 1
+    distinct = np.sort(distinct[:nu])
+    rank = np.empty(slots.shape[0], np.int64)  # a unit's place by label, by its slot
     for a in range(nu):
-        f = found[a]
-        for j in range(ustart[f], ustart[f + 1]):
-            i = members[j]
-            if dead[i] or group[i] != me:
-                continue
-            c = cell[i]
-            dx = c % W - cx
-            dy = c // W - cy
-            if -r <= dx <= r and -r <= dy <= r:
-                out[n] = i
-                n += 1
-    return n
+        rank[hash_slot(slots, distinct[a])] = a
+    m = 0
+    if nu == 1:  # one unit: its rows, cell by cell, then in order
+        u0 = distinct[0]
+        for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+            for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+                k = me * C + yy * W + xx
+                for j in range(start[k], start[k + 1]):
+                    if not dead_k[j] and unit_k[j] == u0:
+                        out[m] = order[j]
+                        m += 1
+        merge_runs(out, 0, m, scratch[0])
+        return m
+    place = np.zeros(nu + 1, np.int64)
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            for j in range(start[k], start[k + 1]):
+                if not dead_k[j] and (not filtered or maybe_in(bits, unit_k[j])):
+                    s = hash_slot(slots, unit_k[j])
+                    if s >= 0:
+                        a = rank[s]
+                        scratch[0, m] = order[j]
+                        scratch[1, m] = a
+                        m += 1
+                        place[a + 1] += 1
+    for a in range(nu):
+        place[a + 1] += place[a]
+    fill = place[:-1].copy()
+    for t in range(m):
+        a = scratch[1, t]
+        out[fill[a]] = scratch[0, t]
+        fill[a] += 1
+    for a in range(nu):
+        merge_runs(out, place[a], place[a + 1], scratch[0])
+    return m
+
+
+@njit
+def merge_runs(a, lo, hi, buf):
+    """Sort a[lo:hi] (distinct int64) in place by merging its ascending runs, adjacent pairs
+    at a time (a side's rows of one unit are one ascending run per cell); ``buf`` is work
+    space of at least hi - lo entries."""
+    n = hi - lo
+    if n < 2:
+        return
+    # the runs' starts, and the end
+    bounds = np.empty(n + 1, np.int64)
+    nb = 0
+    bounds[nb] = lo
+    nb += 1
+    for i in range(lo + 1, hi):
+        if a[i] < a[i - 1]:
+            bounds[nb] = i
+            nb += 1
+    bounds[nb] = hi
+    runs = nb
+    in_a = True  # the runs are in a (else in buf, position p of a at p - lo)
+    while runs > 1:
+        w = 0
+        r = 0
+        while r < runs:
+            s0 = bounds[r]
+            if r + 1 < runs:
+                s1, s2 = bounds[r + 1], bounds[r + 2]
+                i, j = s0, s1
+                t = s0
+                while i < s1 and j < s2:
+                    if in_a:
+                        x, y = a[i], a[j]
+                    else:
+                        x, y = buf[i - lo], buf[j - lo]
+                    if x < y:
+                        v = x
+                        i += 1
+                    else:
+                        v = y
+                        j += 1
+                    if in_a:
+                        buf[t - lo] = v
+                    else:
+                        a[t] = v
+                    t += 1
+                while i < s1:
+                    if in_a:
+                        buf[t - lo] = a[i]
+                    else:
+                        a[t] = buf[i - lo]
+                    i += 1
+                    t += 1
+                while j < s2:
+                    if in_a:
+                        buf[t - lo] = a[j]
+                    else:
+                        a[t] = buf[j - lo]
+                    j += 1
+                    t += 1
+            else:
+                s2 = bounds[r + 1]
+                for t in range(s0, s2):
+                    if in_a:
+                        buf[t - lo] = a[t]
+                    else:
+                        a[t] = buf[t - lo]
+            bounds[w] = s0
+            w += 1
+            r += 2
+        bounds[w] = hi
+        runs = w
+        in_a = not in_a
+    if not in_a:  # the sorted rows are in buf
+        for t in range(lo, hi):
+            a[t] = buf[t - lo]
 
 
 @njit
 def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, start, dead_k,
-               group, cell, unit, first, ustart, members, stamp, nbr, reach, W, C, side_a,
-               side_b, meta, clash_lethality, dead, pos, engaged, routed, rows):
+               unit_k, scratch, nbr, reach, W, H, C, side_a, side_b, meta, clash_lethality,
+               dead, pos, engaged, routed, rows):
     """The week's clashes (rules._fight) in one compiled pass between the draws: resolve
     clash k (if ``resolve``) with its draws ``u`` and ``a_wins`` (:func:`resolve_clash`, sides
     ``side_a[:meta[1]]`` and ``side_b[:meta[2]]``), appending its row (a, b, cell, E_a, E_b,
@@ -1242,7 +1319,7 @@ def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, sta
     at least one cell), skipping those where a side is empty (they draw nothing), up to the
     next one that needs draws: a clash with both sides present (meta[1], meta[2] its sizes)
     or an incident (its sides are chosen with draws, in numpy). Returns that clash's index
-    (len(fa) when none is left). meta[0] counts the sides gathered (the tags of ``stamp``)."""
+    (len(fa) when none is left)."""
     if resolve:
         na, nb = meta[1], meta[2]
         incident = rel[k] == truce
@@ -1268,12 +1345,10 @@ def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, sta
             around = nbr[c0, :1]
             r = reach
         cx, cy = c0 % W, c0 // W
-        meta[0] += 1
-        na = unit_side(order, start, dead_k, dead, group, cell, unit, first, ustart, members,
-                       stamp, meta[0], fa[k], around, cx, cy, r, reach >= 0, W, C, side_a)
-        meta[0] += 1
-        nb = unit_side(order, start, dead_k, dead, group, cell, unit, first, ustart, members,
-                       stamp, meta[0], fb[k], around, cx, cy, r, reach >= 0, W, C, side_b)
+        na = unit_side(order, start, dead_k, unit_k, scratch, fa[k], around, cx, cy, r,
+                       reach >= 0, W, H, C, side_a)
+        nb = unit_side(order, start, dead_k, unit_k, scratch, fb[k], around, cx, cy, r,
+                       reach >= 0, W, H, C, side_b)
         if na > 0 and nb > 0:
             meta[1], meta[2] = na, nb
             return k

@@ -545,20 +545,18 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
     routed = np.zeros(n_f, dtype=bool)
     # the fighters of each group in each cell, rows ascending; who died in that order
     _, here_order, here_start = index
-    here_pos = kernels.fight_positions(here_order)
+    here_pos, here_unit = kernels.fight_positions(here_order, F.unit)
     dead_k = np.zeros(n_f, dtype=bool)
     n_k = len(fa)
     rows = np.empty((n_k, 9), dtype=np.int64)  # one row per fight (kernels.fight_next)
     side_a = np.empty(n_f, dtype=np.int64)     # the sides of the fight at hand
     side_b = np.empty(n_f, dtype=np.int64)
-    meta = np.zeros(4, dtype=np.int64)         # sides gathered, their sizes, rows written
+    meta = np.zeros(4, dtype=np.int64)         # -, its sides' sizes, rows written
     truce, war, unit, nbr = int(Relation.TRUCE), int(Relation.WAR), F.unit, m.nbr
-    # the members of each unit (units do not change during the fights)
-    first, ustart, members = kernels.unit_index(unit)
-    stamp = np.full(n_f, -1, dtype=np.int64)
-    args = (fa, fb, cells, rel, truce, war, here_order, here_start, dead_k, F.group, F.cell,
-            unit, first, ustart, members, stamp, nbr, p.battle_reach, m.width, C, side_a,
-            side_b, meta, p.clash_lethality, dead, here_pos, engaged_any, routed, rows)
+    scratch = np.empty((2, n_f), dtype=np.int64)  # work space of kernels.unit_side
+    args = (fa, fb, cells, rel, truce, war, here_order, here_start, dead_k, here_unit, scratch,
+            nbr, p.battle_reach, m.width, m.height, C, side_a, side_b, meta, p.clash_lethality,
+            dead, here_pos, engaged_any, routed, rows)
     # the compiled pass stops at each fight that needs draws: a clash with both sides
     # present (each side calls in every member of its units present within reach of the
     # cell), or an incident, whose sides are drawn here
