@@ -1744,6 +1744,22 @@ def rule_cells(owner, winner, flip, firmness, security, ground, doctrine, suppor
 
 
 @njit
+def violence_exponent(violence, violence_scale):
+    """-v / violence_scale per cell (float64; the violence counts may be integers)."""
+    out = np.empty(violence.shape[0])
+    for c in range(violence.shape[0]):
+        out[c] = -np.float64(violence[c]) / violence_scale
+    return out
+
+
+@njit
+def erode(governance, e, governance_erosion):
+    """L *= 1 - governance_erosion (1 - e), e = exp(-v / violence_scale) per cell, in place."""
+    for c in range(governance.shape[0]):
+        governance[c] = governance[c] * (1.0 - governance_erosion * (1.0 - e[c]))
+
+
+@njit
 def restore_governance(owner, governance, governance0, programme_rate, programme_target,
                        hardship, state, recovery):
     """The state restores governance where it holds the cell; a programme builds it (and

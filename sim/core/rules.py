@@ -953,7 +953,7 @@ def state_and_outside_forces(m: MilitantModel) -> None:
         if by_group.any():
             m.tally.deaths_strike += by_group
             # strikes come after this week's control step: they erode governance here
-            erode_governance(m, by_cell.astype(np.float64))
+            erode_governance(m, by_cell)
             remove_fighters(m, ~dead)
         k_max = kernels.strongest_strike(m.strike, m.fighters.group, m.fighters.cell)
         for gi in range(G):
@@ -1035,14 +1035,15 @@ def ground_forces(m: MilitantModel) -> None:
                                                      target_g, m.ground, G, C)
     if by_group.any():
         m.tally.deaths_ground += by_group
-        erode_governance(m, by_cell.astype(np.float64))
+        erode_governance(m, by_cell)
         remove_fighters(m, ~dead)
 
 
 def erode_governance(m: MilitantModel, violence: np.ndarray) -> None:
     """L *= 1 - governance_erosion (1 - exp(-v / violence_scale)), v the cell's violence."""
     p = m.p
-    m.governance *= 1.0 - p.governance_erosion * (1.0 - np.exp(-violence / p.violence_scale))
+    e = np.exp(kernels.violence_exponent(violence, p.violence_scale))
+    kernels.erode(m.governance, e, p.governance_erosion)
 
 
 def kill_leader(m: MilitantModel, g: int, cause: str) -> None:
