@@ -108,7 +108,16 @@ def test_tiny_calibration_writes_the_posterior_and_its_history(tiny):
                 "value:tiny_world:clashes_year1", "value:tiny_world:front_fighters",
                 "miss:tiny_world:clashes_year1", "miss:tiny_world:front_fighters"):
         assert col in post, col
-    assert post["clash_kappa"].between(0, 1).all() and post["desert_rate"].between(0, .1).all()
+    assert post["clash_kappa"].between(0, 1).all()
+    assert post["desert_rate"].between(0.001, 0.1).all()
+    # the log-uniform prior is sampled on log10 of the value: pyABC's history holds the
+    # logarithm (within [-3, -1]), the posterior the value itself
+    hist = _particles(out / "abc.db", 1)
+    logs = hist.loc[hist["name"] == "p01", "value"].to_numpy()
+    assert ((logs >= -3) & (logs <= -1)).all()
+    assert np.allclose(np.sort(10.0 ** logs), np.sort(post["desert_rate"].to_numpy()))
+    kappa = hist.loc[hist["name"] == "p00", "value"].to_numpy()  # uniform: as it is
+    assert np.allclose(np.sort(kappa), np.sort(post["clash_kappa"].to_numpy()))
     assert (post["distance"] >= 0).all()
     # a particle's miss is what its value makes of the target
     m = [miss(v, 3, 12) for v in post["value:tiny_world:clashes_year1"]]
@@ -159,6 +168,30 @@ def test_report_shows_posterior_prior_generations_and_pattern_fits(tiny, tmp_pat
     fits = json.loads((tmp_path / "rep" / "fits.json").read_text())
     assert [r["pattern"] for r in fits["fitted"]] == ["tiny_world:clashes_year1",
                                                       "tiny_world:front_fighters"]
+
+
+def test_the_report_warns_of_a_posterior_on_few_particles_and_of_failed_draws():
+    from sim.analysis.calibration_report import ess_warning, failed_draws_warning
+
+    gen = pd.DataFrame({"particles": [48, 48], "ess": [48.0, 2.6]})
+    assert "2.6 of 48 particles" in ess_warning(gen)
+    assert ess_warning(gen.assign(ess=[48.0, 30.0])) == ""
+    pred = pd.DataFrame({"draw": [0, 0, 0, 1, 1, 1], "scenario": ["a", "a", "b"] * 2,
+                         "value": [1.0, 2.0, np.nan, np.nan, np.nan, 3.0]})
+    assert "2 of 4 predictive runs" in failed_draws_warning(pred)
+    assert failed_draws_warning(pred.fillna(0.0)) == ""
+
+
+def test_a_failed_particle_misses_every_pattern_and_says_why(capsys):
+    cal = load_calibration(TINY)
+    by_s = {"tiny_world": [f.pattern for f in cal.patterns]}
+    bad = {"clash_kappa": -1.0, "desert_rate": 0.01}  # outside clash_kappa's range
+    got = cb.evaluate_particle(bad, cal.priors, ["tiny_world"], cal.scenario_files, by_s,
+                               cal.seeds, cal.seed, cal.steps)
+    assert got["failed"] == 1.0
+    assert got["miss:tiny_world:clashes_year1"] == cb.MISS_CAP
+    err = capsys.readouterr().err
+    assert "a run of tiny_world failed" in err and "clash_kappa" in err
 
 
 def test_more_generations_resume_the_same_history(tiny, tmp_path):

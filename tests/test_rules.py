@@ -311,6 +311,30 @@ def test_move_avoids_strong_hostile_presence(tiny):
     assert left_share(0.0) > 8           # without hostility about a third go left
 
 
+def _defenders(tiny, w_defend, threat=True, seed=11):
+    """B holds cells 0-2 of a 4x1 strip with 60 fighters in cell 1; A (at war with B) stands
+    in cell 3, next to B's cell 2 (or nowhere): how many of B's fighters step into cell 2."""
+    raw = tiny.world(width=4, height=1, params={**MOVE, "w_defend": w_defend})
+    m = tiny.build(raw, seed=seed)
+    tiny.place(m, "B", 1, n=60)
+    if threat:
+        tiny.place(m, "A", 3, n=40)
+    m.owner[:3] = tiny.gidx(m, "B")
+    tiny.set_relation(m, "A", "B", Relation.WAR, hostility=1.0)
+    tiny.begin_week(m)
+    rules.move(m)
+    return tiny.count(m, "B", 2)
+
+
+def test_move_fighters_stand_to_defend_their_threatened_ground(tiny):
+    # cell 2 carries no danger of its own (A is next door): without w_defend a third of the
+    # movers go there by noise; with it, B's cell under threat draws most of them
+    plain, defend = _defenders(tiny, 0.0), _defenders(tiny, 1.5)
+    assert 10 < plain < 30 and defend > 45
+    # no threat, no pull: the same weight leaves the fighters to the noise
+    assert 10 < _defenders(tiny, 1.5, threat=False) < 30
+
+
 def test_move_truce_partners_are_not_a_danger(tiny):
     raw = tiny.world(width=3, height=1, params=MOVE)
     m = tiny.build(raw, seed=11)

@@ -236,6 +236,9 @@ def calibration_report(directory: str | os.PathLike, out: str | os.PathLike | No
                    "share of simulated particles accepted (right).")
         doc.table(gen, "Generations: epsilon, particle evaluations, particles, acceptance, "
                   "wall time and effective sample size of the weights")
+        warn = ess_warning(gen)
+        if warn:
+            doc.p(warn)
 
     doc.section("Posterior")
     doc.figure(marginals_figure(post, priors), "marginals", "Posterior marginals and priors",
@@ -256,6 +259,37 @@ def calibration_report(directory: str | os.PathLike, out: str | os.PathLike | No
                     if checks and pred_file.is_file() else [])}, indent=2, default=str))
     note = "" if m.get("complete") else "the calibration has not finished"
     return Report("calibration", d, o, h, md, doc.figures, [], note)
+
+
+#: below this share of the particles, the last generation's effective sample size is flagged
+ESS_SHARE = 0.2
+
+
+def ess_warning(gen: pd.DataFrame) -> str:
+    """A warning when the last generation's weights rest on few particles (its effective
+    sample size below ESS_SHARE of the particles), else ''."""
+    if "ess" not in gen or gen.empty:
+        return ""
+    last = gen.iloc[-1]
+    ess, n = float(last["ess"]), float(last["particles"])
+    if not (math.isfinite(ess) and n > 0) or ess >= ESS_SHARE * n:
+        return ""
+    return (f"**Warning:** the last generation's effective sample size is {ess:.1f} of "
+            f"{n:.0f} particles: the posterior rests on a few particles, and its quantiles, "
+            "bands and draws are those of these few. More particles per generation (or fewer "
+            "parameters) are needed before it is read as a distribution.")
+
+
+def failed_draws_warning(pred: pd.DataFrame) -> str:
+    """A warning when predictive draws failed (no value for any pattern of a scenario)."""
+    if pred.empty or "value" not in pred:
+        return ""
+    by = pred.groupby(["draw", "scenario"])["value"].apply(lambda v: bool(v.isna().all()))
+    bad = int(by.sum())
+    if not bad:
+        return ""
+    return (f"**Warning:** {bad} of {len(by)} predictive runs (draw and scenario) failed and "
+            "count as missing every pattern; see the calibration's log.")
 
 
 def _calibration_section(doc, m: dict[str, Any], cal: dict[str, Any], priors, fitted,
@@ -323,6 +357,10 @@ def _fits_section(doc, d: Path, post: pd.DataFrame, fitted, checks):
                "the folder)")
     tab = band_table(src, fitted, weights=weights)
     doc.p(f"Each pattern's target against its band over {how}: median and 5% to 95%.")
+    if pred_file.is_file():
+        warn = failed_draws_warning(src)
+        if warn:
+            doc.p(warn)
     doc.figure(bands_figure(tab, fitted, "Fitted patterns"), "pattern_fits",
                "Fitted patterns: target and posterior-predictive band",
                "Shaded: the target; line: 5% to 95% of the pattern's statistic across draws; "

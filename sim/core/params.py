@@ -121,6 +121,9 @@ _PARAM_LIST: list[Param] = [
        0.0, 10.0),
     _p("w_expand", 1.0, "move score: weight of ground not held by one's own group", "-", 0.0, 10.0),
     _p("w_danger", 1.5, "move score: weight of hostile strength relative to own", "-", 0.0, 10.0),
+    _p("w_defend", 0.0, "move score: weight of the threat to one's own ground (hostile strength "
+       "within one step of a cell the group holds, relative to its fighters there; 0: fighters "
+       "do not stand to defend what they hold)", "-", 0.0, 10.0),
     _p("move_noise", 0.5, "scale of the random term in the move score", "-", 0.0, 10.0),
     _p("security_scale", 10.0, "security at which a cell is half as attractive", "fighter-eq.",
        1e-3, 1e5),

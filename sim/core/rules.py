@@ -369,11 +369,13 @@ def move(m: MilitantModel) -> None:
 
     Score of cell c for a fighter of group g:
     w_own log(1 + n_gc) + w_opp (1 - L_c) s0 / (s0 + S_c) + w_expand x_gc
-    - w_danger D_gc / (D_gc + n_gc + 1) + move_noise U(0, 1),
+    - w_danger D_gc / (D_gc + n_gc + 1) + w_defend [g holds c] T_gc / (T_gc + n_gc + 1)
+    + move_noise U(0, 1),
     with x_gc = 0 on g's own ground, claim_expansion x claim_g on a truce partner's (a claimant
     recognises no one else's rule), 1 elsewhere, and D_gc the hostile strength (state strength
     plus rival fighters weighted by pair hostility, war doubling it, truce partners not
-    counted). A restricted group's fighters do
+    counted), and T_gc the same hostile strength summed over c and its neighbours (the threat to
+    a cell g holds; off by default, w_defend = 0). A restricted group's fighters do
     not leave the zone where they are restricted; routed fighters must leave their cell.
     """
     p, F, rng = m.p, m.fighters, m.rng
@@ -395,10 +397,18 @@ def _move_field(m: MilitantModel) -> np.ndarray:
     p, F = m.p, m.fighters
     n, weight = kernels.move_inputs(F.group, F.cell, m.n_groups, m.n_cells, m.hostility,
                                     m.relation, int(Relation.WAR), int(Relation.TRUCE))
-    return kernels.move_field(n, np.log1p(n), weight @ n, m.state_strength(), m.governance,
-                              m.security, m.owner, m.relation, m.claim, int(Relation.TRUCE),
-                              p.w_own, p.w_opportunity, p.w_expand, p.w_danger,
-                              p.security_scale, p.claim_expansion)
+    hostile, strength = weight @ n, m.state_strength()
+    score = kernels.move_field(n, np.log1p(n), hostile, strength, m.governance,
+                               m.security, m.owner, m.relation, m.claim, int(Relation.TRUCE),
+                               p.w_own, p.w_opportunity, p.w_expand, p.w_danger,
+                               p.security_scale, p.claim_expansion)
+    if p.w_defend > 0:
+        # standing to defend: a cell the group holds draws its fighters by the hostile
+        # strength within one step of it (the threat), against its own fighters there
+        threat = m.in_sight(strength[None, :] + hostile, 1)
+        own = m.owner[None, :] == np.arange(m.n_groups)[:, None]
+        score += p.w_defend * np.where(own, threat / (threat + n + 1.0), 0.0)
+    return score
 
 
 # =============================================================================================
