@@ -139,17 +139,20 @@ def drop_rows(mask, fid, row_of):
 def compact_block(block, n, dropped):
     """The first n entries of every column of ``block`` without the rows ``dropped``
     (ascending), the rows after each moved up in order, in place: one contiguous move per
-    run of kept rows."""
+    run of kept rows. The indices are unsigned, so that the moves need no check for negative
+    indices and compile to a plain copy loop (several times faster)."""
     d = dropped.shape[0]
+    one = np.uint64(1)
     for r in range(block.shape[0]):
         row = block[r]
-        j = dropped[0]
+        j = np.uint64(dropped[0])
         for k in range(d):
-            lo = dropped[k] + 1
-            hi = dropped[k + 1] if k + 1 < d else n
-            for t in range(lo, hi):
+            t = np.uint64(dropped[k] + 1)
+            hi = np.uint64(dropped[k + 1] if k + 1 < d else n)
+            while t < hi:
                 row[j] = row[t]
-                j += 1
+                j += one
+                t += one
 
 
 @njit
@@ -532,41 +535,6 @@ def hash_slot(slots, k):
         j = (j + np.uint64(1)) & mask
 
 
-@njit
-def sort_by_unit(rows, unit):
-    """``rows`` ordered by (unit label, row): a bottom-up merge sort (rows are distinct)."""
-    n = rows.shape[0]
-    a = rows.copy()
-    b = np.empty(n, np.int64)
-    width = 1
-    while width < n:
-        for lo in range(0, n, 2 * width):
-            mid = min(lo + width, n)
-            hi = min(lo + 2 * width, n)
-            i, j, t = lo, mid, lo
-            while i < mid and j < hi:
-                x, y = a[i], a[j]
-                ux, uy = unit[x], unit[y]
-                if ux < uy or (ux == uy and x < y):
-                    b[t] = x
-                    i += 1
-                else:
-                    b[t] = y
-                    j += 1
-                t += 1
-            while i < mid:
-                b[t] = a[i]
-                i += 1
-                t += 1
-            while j < hi:
-                b[t] = a[j]
-                j += 1
-                t += 1
-        a, b = b, a
-        width *= 2
-    return a
-
-
 # =============================================================================================
 # Units (rules._evolve_units)
 # =============================================================================================
@@ -673,31 +641,6 @@ def occupants(order, start, dead_k, me, cells, C):
     return out[:n]
 
 
-@njit
-def called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C):
-    """Every living member of group ``me`` of the units of ``occ`` within r cells of (cx, cy)
-    (Chebyshev), ordered by unit label, then row. ``unit_k`` and ``dead_k`` are the units and
-    deaths in the order of ``order``, so that the cells are scanned in memory order."""
-    mine = unit[occ]
-    slots, values = hash_build(mine)
-    bits = key_filter(mine)
-    cap = 0
-    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
-        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
-            k = me * C + yy * W + xx
-            cap += start[k + 1] - start[k]
-    rows = np.empty(cap, np.int64)
-    n = 0
-    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
-        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
-            k = me * C + yy * W + xx
-            for j in range(start[k], start[k + 1]):
-                if (not dead_k[j] and maybe_in(bits, unit_k[j])
-                        and hash_get(slots, values, unit_k[j]) >= 0):
-                    rows[n] = order[j]
-                    n += 1
-    return sort_by_unit(rows[:n], unit)
-
 # =============================================================================================
 # Socialise (rules.socialise)
 # =============================================================================================
@@ -719,6 +662,23 @@ def _clip01(x):
     if not np.isnan(x):
         x = x if x < 1.0 else 1.0
     return x
+
+
+@njit
+def clip01(a):
+    """numpy's clip(a, 0, 1) of a contiguous float64 array (a new array of its shape): a
+    value below 0 becomes 0, above 1 becomes 1, any other (NaN, -0.0) stays as it is."""
+    out = np.empty_like(a)
+    src = a.reshape(-1)
+    dst = out.reshape(-1)
+    for i in range(src.shape[0]):
+        v = src[i]
+        if v < 0.0:
+            v = 0.0
+        elif v > 1.0:
+            v = 1.0
+        dst[i] = v
+    return out
 
 
 @njit
@@ -1017,6 +977,31 @@ def grid_deaths(draw, chance, group, cell, G, C):
 
 
 @njit
+def ground_front(owner, zone, nbr, target):
+    """A ground offensive's ground (rules.ground_forces): the cells of ``zone`` held by a
+    target group (``target`` by group index), ascending, and those of them that touch a cell
+    of the map not held by a target group (its front)."""
+    C = owner.shape[0]
+    cells = np.empty(C, np.int64)
+    front = np.empty(C, np.int64)
+    nc = 0
+    nf = 0
+    for c in range(C):
+        o = owner[c]
+        if not (o >= 0 and target[o] and zone[c]):
+            continue
+        cells[nc] = c
+        nc += 1
+        for j in range(nbr.shape[1]):
+            q = nbr[c, j]
+            if q >= 0 and not (owner[q] >= 0 and target[owner[q]]):
+                front[nf] = c
+                nf += 1
+                break
+    return cells[:nc], front[:nf]
+
+
+@njit
 def exposed(group, cell, target, ground, C):
     """Fighters of a target group in a cell with ground forces: their number per cell
     (float64) and in all."""
@@ -1056,17 +1041,6 @@ def state_fire_chance(cell, attack, q_attack, q_passive):
     for i in range(n):
         out[i] = q_attack[cell[i]] if attack[i] else q_passive[cell[i]]
     return out
-
-
-@njit
-def clash_side(order, start, dead_k, unit, unit_k, me, around, cx, cy, r, use_reach, W, H,
-               C):
-    """One side of a clash at (cx, cy): the living occupants of group ``me`` in ``around``
-    and, with ``use_reach``, every member of their units within r of the cell."""
-    occ = occupants(order, start, dead_k, me, around, C)
-    if not use_reach or occ.shape[0] == 0:
-        return occ
-    return called_in(order, start, dead_k, unit, unit_k, occ, me, cx, cy, r, W, H, C)
 
 
 @njit
@@ -1129,25 +1103,6 @@ def clash_exponents(group, cell, hostility, G, C, W, H, relation, pair_hostility
 
 
 @njit
-def clash_sides(order, start, dead_k, unit, unit_k, a, b, cell, war, nbr, reach, W, H, C):
-    """Both sides of a clash in ``cell`` (see :func:`clash_side`): the occupants of the cell
-    (at war, of its Moore neighbourhood) and, with reach >= 0, their units' members within
-    reach of it (at war, at least one cell)."""
-    if war:
-        around = nbr[cell, :]
-        r = max(reach, 1)
-    else:
-        around = nbr[cell, :1]
-        r = reach
-    cx, cy = cell % W, cell // W
-    ea = clash_side(order, start, dead_k, unit, unit_k, a, around, cx, cy, r, reach >= 0, W,
-                    H, C)
-    eb = clash_side(order, start, dead_k, unit, unit_k, b, around, cx, cy, r, reach >= 0, W,
-                    H, C)
-    return ea, eb
-
-
-@njit
 def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, pos, engaged,
                   routed):
     """Casualties of one clash: an engaged fighter of a is hit when its draw (the first
@@ -1181,6 +1136,224 @@ def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, po
         for j in range(loser.shape[0]):
             routed[loser[j]] = True
     return da, db
+
+
+@njit
+def unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r, use_reach, W, H,
+              C, out):
+    """One side of a clash at (cx, cy), written to ``out``; returns its size. The living
+    occupants of group ``me`` in ``around`` (cell by cell, rows ascending) and, with
+    ``use_reach``, instead every living member of group ``me`` of their units within r cells
+    of (cx, cy) (Chebyshev), ordered by unit label, then row: the rows of group ``me`` in the
+    cells within r whose unit is one of the occupants' (a small hash of their labels), counted
+    into their units' places, then each unit's rows in order. ``unit_k`` and ``dead_k`` are
+    the units and deaths in the order of ``order``, so that the cells are read in memory
+    order; ``scratch`` is work space, two rows of at least as many entries as ``order``."""
+    n = 0
+    total = 0
+    for c in around:
+        if c >= 0:
+            k = me * C + c
+            total += start[k + 1] - start[k]
+    if not use_reach:
+        for c in around:
+            if c >= 0:
+                k = me * C + c
+                for j in range(start[k], start[k + 1]):
+                    if not dead_k[j]:
+                        out[n] = order[j]
+                        n += 1
+        return n
+    labels = np.empty(total, np.int64)  # the occupants' units
+    for c in around:
+        if c >= 0:
+            k = me * C + c
+            for j in range(start[k], start[k + 1]):
+                if not dead_k[j]:
+                    labels[n] = unit_k[j]
+                    n += 1
+    if n == 0:
+        return 0
+    slots, _ = hash_build(labels[:n])
+    box = 0  # the rows of group me within r
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            box += start[k + 1] - start[k]
+    filtered = box > 2048  # many rows to look up: a bitset first (key_filter)
+    bits = key_filter(labels[:n]) if filtered else np.zeros(1, np.uint64)
+    distinct = np.empty(n, np.int64)
+    nu = 0
+    for s in range(slots.shape[0]):
+        if slots[s] != -1:
+            distinct[nu] = slots[s]
+            nu += 1
+    distinct = np.sort(distinct[:nu])
+    rank = np.empty(slots.shape[0], np.int64)  # a unit's place by label, by its slot
+    for a in range(nu):
+        rank[hash_slot(slots, distinct[a])] = a
+    m = 0
+    if nu == 1:  # one unit: its rows, cell by cell, then in order
+        u0 = distinct[0]
+        for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+            for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+                k = me * C + yy * W + xx
+                for j in range(start[k], start[k + 1]):
+                    if not dead_k[j] and unit_k[j] == u0:
+                        out[m] = order[j]
+                        m += 1
+        merge_runs(out, 0, m, scratch[0])
+        return m
+    place = np.zeros(nu + 1, np.int64)
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            for j in range(start[k], start[k + 1]):
+                if not dead_k[j] and (not filtered or maybe_in(bits, unit_k[j])):
+                    s = hash_slot(slots, unit_k[j])
+                    if s >= 0:
+                        a = rank[s]
+                        scratch[0, m] = order[j]
+                        scratch[1, m] = a
+                        m += 1
+                        place[a + 1] += 1
+    for a in range(nu):
+        place[a + 1] += place[a]
+    fill = place[:-1].copy()
+    for t in range(m):
+        a = scratch[1, t]
+        out[fill[a]] = scratch[0, t]
+        fill[a] += 1
+    for a in range(nu):
+        merge_runs(out, place[a], place[a + 1], scratch[0])
+    return m
+
+
+@njit
+def merge_runs(a, lo, hi, buf):
+    """Sort a[lo:hi] (distinct int64) in place by merging its ascending runs, adjacent pairs
+    at a time (a side's rows of one unit are one ascending run per cell); ``buf`` is work
+    space of at least hi - lo entries."""
+    n = hi - lo
+    if n < 2:
+        return
+    # the runs' starts, and the end
+    bounds = np.empty(n + 1, np.int64)
+    nb = 0
+    bounds[nb] = lo
+    nb += 1
+    for i in range(lo + 1, hi):
+        if a[i] < a[i - 1]:
+            bounds[nb] = i
+            nb += 1
+    bounds[nb] = hi
+    runs = nb
+    in_a = True  # the runs are in a (else in buf, position p of a at p - lo)
+    while runs > 1:
+        w = 0
+        r = 0
+        while r < runs:
+            s0 = bounds[r]
+            if r + 1 < runs:
+                s1, s2 = bounds[r + 1], bounds[r + 2]
+                i, j = s0, s1
+                t = s0
+                while i < s1 and j < s2:
+                    if in_a:
+                        x, y = a[i], a[j]
+                    else:
+                        x, y = buf[i - lo], buf[j - lo]
+                    if x < y:
+                        v = x
+                        i += 1
+                    else:
+                        v = y
+                        j += 1
+                    if in_a:
+                        buf[t - lo] = v
+                    else:
+                        a[t] = v
+                    t += 1
+                while i < s1:
+                    if in_a:
+                        buf[t - lo] = a[i]
+                    else:
+                        a[t] = buf[i - lo]
+                    i += 1
+                    t += 1
+                while j < s2:
+                    if in_a:
+                        buf[t - lo] = a[j]
+                    else:
+                        a[t] = buf[j - lo]
+                    j += 1
+                    t += 1
+            else:
+                s2 = bounds[r + 1]
+                for t in range(s0, s2):
+                    if in_a:
+                        buf[t - lo] = a[t]
+                    else:
+                        a[t] = buf[t - lo]
+            bounds[w] = s0
+            w += 1
+            r += 2
+        bounds[w] = hi
+        runs = w
+        in_a = not in_a
+    if not in_a:  # the sorted rows are in buf
+        for t in range(lo, hi):
+            a[t] = buf[t - lo]
+
+
+@njit
+def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, start, dead_k,
+               unit_k, scratch, nbr, reach, W, H, C, side_a, side_b, meta, clash_lethality,
+               dead, pos, engaged, routed, rows):
+    """The week's clashes (rules._fight) in one compiled pass between the draws: resolve
+    clash k (if ``resolve``) with its draws ``u`` and ``a_wins`` (:func:`resolve_clash`, sides
+    ``side_a[:meta[1]]`` and ``side_b[:meta[2]]``), appending its row (a, b, cell, E_a, E_b,
+    casualties of a and b, winner or -1, incident) to ``rows`` at meta[3]; then gather the
+    sides of the clashes after it (:func:`unit_side`: the occupants of the cell, at war of its
+    Moore neighbourhood, and with reach >= 0 their units' members within reach of it, at war
+    at least one cell), skipping those where a side is empty (they draw nothing), up to the
+    next one that needs draws: a clash with both sides present (meta[1], meta[2] its sizes)
+    or an incident (its sides are chosen with draws, in numpy). Returns that clash's index
+    (len(fa) when none is left)."""
+    if resolve:
+        na, nb = meta[1], meta[2]
+        incident = rel[k] == truce
+        da, db = resolve_clash(side_a[:na], side_b[:nb], u, clash_lethality, incident, a_wins,
+                               dead, dead_k, pos, engaged, routed)
+        j = meta[3]
+        a, b = fa[k], fb[k]
+        rows[j, 0], rows[j, 1], rows[j, 2] = a, b, cells[k]
+        rows[j, 3], rows[j, 4], rows[j, 5], rows[j, 6] = na, nb, da, db
+        rows[j, 7] = -1 if incident else (a if a_wins else b)
+        rows[j, 8] = 1 if incident else 0
+        meta[3] = j + 1
+    K = fa.shape[0]
+    k += 1
+    while k < K:
+        if rel[k] == truce:
+            return k
+        c0 = cells[k]
+        if rel[k] == war:
+            around = nbr[c0, :]
+            r = max(reach, 1)
+        else:
+            around = nbr[c0, :1]
+            r = reach
+        cx, cy = c0 % W, c0 // W
+        na = unit_side(order, start, dead_k, unit_k, scratch, fa[k], around, cx, cy, r,
+                       reach >= 0, W, H, C, side_a)
+        nb = unit_side(order, start, dead_k, unit_k, scratch, fb[k], around, cx, cy, r,
+                       reach >= 0, W, H, C, side_b)
+        if na > 0 and nb > 0:
+            meta[1], meta[2] = na, nb
+            return k
+        k += 1
+    return K
 
 
 @njit
@@ -1425,6 +1598,21 @@ def _max(a, b):
 
 
 @njit
+def hold_layer(group, cell, owner, administration, firmness, hold_strength, G, C, W, H, r):
+    """What holds each cell for its holder (rules._strongest): hold_strength x
+    administration_g x firmness in the cells g holds where g has a fighter within r cells,
+    else 0 (the products in numpy's order)."""
+    near = sight(presence(group, cell, G, C), W, H, r)
+    hold = np.zeros(C)
+    for c in range(C):
+        g = owner[c]
+        if g >= 0:
+            backed = 1.0 if near[g, c] > 0 else 0.0
+            hold[c] = hold_strength * administration[g] * firmness[c] * backed
+    return hold
+
+
+@njit
 def strongest(group, cell, G, state_strength, owner, hold, use_hold, control_min,
               control_margin, state, contested):
     """Per cell, the actor whose strength exceeds all others' by control_margin and is at
@@ -1553,6 +1741,22 @@ def rule_cells(owner, winner, flip, firmness, security, ground, doctrine, suppor
         if o >= 0:
             hardship[c] = _clip01(hardship[c] + hardship_rate * (doctrine[o, 1] - 0.5))
             governance[c] = governance[c] * keep_governance
+
+
+@njit
+def violence_exponent(violence, violence_scale):
+    """-v / violence_scale per cell (float64; the violence counts may be integers)."""
+    out = np.empty(violence.shape[0])
+    for c in range(violence.shape[0]):
+        out[c] = -np.float64(violence[c]) / violence_scale
+    return out
+
+
+@njit
+def erode(governance, e, governance_erosion):
+    """L *= 1 - governance_erosion (1 - e), e = exp(-v / violence_scale) per cell, in place."""
+    for c in range(governance.shape[0]):
+        governance[c] = governance[c] * (1.0 - governance_erosion * (1.0 - e[c]))
 
 
 @njit

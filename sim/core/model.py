@@ -150,14 +150,15 @@ class MilitantModel(mesa.Model):
         # a small Mesa DataCollector, so that mesa.batch_run and Mesa's tools work on the model;
         # the full record is self.recorder (see results())
         count = np.count_nonzero
+        self._reported: tuple[np.ndarray, np.ndarray] | None = None  # see _collect_reports
         reporters = {"fighters": lambda m: len(m.fighters),
                      "militant_cells": lambda m: int(count(m.owner >= 0)),
                      "ungoverned": lambda m: int(count(m.ungoverned()))}
         for g, name in enumerate(self.group_names):
-            reporters[group_col("fighters", name)] = lambda m, g=g: int(m.fighter_counts()[g])
-            reporters[group_col("territory", name)] = lambda m, g=g: int(count(m.owner == g))
+            reporters[group_col("fighters", name)] = lambda m, g=g: int(m._reports()[0][g])
+            reporters[group_col("territory", name)] = lambda m, g=g: int(m._reports()[1][g])
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
-        self.datacollector.collect(self)
+        self._collect_reports()
 
     # ------------------------------------------------------------------------------------------
     # The schedule (docs/ODD.md, section 3)
@@ -177,7 +178,7 @@ class MilitantModel(mesa.Model):
         rules.control_and_governance(self)
         rules.state_and_outside_forces(self)
         self.recorder.collect(self)
-        self.datacollector.collect(self)
+        self._collect_reports()
         if len(self.fighters) > self.p.max_fighters:
             from .scenario import LimitError
 
@@ -186,6 +187,21 @@ class MilitantModel(mesa.Model):
                              self.p.max_fighters, "raise it with --set max_fighters=N if the "
                              "machine has the memory (about 0.5 GB per million fighters), or "
                              "check the parameters that make the groups grow")
+
+    def _reports(self) -> tuple[np.ndarray, np.ndarray]:
+        """Fighters and cells held per group, for the DataCollector's reporters: counted
+        once per collection (see _collect_reports), else now."""
+        if self._reported is not None:
+            return self._reported
+        return self.fighter_counts(), self.territory()
+
+    def _collect_reports(self) -> None:
+        """The DataCollector's collection of this week, each group's counts made once."""
+        self._reported = (self.fighter_counts(), self.territory())
+        try:
+            self.datacollector.collect(self)
+        finally:
+            self._reported = None
 
     def run(self, steps: int | None = None, progress: bool | None = None) -> RunResult:
         """Run ``steps`` weeks (default: the parameter ``steps``) and return the results.

@@ -166,12 +166,20 @@ class Recorder:
 
     # -- results -------------------------------------------------------------------------------
     def steps_frame(self) -> pd.DataFrame:
-        df = pd.DataFrame(self.data[: self.rows], columns=self.columns)
-        int_cols = [c for c in df.columns if col_var(c) in INT_VARS]
-        df[int_cols] = df[int_cols].round().astype(np.int64)
-        alive = [c for c in df.columns if col_var(c) in BOOL_VARS and "." in c]
-        df[alive] = df[alive].astype(bool)
-        return df
+        """The steps table: counts as integers (rounded), the groups' ``alive`` as booleans,
+        the rest as floats; each column made once, in its final type."""
+        data = self.data[: self.rows]
+        cols: dict[str, np.ndarray] = {}
+        for j, c in enumerate(self.columns):
+            v = data[:, j]
+            var = col_var(c)
+            if var in INT_VARS:
+                cols[c] = v.round().astype(np.int64)
+            elif var in BOOL_VARS and "." in c:
+                cols[c] = v.astype(bool)
+            else:
+                cols[c] = v
+        return pd.DataFrame(cols)
 
     def events_frame(self) -> pd.DataFrame:
         frames = []

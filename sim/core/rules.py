@@ -24,6 +24,8 @@ SQRT2 = np.sqrt(2.0)
 _CONTESTED = -3
 #: no row flagged (kernels.below)
 _NONE = np.zeros(0, dtype=bool)
+#: no draws (kernels.fight_next when it resolves nothing)
+_NO_DRAWS = np.zeros(0, dtype=np.float32)
 #: a new fighter's unit is labelled by its fighter id; units made later (by fragmentation or
 #: defection) take fresh labels from ``m.next_unit``, which starts here, above every fighter id
 FIRST_NEW_UNIT = 1 << 40
@@ -146,7 +148,7 @@ def hostility_equilibrium(m: MilitantModel, g: int, takfir: np.ndarray) -> np.nd
     denom = pull + p.hostility_relax
     if denom <= 0:
         return own
-    return np.clip((pull * m.doctrine[g, 0] + p.hostility_relax * own) / denom, 0.0, 1.0)
+    return kernels.clip01((pull * m.doctrine[g, 0] + p.hostility_relax * own) / denom)
 
 
 def initial_control(m: MilitantModel) -> None:
@@ -239,7 +241,7 @@ def mobilise(m: MilitantModel) -> None:
     if total == 0:
         return
     cell = np.repeat(np.arange(m.n_cells), n_cand)
-    H = np.clip(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, total), 0.0, 1.0)
+    H = kernels.clip01(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, total))
     R = rng.random(total)
     G = grievance(H, m.governance[cell])
     F = m.fighters
@@ -255,7 +257,7 @@ def mobilise(m: MilitantModel) -> None:
     if n == 0:
         return
     cell, H, R = cell[idx], H[idx], R[idx]
-    theta = np.clip(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)), 0.0, 1.0)
+    theta = kernels.clip01(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)))
     gumbel = -np.log(-np.log(rng.random((n, m.n_groups)) + 1e-300) + 1e-300)
     group = kernels.choose_groups(theta, cell, reachable, gumbel, m.doctrine, m.momentum,
                                   m.support, p.w_affinity, p.w_momentum, p.w_support,
@@ -281,7 +283,7 @@ def _foreign_fighters(m: MilitantModel) -> None:
         held = np.flatnonzero(m.owner == g)
         cells = held if len(held) else np.flatnonzero(m.base_zone[g])
         cell = cells[rng.integers(0, len(cells), size=k)]  # what rng.choice(cells, k) draws
-        ideo = np.clip(m.doctrine[g] + rng.normal(0.0, p.ideology_sd / 2, (k, 2)), 0, 1)
+        ideo = kernels.clip01(m.doctrine[g] + rng.normal(0.0, p.ideology_sd / 2, (k, 2)))
         fids = m.fighters.add(group=np.full(k, g), cell=cell, takfir=ideo[:, 0],
                               coercion=ideo[:, 1], hardship=np.full(k, 0.5),
                               risk=rng.random(k), commitment=np.ones(k),
@@ -546,7 +548,7 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
     groups fa[k] < fb[k] in cells[k], their relation rel[k], in that order; ``index`` the
     fighters by group and cell."""
     p, F, rng = m.p, m.fighters, m.rng
-    C, W = m.n_cells, m.width
+    C = m.n_cells
     n_f = len(F)
     dead = np.zeros(n_f, dtype=bool)
     engaged_any = np.zeros(n_f, dtype=bool)
@@ -555,36 +557,48 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
     _, here_order, here_start = index
     here_pos, here_unit = kernels.fight_positions(here_order, F.unit)
     dead_k = np.zeros(n_f, dtype=bool)
-    reach = p.battle_reach
-    rows = []
-    for a, b, cell, r in zip(fa.tolist(), fb.tolist(), cells.tolist(), rel.tolist()):
-        incident = r == Relation.TRUCE
-        if incident:
+    n_k = len(fa)
+    rows = np.empty((n_k, 9), dtype=np.int64)  # one row per fight (kernels.fight_next)
+    side_a = np.empty(n_f, dtype=np.int64)     # the sides of the fight at hand
+    side_b = np.empty(n_f, dtype=np.int64)
+    meta = np.zeros(4, dtype=np.int64)         # -, its sides' sizes, rows written
+    truce, war, unit, nbr = int(Relation.TRUCE), int(Relation.WAR), F.unit, m.nbr
+    scratch = np.empty((2, n_f), dtype=np.int64)  # work space of kernels.unit_side
+    args = (fa, fb, cells, rel, truce, war, here_order, here_start, dead_k, here_unit, scratch,
+            nbr, p.battle_reach, m.width, m.height, C, side_a, side_b, meta, p.clash_lethality,
+            dead, here_pos, engaged_any, routed, rows)
+    # the compiled pass stops at each fight that needs draws: a clash with both sides
+    # present (each side calls in every member of its units present within reach of the
+    # cell), or an incident, whose sides are drawn here
+    k = kernels.fight_next(-1, False, _NO_DRAWS, False, *args)
+    while k < n_k:
+        if rel[k] == truce:
             # an incident is a fight between two units on the spot, not a battle
             sides = []
-            for me in (a, b):
-                occ = kernels.occupants(here_order, here_start, dead_k, me, m.nbr[cell, :1], C)
+            for me in (fa[k], fb[k]):
+                occ = kernels.occupants(here_order, here_start, dead_k, me, nbr[cells[k], :1],
+                                        C)
                 if len(occ):
                     pick = occ[int(rng.random() * len(occ))]
-                    occ = occ[F.unit[occ] == F.unit[pick]]
+                    occ = occ[unit[occ] == unit[pick]]
                 sides.append(occ)
             ea, eb = sides
-        else:
-            # each side calls in every member of its units present within reach of the cell
-            ea, eb = kernels.clash_sides(here_order, here_start, dead_k, F.unit, here_unit, a,
-                                         b, cell, r == Relation.WAR, m.nbr, reach, W, m.height,
-                                         C)
-        na, nb = len(ea), len(eb)
-        if na == 0 or nb == 0:
+            na, nb = len(ea), len(eb)
+            if na == 0 or nb == 0:
+                k = kernels.fight_next(k, False, _NO_DRAWS, False, *args)
+                continue
+            side_a[:na] = ea
+            side_b[:nb] = eb
+            meta[1], meta[2] = na, nb
+            u = _uniform(rng, na + nb)  # side a's draws, then side b's
+            k = kernels.fight_next(k, True, u, False, *args)
             continue
+        na, nb = int(meta[1]), int(meta[2])
         u = _uniform(rng, na + nb)  # side a's draws, then side b's
-        a_wins = False if incident else rng.random() < na / (na + nb)
-        da, db = kernels.resolve_clash(ea, eb, u, p.clash_lethality, incident, a_wins, dead,
-                                       dead_k, here_pos, engaged_any, routed)
-        winner = -1 if incident else (a if a_wins else b)
-        rows.append((a, b, cell, na, nb, da, db, winner, incident))
-    if rows:
-        r = np.array(rows, dtype=np.int64)
+        a_wins = rng.random() < na / (na + nb)
+        k = kernels.fight_next(k, True, u, a_wins, *args)
+    if meta[3]:
+        r = rows[:meta[3]]
         t = m.tally
         kernels.clash_tallies(r, m.week, t.clash_casualties, t.deaths_clash, t.clashes,
                               t.violence, m.clash_memory, m.last_clash, t.incidents, m.tension,
@@ -850,13 +864,12 @@ def _strongest(m: MilitantModel, state_strength: np.ndarray | None = None) -> np
     if state_strength is None:
         state_strength = m.state_strength()
     use_hold = p.hold_strength > 0 and bool(m.administration.any())
-    hold = np.zeros(m.n_cells)
     if use_hold:
-        held = np.flatnonzero(m.owner >= 0)
-        g = m.owner[held]
-        presence = m.presence().astype(np.float64)
-        backed = m.in_sight(presence, p.admin_reach)[g, held] > 0
-        hold[held] = p.hold_strength * m.administration[g] * m.firmness[held] * backed
+        hold = kernels.hold_layer(F.group, F.cell, m.owner, m.administration, m.firmness,
+                                  p.hold_strength, m.n_groups, m.n_cells, m.width, m.height,
+                                  p.admin_reach)
+    else:
+        hold = np.zeros(m.n_cells)
     return kernels.strongest(F.group, F.cell, m.n_groups, state_strength, m.owner, hold,
                              use_hold, p.control_min, p.control_margin, STATE, _CONTESTED)
 
@@ -950,7 +963,7 @@ def state_and_outside_forces(m: MilitantModel) -> None:
         if by_group.any():
             m.tally.deaths_strike += by_group
             # strikes come after this week's control step: they erode governance here
-            erode_governance(m, by_cell.astype(np.float64))
+            erode_governance(m, by_cell)
             remove_fighters(m, ~dead)
         k_max = kernels.strongest_strike(m.strike, m.fighters.group, m.fighters.cell)
         for gi in range(G):
@@ -990,16 +1003,13 @@ def ground_forces(m: MilitantModel) -> None:
         return
     G, C = m.n_groups, m.n_cells
     for e in offensives:
-        targets = np.zeros(G + 3, dtype=bool)  # indexed by owner + 3 (owners run from -3)
-        for g in e.groups:
-            targets[g + 3] = True
-        held = targets[m.owner + 3] & m.zones[e.args["zone"]]
-        if not held.any():
+        targets = np.zeros(G, dtype=bool)
+        targets[list(e.groups)] = True
+        # the zone's cells held by a target group, and those that touch a cell of the map
+        # not held by one
+        cells, front = kernels.ground_front(m.owner, m.zones[e.args["zone"]], m.nbr, targets)
+        if len(cells) == 0:
             continue
-        nb = m.nbr[held]  # (k, 9), -1 off the map
-        outside = (nb >= 0) & ~targets[np.where(nb >= 0, m.owner[np.maximum(nb, 0)], -3) + 3]
-        cells = np.flatnonzero(held)
-        front = cells[outside.any(1)]
         if len(front) == 0:
             front = cells
         force = e.args["strength"] * p.intervention_scale
@@ -1035,14 +1045,15 @@ def ground_forces(m: MilitantModel) -> None:
                                                      target_g, m.ground, G, C)
     if by_group.any():
         m.tally.deaths_ground += by_group
-        erode_governance(m, by_cell.astype(np.float64))
+        erode_governance(m, by_cell)
         remove_fighters(m, ~dead)
 
 
 def erode_governance(m: MilitantModel, violence: np.ndarray) -> None:
     """L *= 1 - governance_erosion (1 - exp(-v / violence_scale)), v the cell's violence."""
     p = m.p
-    m.governance *= 1.0 - p.governance_erosion * (1.0 - np.exp(-violence / p.violence_scale))
+    e = np.exp(kernels.violence_exponent(violence, p.violence_scale))
+    kernels.erode(m.governance, e, p.governance_erosion)
 
 
 def kill_leader(m: MilitantModel, g: int, cause: str) -> None:

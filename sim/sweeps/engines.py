@@ -193,8 +193,9 @@ class _PoolEngine:
     def _start(self) -> None:
         ctx = multiprocessing.get_context(self.method)
         if self.method == "forkserver":
-            # workers fork from a server that has already imported the model
-            ctx.set_forkserver_preload(["sim.sweeps.runner", "sim.core.model"])
+            # workers fork from a server that has already imported the model and loaded its
+            # compiled kernels (sim.sweeps.preload)
+            ctx.set_forkserver_preload(["sim.sweeps.preload"])
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_WorkerContext(ctx),
                                         initializer=_worker_init,
                                         initargs=(os.getpid(), _start_time(os.getpid())))

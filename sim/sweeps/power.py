@@ -8,7 +8,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 #: allowed values of a hypothesis' ``expect``
 EXPECTS = ("greater", "less", "different", "equivalent")
@@ -64,6 +63,8 @@ def welch_power(effect: float, sd_control: float, sd_treatment: float, n_control
         return math.nan
     if se == 0:
         return 1.0
+    from scipy import stats as sps  # here, not at import: a sweep's workers never need it
+
     a = alpha / max(1, int(family))
     tc = float(sps.t.ppf(1 - a / 2, df))
     ncp = abs(effect) / se
