@@ -104,42 +104,38 @@ def ensemble_ranges(experiment: Path) -> dict[str, list[float]]:
     return {k: [float(v["low"]), float(v["high"])] for k, v in cal.items() if k not in own}
 
 
-def ensemble_experiment(name: str, folder: Path) -> Path:
-    """Write the ensemble version of experiment ``name`` into ``folder`` and return its path:
-    the file with ``replicates`` replaced by an ``ensemble`` of ENSEMBLE_DRAWS draws."""
+def _with_ensemble(name: str, folder: Path, line: str, what: str) -> Path:
+    """Write experiment ``name`` into ``folder`` with its ``replicates = N`` line replaced by
+    the ``ensemble = ...`` line given, and return the new file's path."""
     import re
 
     src = ROOT / "experiments" / f"{name}.toml"
-    ranges = ensemble_ranges(src)
-    params = ", ".join(f"{k} = [{lo!r}, {hi!r}]" for k, (lo, hi) in ranges.items())
-    line = f"ensemble = {{ lhs = {ENSEMBLE_DRAWS}, parameters = {{ {params} }} }}"
     text, n = re.subn(r"^replicates = \d+.*$", line, src.read_text(), count=1, flags=re.M)
     if n != 1:
         raise SystemExit(f"{src}: no 'replicates = N' line to replace by the ensemble")
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{name}.toml"
-    out.write_text(f"# The ensemble version of experiments/{name}.toml, written by "
+    out.write_text(f"# The {what} version of experiments/{name}.toml, written by "
                    "scripts/verdicts_table.py\n" + text)
     return out
+
+
+def ensemble_experiment(name: str, folder: Path) -> Path:
+    """Write the ensemble version of experiment ``name`` into ``folder`` and return its path:
+    the file with ``replicates`` replaced by an ``ensemble`` of ENSEMBLE_DRAWS draws."""
+    ranges = ensemble_ranges(ROOT / "experiments" / f"{name}.toml")
+    params = ", ".join(f"{k} = [{lo!r}, {hi!r}]" for k, (lo, hi) in ranges.items())
+    line = f"ensemble = {{ lhs = {ENSEMBLE_DRAWS}, parameters = {{ {params} }} }}"
+    return _with_ensemble(name, folder, line, "ensemble")
 
 
 def posterior_experiment(name: str, folder: Path, source: str = POSTERIOR_SOURCE) -> Path:
     """Write the posterior-ensemble version of experiment ``name`` into ``folder`` and return
-    its path: ``replicates`` replaced by ENSEMBLE_DRAWS draws from the core posterior (every
-    parameter the posterior has and the experiment does not set: the points' own values, the
-    ablations' included, win over a draw)."""
-    import re
-
-    src = ROOT / "experiments" / f"{name}.toml"
+    its path: ``replicates`` replaced by ENSEMBLE_DRAWS draws from the posterior in ``source``
+    (every parameter the posterior has and the experiment does not vary; an ablation point's
+    own values win over a draw)."""
     line = f'ensemble = {{ posterior = "{source}", draws = {ENSEMBLE_DRAWS} }}'
-    text, n = re.subn(r"^replicates = \d+.*$", line, src.read_text(), count=1, flags=re.M)
-    if n != 1:
-        raise SystemExit(f"{src}: no 'replicates = N' line to replace by the ensemble")
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"{name}.toml"
-    out.write_text(f"# The posterior-ensemble version of experiments/{name}.toml, written by "
-                   "scripts/verdicts_table.py\n" + text)
-    return out
+    return _with_ensemble(name, folder, line, "posterior-ensemble")
 
 
 def run_ensembles(folder: Path, workers: int | None = None, kind: str = ENSEMBLE) -> None:
