@@ -223,6 +223,29 @@ def test_a_folder_of_another_calibration_is_refused(tiny, tmp_path):
         run_calibration(TINY, out, workers=1, progress=False, particles=8, seeds=2)
 
 
+def test_a_history_is_converted_only_by_the_calibration_that_made_it(tiny, tmp_path):
+    """write_outputs reads the history's values back through the priors (log10 for a
+    log-uniform one): with a history of another calibration it refuses instead of writing
+    wrong values."""
+    import dataclasses
+    import shutil
+
+    import pyabc
+
+    out = tmp_path / "hist"
+    shutil.copytree(tiny.out, out)
+    cal = load_calibration(TINY, particles=8, generations=2, draws=3)
+    hist = pyabc.History(f"sqlite:///{(out / cb.DB).resolve()}")
+    hist.id = 1
+    assert cb.history_fingerprint(hist) == cal.fingerprint()
+    post = cb.write_outputs(cal, out, 1)
+    pd.testing.assert_frame_equal(post, pd.read_parquet(tiny.out / cb.POSTERIOR),
+                                  check_exact=True)
+    other = dataclasses.replace(cal, seeds=cal.seeds + 1)
+    with pytest.raises(CalibrationError, match="made by another calibration"):
+        cb.write_outputs(other, out, 1)
+
+
 def test_an_ensemble_drawn_from_the_posterior(tiny, tmp_path):
     """ensemble = "FOLDER": each replicate's parameters are a particle drawn from the
     posterior (the draw is part of the run's key)."""

@@ -1125,6 +1125,13 @@ def write_outputs(cal: Calibration, out: Path, abc_id: int = 1) -> pd.DataFrame:
 
     hist = pyabc.History(f"sqlite:///{(out / DB).resolve()}")
     hist.id = int(abc_id)
+    made_by = history_fingerprint(hist)
+    if made_by is not None and made_by != cal.fingerprint():
+        # the history's values are on the scale its own priors set (log10 for a log-uniform
+        # prior); converting them with another calibration's priors would give wrong values
+        raise CalibrationError(out / DB, "--out", f"was made by another calibration "
+                               f"(fingerprint {made_by}, this file's {cal.fingerprint()})",
+                               allowed="another --out, or delete the folder to start again")
     t = hist.max_t
     pop = hist.get_population(t=t)
     names = _names(cal)
@@ -1165,6 +1172,19 @@ def write_outputs(cal: Calibration, out: Path, abc_id: int = 1) -> pd.DataFrame:
     gen["ess"] = ess
     _write_parquet(gen, out / GENERATIONS, meta)
     return post
+
+
+def history_fingerprint(hist) -> str | None:
+    """The fingerprint of the calibration that began a pyABC history (kept in its meta
+    information), or None for a history without one."""
+    import ast
+
+    try:
+        info = ast.literal_eval(hist.get_abc().json_parameters or "{}")
+    except (ValueError, SyntaxError):
+        return None
+    fp = info.get("fingerprint") if isinstance(info, dict) else None
+    return str(fp) if fp else None
 
 
 def draw_posterior(post: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:

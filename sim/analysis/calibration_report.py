@@ -292,6 +292,64 @@ def failed_draws_warning(pred: pd.DataFrame) -> str:
             "count as missing every pattern; see the calibration's log.")
 
 
+def draws_note(pred: pd.DataFrame, post: pd.DataFrame) -> str:
+    """How many distinct particles the predictive draws are, and how many of them are the
+    heaviest particle (draws are made by weight, with replacement), or '' without draws."""
+    if pred.empty or "particle" not in pred or "draw" not in pred:
+        return ""
+    by_draw = pred.drop_duplicates("draw")
+    n, k = len(by_draw), int(by_draw["particle"].nunique())
+    top = post.sort_values("weight").iloc[-1] if len(post) else None
+    txt = f"The {n} draws are {k} distinct particles"
+    if top is not None and "particle" in post:
+        m = int((by_draw["particle"] == top["particle"]).sum())
+        txt += (f"; {m} of them are the heaviest particle (weight "
+                f"{float(top['weight']):.2f})")
+    return txt + ": the band is that of these particles and of the runs' seeds."
+
+
+def calibration_facts(directory: str | os.PathLike) -> dict[str, Any]:
+    """The numbers a text about a kept calibration folder quotes, computed from its files:
+
+    ``particles``, ``ess`` (last generation), ``evaluations`` (particle evaluations in the
+    generations, without pyABC's first sample that sets the distance's scales),
+    ``generations``, ``top_weights`` (weights, heaviest first), ``params`` (per parameter:
+    weighted ``q05``, ``median``, ``q95``, ``heaviest`` value), and, with a predictive check,
+    ``draws``, ``distinct`` (particles among them), ``heaviest_draws`` and ``patterns`` (per
+    ``scenario:pattern``: ``holds`` count, ``median``, ``q05``, ``q95`` over the draws).
+    """
+    d = Path(directory)
+    post, m = cb.load_posterior(d)
+    post = post.reset_index(drop=True)
+    gen = pd.read_parquet(d / cb.GENERATIONS)
+    w = post["weight"].to_numpy(dtype=float)
+    top = post.iloc[int(np.argmax(w))]
+    facts: dict[str, Any] = {
+        "particles": int(gen["particles"].iloc[-1]), "ess": float(gen["ess"].iloc[-1]),
+        "generations": int(len(gen)), "evaluations": int(gen["simulations"].sum()),
+        "top_weights": sorted((float(x) for x in w / w.sum()), reverse=True),
+        "params": {p.name: {"q05": weighted_quantile(post[p.name], w, .05),
+                            "median": weighted_quantile(post[p.name], w, .5),
+                            "q95": weighted_quantile(post[p.name], w, .95),
+                            "heaviest": float(top[p.name])} for p in _priors(m)}}
+    pred_file = d / cb.PREDICTIVE
+    if pred_file.is_file():
+        pred = pd.read_parquet(pred_file)
+        by_draw = pred.drop_duplicates("draw")
+        facts.update(draws=int(len(by_draw)), distinct=int(by_draw["particle"].nunique()),
+                     heaviest_draws=int((by_draw["particle"] == top["particle"]).sum()))
+        pats = {}
+        for (s, name), g in pred.groupby(["scenario", "pattern"], sort=False):
+            x = g["value"].to_numpy(dtype=float)
+            ones = np.ones(len(x))
+            pats[f"{s}:{name}"] = {"holds": int(g["holds"].astype(bool).sum()),
+                                   "median": weighted_quantile(x, ones, .5),
+                                   "q05": weighted_quantile(x, ones, .05),
+                                   "q95": weighted_quantile(x, ones, .95)}
+        facts["patterns"] = pats
+    return facts
+
+
 def _calibration_section(doc, m: dict[str, Any], cal: dict[str, Any], priors, fitted,
                          post: pd.DataFrame) -> None:
     """The calibration: its settings, provenance, parameters and fitted patterns."""
@@ -361,6 +419,9 @@ def _fits_section(doc, d: Path, post: pd.DataFrame, fitted, checks):
         warn = failed_draws_warning(src)
         if warn:
             doc.p(warn)
+        note = draws_note(src, post)
+        if note:
+            doc.p(note)
     doc.figure(bands_figure(tab, fitted, "Fitted patterns"), "pattern_fits",
                "Fitted patterns: target and posterior-predictive band",
                "Shaded: the target; line: 5% to 95% of the pattern's statistic across draws; "

@@ -1,0 +1,138 @@
+"""The numbers the documentation quotes about the kept calibration folders are those of the
+folders: each quoted phrase is rebuilt here from the Parquet files, so a calibration run again
+(or a text edited by hand) that no longer agrees fails until the text is brought up to date."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.analysis.calibration_report import calibration_facts, draws_note
+
+ROOT = Path(__file__).resolve().parents[1]
+TERRITORY = ROOT / "calibrations" / "syria_territory"
+PILOT = ROOT / "studies" / "calibration_pilot"
+CALIBRATION_MD = ROOT / "docs" / "CALIBRATION.md"
+ODD_MD = ROOT / "docs" / "ODD.md"
+
+
+def _text(path: Path) -> str:
+    """The file with its line breaks and runs of spaces made single spaces (prose wraps)."""
+    return " ".join(path.read_text(encoding="utf-8").split())
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _too_low(folder: Path, key: str) -> int:
+    """Predictive draws in which pattern ``key`` (scenario:pattern) is below its target."""
+    man = json.loads((folder / "manifest.json").read_text())
+    low = next(p for p in man["calibration"]["patterns"] if p["name"] == key)["low"]
+    pred = pd.read_parquet(folder / "predictive.parquet")
+    s, name = key.split(":")
+    v = pred[(pred["scenario"] == s) & (pred["pattern"] == name)]["value"]
+    return int((v < float(low)).sum())
+
+
+def _territory_phrases() -> list[str]:
+    f = calibration_facts(TERRITORY)
+    w = f["params"]["w_defend"]
+    post = pd.read_parquet(TERRITORY / "posterior.parquet")
+    above = float(post.loc[post["w_defend"] > 2.5, "weight"].sum() / post["weight"].sum())
+    pat = f["patterns"]
+    held = pat["syria_2013:isis_territory_held_2015"]
+    brk = pat["syria_2013:isis_rebels_breakdown"]
+    offensives = [f["params"][k]["median"] for k in f["params"] if k.endswith(".strength")]
+    common = [
+        f"effective sample size is {f['ess']:.0f} of {f['particles']}",
+        f"weight {above:.2f} on `w_defend` > 2.5",
+        f"median {w['median']:.1f}",
+        f"90% interval ({w['q05']:.2f} to {w['q95']:.1f})",
+        f"{f['draws']} draws by weight",
+        f"{f['distinct']} distinct particles",
+        f"median {_pct(held['median'])}",
+    ]
+    return {
+        CALIBRATION_MD: common + [
+            f"{f['generations']} generations, 2 seeds, {_n(f['evaluations'])} particle "
+            "evaluations",
+            f"heaviest particle has {w['heaviest']:.2f}",
+            f"retention over 2015 in {'none' if held['holds'] == 0 else held['holds']}",
+            f"the ISIS-rebel breakdown in {brk['holds']}",
+        ],
+        ODD_MD: common + [
+            f"{f['generations']} generations",
+            f"(weight {f['top_weights'][0]:.2f}) has {w['heaviest']:.2f}",
+            f"{f['heaviest_draws']} of them the heaviest",
+            f"5% to 95%: {_pct(held['q05'])} to {_pct(held['q95'])}",
+            f"in {'no draw' if held['holds'] == 0 else str(held['holds']) + ' draws'}",
+            f"falls in its window in {brk['holds']} draw of {f['draws']}"
+            if brk["holds"] == 1 else
+            f"falls in its window in {brk['holds']} draws of {f['draws']}",
+            f"median week {brk['median']:.0f}",
+            "too fast in "
+            f"{_too_low(TERRITORY, 'syria_2013:isis_territory_2017h1')}",
+            f"medians {min(offensives):.0f} to {max(offensives):.0f}",
+        ],
+    }
+
+
+def _pilot_phrases() -> list[str]:
+    f = calibration_facts(PILOT)
+    pat = f["patterns"]
+    brk = pat["syria_2013:isis_rebels_breakdown"]
+    held = pat["syria_2013:isis_territory_held_2015"]
+    dec = pat["syria_2013:clash_size_decades"]
+    had = pat["idlib_2020:had_to_isis"]
+
+    def count(p):
+        return "none" if p["holds"] == 0 else f"{p['holds']} of {f['draws']}"
+
+    return [
+        f"effective sample size is {f['ess']:.1f} of {f['particles']} particles",
+        f"two particles carry {_pct(sum(f['top_weights'][:2]))} of the weight",
+        f"{_n(f['evaluations'])} particle evaluations in the {f['generations']} generations "
+        f"(and {f['particles']} more",
+        f"{f['draws']} draws by weight from the pilot's posterior, which are "
+        f"{f['distinct']} distinct particles",
+        f"in {brk['holds']} draws of {f['draws']} (median week {brk['median']:.0f}",
+        f"ground over 2015 is kept in {count(held)} (median {_pct(held['median'])}",
+        f"spans 2 decades in {count(dec)}",
+        f"holds in {had['holds']} of {f['draws']}",
+    ]
+
+
+@pytest.mark.parametrize("doc", [CALIBRATION_MD, ODD_MD], ids=lambda p: p.name)
+def test_the_texts_on_the_territory_calibration_quote_its_folder(doc):
+    text = _text(doc)
+    missing = [p for p in _territory_phrases()[doc] if p not in text]
+    assert not missing, f"{doc.name} no longer quotes calibrations/syria_territory: {missing}"
+
+
+def test_the_text_on_the_pilot_quotes_its_folder():
+    text = _text(CALIBRATION_MD)
+    missing = [p for p in _pilot_phrases() if p not in text]
+    assert not missing, f"CALIBRATION.md no longer quotes studies/calibration_pilot: {missing}"
+
+
+def test_the_report_says_how_many_particles_the_predictive_draws_are():
+    post = pd.read_parquet(TERRITORY / "posterior.parquet")
+    pred = pd.read_parquet(TERRITORY / "predictive.parquet")
+    f = calibration_facts(TERRITORY)
+    note = draws_note(pred, post)
+    assert note.startswith(f"The {f['draws']} draws are {f['distinct']} distinct particles")
+    assert f"{f['heaviest_draws']} of them are the heaviest particle" in note
+    # a hand-made case: three draws of two particles, the heavier drawn twice
+    post2 = pd.DataFrame({"particle": [0, 1], "weight": [0.25, 0.75]})
+    pred2 = pd.DataFrame({"draw": [0, 0, 1, 2], "particle": [1, 1, 0, 1]})
+    assert draws_note(pred2, post2).startswith(
+        "The 3 draws are 2 distinct particles; 2 of them are the heaviest particle (weight 0.75)")
+    assert draws_note(pred2.iloc[:0], post2) == ""
