@@ -3,6 +3,8 @@
     .venv/bin/python scripts/verdicts_table.py --run sweeps/study --keep --write  # the study
     .venv/bin/python scripts/verdicts_table.py --run sweeps/study --ensemble --keep --write
     .venv/bin/python scripts/verdicts_table.py --run sweeps/study --posterior --keep --write
+    .venv/bin/python scripts/verdicts_table.py --run sweeps/ens --ensemble --ensembles-only \
+        --keep --write                                      # the ensemble alone, again
     .venv/bin/python scripts/verdicts_table.py studies/verdicts --check         # compare only
 
 It reads (with --run: first runs or resumes) the sweeps of experiments/h1..h6 in the given
@@ -79,7 +81,8 @@ def _ablations(v) -> str:
 KEPT = ("manifest.json", "points.parquet", "runs.parquet", "truces.parquet")
 STUDY = ROOT / "studies" / "verdicts"
 #: the ensemble of the study: each experiment again, each replicate a Latin-hypercube draw of
-#: the shared parameters over the prior ranges of the core calibration, one seed per draw
+#: the shared parameters from the priors of the core calibration (a log-uniform prior drawn
+#: uniformly on log10 of the value), one seed per draw
 ENSEMBLE = "ensemble"
 ENSEMBLE_DRAWS = 30
 CALIBRATION = ROOT / "calibrations" / "core.toml"
@@ -89,9 +92,10 @@ POSTERIOR = "posterior"
 POSTERIOR_SOURCE = "calibrations/core"
 
 
-def ensemble_ranges(experiment: Path) -> dict[str, list[float]]:
-    """The shared parameters of ``calibrations/core.toml`` with their prior ranges, less those
-    the experiment sets itself (its constants, varied parameters and ablations)."""
+def ensemble_ranges(experiment: Path) -> dict[str, tuple[float, float, str]]:
+    """The shared parameters of ``calibrations/core.toml`` with their priors (low, high and
+    ``uniform`` or ``loguniform``), less those the experiment sets itself (its constants,
+    varied parameters and ablations)."""
     import tomllib
 
     cal = tomllib.loads(CALIBRATION.read_text())["parameters"]
@@ -101,7 +105,8 @@ def ensemble_ranges(experiment: Path) -> dict[str, list[float]]:
     for h in [hyp, *hyp.get("also", [])]:
         for a in h.get("ablation", []):
             own |= set(a.get("set", {}))
-    return {k: [float(v["low"]), float(v["high"])] for k, v in cal.items() if k not in own}
+    return {k: (float(v["low"]), float(v["high"]), str(v.get("prior", "uniform")))
+            for k, v in cal.items() if k not in own}
 
 
 def _with_ensemble(name: str, folder: Path, line: str, what: str) -> Path:
@@ -124,7 +129,8 @@ def ensemble_experiment(name: str, folder: Path) -> Path:
     """Write the ensemble version of experiment ``name`` into ``folder`` and return its path:
     the file with ``replicates`` replaced by an ``ensemble`` of ENSEMBLE_DRAWS draws."""
     ranges = ensemble_ranges(ROOT / "experiments" / f"{name}.toml")
-    params = ", ".join(f"{k} = [{lo!r}, {hi!r}]" for k, (lo, hi) in ranges.items())
+    params = ", ".join(f'{k} = {{ low = {lo!r}, high = {hi!r}, prior = "{prior}" }}'
+                       for k, (lo, hi, prior) in ranges.items())
     line = f"ensemble = {{ lhs = {ENSEMBLE_DRAWS}, parameters = {{ {params} }} }}"
     return _with_ensemble(name, folder, line, "ensemble")
 
@@ -236,8 +242,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="replicates per point (default: each experiment's own, 30)")
     ap.add_argument("--ensemble", action="store_true",
                     help=f"with --run, also run each experiment over {ENSEMBLE_DRAWS} "
-                    "Latin-hypercube draws of the shared parameters (the prior ranges of "
+                    "Latin-hypercube draws of the shared parameters (the priors of "
                     "calibrations/core.toml) into FOLDER/ensemble")
+    ap.add_argument("--ensembles-only", action="store_true",
+                    help="with --run, run only the ensembles asked for (--ensemble, "
+                    "--posterior), not the experiments themselves; with --keep, the kept "
+                    "experiments are read with the new ensembles")
     ap.add_argument("--posterior", action="store_true",
                     help=f"with --run, also run each experiment over {ENSEMBLE_DRAWS} draws "
                     f"from the posterior of {POSTERIOR_SOURCE} into FOLDER/{POSTERIOR}")
@@ -249,8 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--check", action="store_true", help="exit 1 if the README differs")
     args = ap.parse_args(argv)
     folder = Path(args.folder)
+    if args.ensembles_only and not (args.run and (args.ensemble or args.posterior)):
+        ap.error("--ensembles-only needs --run and --ensemble or --posterior")
     if args.run:
-        run_sweeps(folder, args.workers, args.replicates)
+        if not args.ensembles_only:
+            run_sweeps(folder, args.workers, args.replicates)
         if args.ensemble:
             run_ensembles(folder, args.workers)
         if args.posterior:

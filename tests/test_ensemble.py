@@ -154,6 +154,14 @@ BAD = [
     ({"ensemble": {"lhs": 4, "parameters": {"desert_rate": [0.5, 0.1]}}},
      "low must be below high"),
     ({"ensemble": {"lhs": 4}, "replicates": 3}, "experiment.replicates: is set by the ensemble"),
+    ({"ensemble": {"lhs": 4, "parameters": {"desert_rate": {"low": 0.0, "high": 0.1,
+                                                            "prior": "loguniform"}}}},
+     "a log-uniform range must be above zero"),
+    ({"ensemble": {"lhs": 4, "parameters": {"desert_rate": {"low": 0.01, "high": 0.1,
+                                                            "prior": "normal"}}}},
+     "experiment.ensemble.parameters.\"desert_rate\".prior: unknown prior"),
+    ({"ensemble": {"lhs": 4, "parameters": {"desert_rate": {"low": 0.01, "hi": 0.1}}}},
+     "experiment.ensemble.parameters.\"desert_rate\".hi: unknown key"),
     ({"ensemble": {"lhs": 4, "seedz": 2}}, "experiment.ensemble.seedz: unknown key"),
     ({"ensemble": "calibrations/nowhere"},
      "experiment.ensemble.posterior: no calibration posterior there"),
@@ -201,9 +209,44 @@ def test_the_shipped_sobol_study_expands_as_its_comments_say():
     # the ranges are the core calibration's priors
     from sim.analysis.calibrate import load_calibration
 
-    priors = {p.key: (p.low, p.high) for p in load_calibration("core").priors}
+    priors = {p.key: (p.low, p.high, p.prior) for p in load_calibration("core").priors}
     for k, (lo, hi, _) in ens.parameters.items():
-        assert priors[k] == (lo, hi), k
+        assert priors[k] == (lo, hi, "loguniform" if k in ens.log else "uniform"), k
+
+
+def test_a_log_uniform_range_is_drawn_uniformly_on_the_log_of_the_value():
+    """``{ low, high, prior = "loguniform" }``: the Latin hypercube stratifies log10 of the
+    value (each tenth of the log range gets one draw of ten), not the value."""
+    raw = _raw(LHS)
+    raw["experiment"]["ensemble"] = {"lhs": 10, "parameters": {
+        "desert_rate": {"low": 0.0001, "high": 0.1, "prior": "loguniform"},
+        "defect_epsilon": [0.01, 0.2]}}
+    ens = load_experiment(raw).ensemble
+    assert ens.log == ("desert_rate",) and ens.describe()["log"] == ["desert_rate"]
+    x = np.array([d["desert_rate"] for d in ens.draws])
+    assert ((x >= 0.0001) & (x <= 0.1)).all()
+    strata = sorted(int((np.log10(v) + 4) / 3 * 10) for v in x)
+    assert strata == list(range(10))
+    assert (x < 0.001).sum() == 3  # uniform on the value would put 1% of draws below 0.001
+    lin = sorted(int((d["defect_epsilon"] - 0.01) / 0.19 * 10) for d in ens.draws)
+    assert lin == list(range(10))
+    # the range without a prior, or with prior "uniform", is drawn as before
+    raw2 = _raw(LHS)
+    raw2["experiment"]["ensemble"] = {"lhs": 10, "parameters": {
+        "desert_rate": {"low": 0.0001, "high": 0.1, "prior": "uniform"},
+        "defect_epsilon": [0.01, 0.2]}}
+    raw3 = _raw(LHS)
+    raw3["experiment"]["ensemble"] = {"lhs": 10, "parameters": {
+        "desert_rate": [0.0001, 0.1], "defect_epsilon": [0.01, 0.2]}}
+    e2, e3 = load_experiment(raw2).ensemble, load_experiment(raw3).ensemble
+    assert e2.draws == e3.draws and not e2.log and "log" not in e3.describe()
+    # a Sobol sample too
+    raw4 = _raw(LHS)
+    raw4["experiment"]["ensemble"] = {"sobol": 8, "parameters": {
+        "desert_rate": {"low": 0.0001, "high": 0.1, "prior": "loguniform"},
+        "defect_epsilon": [0.01, 0.2]}}
+    x4 = np.array([d["desert_rate"] for d in load_experiment(raw4).ensemble.draws])
+    assert ((x4 >= 0.0001) & (x4 <= 0.1)).all() and np.median(x4) < 0.01
 
 
 def test_dry_run_of_an_ensemble_sweep_says_what_is_drawn(capsys):

@@ -142,5 +142,6 @@ def test_the_ensemble_draws_the_shared_parameters_the_experiment_leaves_alone():
     ranges = vt.ensemble_ranges(ROOT / "experiments" / "h4_infighting.toml")
     assert "clash_kappa" not in ranges            # h4 varies it
     assert "break_rate" in ranges and ranges["break_rate"][0] < ranges["break_rate"][1]
+    assert ranges["break_rate"][2] == "loguniform"  # drawn as the calibration's prior is
     h1 = vt.ensemble_ranges(ROOT / "experiments" / "h1_claim.toml")
     assert "claim_pull" not in h1                 # an ablation of h1 sets it

@@ -151,6 +151,7 @@ class Ensemble:
     source: str | None = None                  # the posterior's folder
     source_fingerprint: str | None = None
     second_order: bool = False
+    log: tuple[str, ...] = ()                  # keys drawn log-uniformly (lhs, sobol)
 
     def problem(self) -> dict[str, Any]:
         names = list(self.parameters)
@@ -163,6 +164,8 @@ class Ensemble:
              "parameters": {k: list(v) for k, v in self.parameters.items()},
              "source": self.source, "source_fingerprint": self.source_fingerprint,
              "second_order": self.second_order, "problem": self.problem()}
+        if self.log:
+            d["log"] = list(self.log)
         if with_draws:
             d["draws"] = [dict(x) for x in self.draws]
             d["keys"] = list(self.keys)
@@ -1040,16 +1043,20 @@ def guessed_parameters() -> dict[str, tuple[float, float, bool]]:
     return out
 
 
-def _ensemble_params(file, where, spec, exp: Experiment, base) -> dict[str, tuple]:
+def _ensemble_params(file, where, spec, exp: Experiment, base
+                     ) -> tuple[dict[str, tuple], set[str]]:
+    """The parameters an ensemble draws, key -> (low, high, integer), and the keys among them
+    drawn log-uniformly (a range given as ``{ low, high, prior = "loguniform" }``)."""
     fixed = set(exp.constants) | set(exp.parameters)
     if spec is None:
-        return {k: v for k, v in guessed_parameters().items() if k not in fixed}
+        return {k: v for k, v in guessed_parameters().items() if k not in fixed}, set()
     if isinstance(spec, list):
         spec = {k: None for k in spec} if all(isinstance(k, str) for k in spec) else None
     if not isinstance(spec, dict) or not spec:
         raise ExperimentError(file, where, "must be a list of parameters or a table of ranges",
                               spec, '["clash_kappa", ...] or { clash_kappa = [0.0, 0.2] }')
     out = {}
+    log: set[str] = set()
     for k, rng in spec.items():
         kw = f'{where}."{k}"'
         if k in _RESERVED or k in ENSEMBLE_EXCLUDED - {"intervention_scale",
@@ -1066,20 +1073,34 @@ def _ensemble_params(file, where, spec, exp: Experiment, base) -> dict[str, tupl
         lo = hi = None
         if k in PARAMS:
             lo, hi = PARAMS[k].low, PARAMS[k].high
+        if isinstance(rng, dict):  # { low = A, high = B, prior = "loguniform" }
+            _unknown(file, kw + ".", rng, {"low", "high", "prior"})
+            prior = rng.get("prior", "uniform")
+            if prior not in ("uniform", "loguniform"):
+                raise ExperimentError(file, f"{kw}.prior", "unknown prior", prior,
+                                      '"uniform" or "loguniform"')
+            if prior == "loguniform":
+                log.add(k)
+            rng = [rng[e] for e in ("low", "high") if e in rng] if (
+                "low" in rng and "high" in rng) else rng
         if rng is not None:
             if (not isinstance(rng, list) or len(rng) != 2 or not all(
                     isinstance(x, (int, float)) and not isinstance(x, bool)
                     and math.isfinite(x) for x in rng)):
                 raise ExperimentError(file, kw, "must be a range [low, high]", rng,
-                                      "two finite numbers")
+                                      "two finite numbers, or { low = A, high = B, prior = "
+                                      '"uniform" or "loguniform" }')
             lo, hi = float(rng[0]), float(rng[1])
         if lo is None or hi is None:
             raise ExperimentError(file, kw, "needs a range: sim.core.params gives none", k,
                                   "[low, high]")
         if not lo < hi:
             raise ExperimentError(file, kw, "low must be below high", [lo, hi], "low < high")
+        if k in log and not lo > 0:
+            raise ExperimentError(file, kw, "a log-uniform range must be above zero",
+                                  [lo, hi], "0 < low < high")
         out[k] = (float(lo), float(hi), ptype is int)
-    return out
+    return out, log
 
 
 def find_posterior(file, where, source: str) -> Path:
@@ -1191,8 +1212,8 @@ def _posterior_draws(file, where, spec, exp: Experiment, base, rng, seeds, scale
 def _sampled_draws(file, where, spec, kind, exp: Experiment, checker, base, rng, seeds,
                    scale) -> Ensemble:
     """An ensemble of draws by Latin hypercube or Sobol sampling of parameter ranges."""
-    params = _ensemble_params(file, f"{where}.parameters", spec.get("parameters"), exp,
-                              base)
+    params, log = _ensemble_params(file, f"{where}.parameters", spec.get("parameters"), exp,
+                                   base)
     if not params:
         raise ExperimentError(file, f"{where}.parameters", "no parameter left to draw",
                               allowed="parameters the experiment does not fix")
@@ -1209,8 +1230,11 @@ def _sampled_draws(file, where, spec, kind, exp: Experiment, checker, base, rng,
         raise ExperimentError(file, f"{where}.draws", f"not used with {kind}",
                               spec["draws"], f"{kind} = N sets the draws")
     names = list(params)
-    lo = np.array([params[k][0] for k in names])
-    hi = np.array([params[k][1] for k in names])
+    # a log-uniform parameter is sampled on log10 of its value (uniform there) and returned
+    is_log = np.array([k in log for k in names], dtype=bool)
+    lo = np.array([params[k][0] for k in names], dtype=float)
+    hi = np.array([params[k][1] for k in names], dtype=float)
+    lo[is_log], hi[is_log] = np.log10(lo[is_log]), np.log10(hi[is_log])
     if kind == "lhs":
         from scipy.stats import qmc
 
@@ -1225,6 +1249,9 @@ def _sampled_draws(file, where, spec, kind, exp: Experiment, checker, base, rng,
                                   f"{n} x ({len(names)} + 2)", f"at most {MAX_RUNS:,}")
         X = sobol_sample.sample(prob, n, calc_second_order=False, scramble=True,
                                 seed=ensemble_seed(exp.seed))
+    X = np.asarray(X, dtype=float)
+    X[:, is_log] = np.clip(10.0 ** X[:, is_log], [params[k][0] for k in names if k in log],
+                           [params[k][1] for k in names if k in log])
     draws = []
     for x in X:
         draws.append({k: (int(round(float(v))) if params[k][2] else float(v))
@@ -1235,7 +1262,8 @@ def _sampled_draws(file, where, spec, kind, exp: Experiment, checker, base, rng,
                                         int(round(v)) if integer else float(v),
                                         int if integer else float),
                           f'{where}.parameters."{k}"')
-    ens = Ensemble(kind, n, seeds, params, draws, [])
+    ens = Ensemble(kind, n, seeds, params, draws, [],
+                   log=tuple(k for k in names if k in log))
     return ens
 
 # ---------------------------------------------------------------------------------------------
