@@ -176,6 +176,16 @@ def test_territory_retained_counts_the_cells_kept_not_the_net_change():
     assert math.isnan(value("territory_retained", r, group="B"))      # held nothing
     assert math.isnan(value("territory_retained", run(20), group="A"))  # no maps kept
     assert math.isnan(value("territory_retained", r, group="A", weeks=(0, 30)))  # past the end
+    # smoothed: a front cell that flickers at the last week is still held by the majority
+    control[:, 9] = 1
+    control[20, 2] = 1            # A loses cell 2 in the last week only
+    assert value("territory_retained", r, group="A", weeks=(10, 20)) == 0.75
+    assert value("territory_retained", r, group="A", weeks=(10, 20), smooth=3) == 1.0
+    control[18:, 3] = 1           # ... and cell 3 over the last three weeks: lost either way
+    assert value("territory_retained", r, group="A", weeks=(10, 20), smooth=3) == 0.75
+    assert value("territory_retained", r, group="A", weeks=(0, 20), smooth=4) == \
+        pytest.approx(0.25)       # of cells 0-3 held at the start, only cell 2 at the end
+    assert math.isnan(value("territory_retained", r, group="A", weeks=(10, 20), smooth=6))
 
 
 def test_defection_rate_into_per_month_as_share_of_strength():

@@ -46,3 +46,64 @@ def test_the_shipped_column_is_what_the_model_gives_now():
         v, k = now[pid].iloc[0], values[0]
         k = float(k) if isinstance(k, str) else k   # "inf" / "-inf" in the JSON
         assert (k is None and v != v) or k == pytest.approx(v, rel=1e-9), pid
+
+
+def test_the_retention_study_is_what_its_json_says_and_the_odd_quotes_it():
+    """scripts/retention_study.py: the kept table is made from the kept runs, the runs are of
+    the declared pattern read with each `smooth` at the seeds of `check --seeds 30`, and
+    docs/ODD.md quotes the table as it is."""
+    from sim import load_scenario
+    from sim.analysis.check import seed_list
+
+    mod = load_script("retention_study")
+    data = json.loads(mod.FILE.read_text())
+    assert mod.TABLE.read_text() == mod.table(data)
+    odd = (ROOT / "docs" / "ODD.md").read_text()
+    block = odd.split("<!-- retention:start -->")[1].split("<!-- retention:end -->")[0]
+    assert block.strip() == mod.table(data).strip()
+    seeds = seed_list(load_scenario(mod.SCENARIO).seed, mod.SEEDS)
+    assert [c["heading"] for c in data["columns"]] == [h for h, _ in mod.COLUMNS]
+    for col, (_, overrides) in zip(data["columns"], mod.COLUMNS):
+        assert col["overrides"] == overrides and col["seeds"] == seeds
+        assert set(col["values"]) == {p.id for p in mod.patterns()}
+    assert [p.args.get("smooth", 1) for p in mod.patterns()] == list(mod.SMOOTH)
+
+
+def test_the_onset_study_is_what_its_checks_say_and_the_odd_quotes_it():
+    from sim import load_scenario
+
+    mod = load_script("onset_study")
+    assert (mod.FOLDER / "TABLE.md").read_text() == mod.table()
+    odd = (ROOT / "docs" / "ODD.md").read_text()
+    block = odd.split("<!-- onset:start -->")[1].split("<!-- onset:end -->")[0]
+    assert block.strip() == mod.table().strip()
+    ids = [p.id for p in load_scenario(mod.SCENARIO).patterns]
+    for stem, _, overrides in mod.COLUMNS:
+        kept = json.loads((mod.FOLDER / f"{mod.SCENARIO}_{stem}.json").read_text())
+        assert [p["id"] for p in kept["patterns"]] == ids, stem
+        assert kept["overrides"] == overrides, stem
+        col = mod.column(kept)
+        assert len(col["before"]) + len(col["after"]) == col["seeds"] == 30
+
+
+def test_the_onset_column_splits_the_seeds_at_the_window_end():
+    mod = load_script("onset_study")
+    data = {"patterns": [{"id": mod.DEATHS, "value": 250.0, "holds": True, "low": 30,
+                          "high": 500, "held_resampled": 0.4, "weeks": [0, 87]}],
+            "values": {mod.DEATHS: [600.0, 10.0, 200.0, 0.0],
+                       mod.WAR: [80.0, 90.0, 87.0, "inf"]}}
+    col = mod.column(data)
+    assert col["before"] == [200.0, 600.0] and col["after"] == [0.0, 10.0]
+    assert col["in_target"] == 1 and col["seeds"] == 4
+
+
+@pytest.mark.slow
+def test_the_retention_studys_shipped_column_is_what_the_model_gives_now():
+    from sim.analysis.check import evaluate
+
+    mod = load_script("retention_study")
+    col = json.loads(mod.FILE.read_text())["columns"][0]
+    now = evaluate(mod.SCENARIO, seeds=col["seeds"][:1], overrides=col["overrides"],
+                   workers=1, patterns=mod.patterns())
+    for pid, values in col["values"].items():
+        assert now[pid].iloc[0] == pytest.approx(values[0], rel=1e-12), pid

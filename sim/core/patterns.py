@@ -347,9 +347,15 @@ def territory_change(r, scale, group, weeks=None):
 
 @measure("territory_retained", "share", "share of the cells the group held at the first week "
          "of the window that it also holds at the last (1: it kept all its ground; low: its "
-         "territory is a shifting footprint); nan if it held none at the start or the run kept "
-         "no weekly control map", args={"group": GROUP}, window=True)
-def territory_retained(r, scale, group, weeks=None):
+         "territory is a shifting footprint); with `smooth` = k > 1, a cell counts as held at "
+         "either end when the group holds it in more than half of the k weeks there (the "
+         "first k and the last k weeks of the window, as a map drawn from weeks of reports "
+         "would show it); nan if it held none at the start or the run kept no weekly control "
+         "map",
+         args={"group": GROUP, "smooth": Arg("int", False, 1, "weeks of the majority at each "
+                                              "end of the window (1: the single first and "
+                                              "last weeks)")}, window=True)
+def territory_retained(r, scale, group, smooth=1, weeks=None):
     maps = getattr(r, "maps", None) or {}
     control = maps.get("control")
     rows = _rows(r, weeks)
@@ -357,9 +363,12 @@ def territory_retained(r, scale, group, weeks=None):
         return math.nan
     g = _names(r).index(group)
     first, last = int(rows["week"].iloc[0]), int(rows["week"].iloc[-1])
-    if last >= len(control):
+    k = int(smooth)
+    if last >= len(control) or k < 1 or 2 * k > last - first + 1:
         return math.nan
-    start, end = control[first] == g, control[last] == g
+    control = np.asarray(control)
+    start = (control[first:first + k] == g).mean(axis=0) > 0.5
+    end = (control[last - k + 1:last + 1] == g).mean(axis=0) > 0.5
     return float((start & end).sum() / start.sum()) if start.any() else math.nan
 
 
