@@ -66,8 +66,12 @@ def run() -> None:
         for stem, _, overrides in columns:
             out = FOLDER / f"{scenario}_{stem}.json"
             sets = [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
-            subprocess.run([str(Path(sys.executable).parent / "militant-sim"), "check", scenario,
-                            "--seeds", "30", "--quiet", *sets, "--json", str(out)], check=False)
+            res = subprocess.run([str(Path(sys.executable).parent / "militant-sim"), "check",
+                                  scenario, "--seeds", "30", "--quiet", *sets, "--json",
+                                  str(out)], check=False)
+            if res.returncode not in (0, 1):  # 1: a pattern does not hold, a result here
+                raise SystemExit(f"militant-sim check {scenario} {' '.join(sets)} failed "
+                                 f"(exit {res.returncode})")
 
 
 def _cell(row: dict) -> str:

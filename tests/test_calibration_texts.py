@@ -19,9 +19,32 @@ CALIBRATION_MD = ROOT / "docs" / "CALIBRATION.md"
 ODD_MD = ROOT / "docs" / "ODD.md"
 
 
-def _text(path: Path) -> str:
-    """The file with its line breaks and runs of spaces made single spaces (prose wraps)."""
-    return " ".join(path.read_text(encoding="utf-8").split())
+def _text(path: Path, start: str | None = None, end: str | None = None) -> str:
+    """The file (or its part from the line that begins with ``start`` to the next that begins
+    with ``end``), its line breaks and runs of spaces made single spaces (prose wraps)."""
+    text = path.read_text(encoding="utf-8")
+    if start is not None:
+        lines = text.splitlines()
+        i = next(k for k, x in enumerate(lines) if x.strip().startswith(start))
+        j = next((k for k in range(i + 1, len(lines)) if lines[k].strip().startswith(end)),
+                 len(lines))
+        text = "\n".join(lines[i:j])
+    return " ".join(text.split())
+
+
+#: the parts of the documents that speak of each kept folder
+PILOT_PART = (CALIBRATION_MD, "### The pilot, and what it showed", "###")
+TERRITORY_PARTS = {CALIBRATION_MD: ("### A small calibration that can be read", "###"),
+                   ODD_MD: ("6. **Territory is a moving footprint", "7. **")}
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())["calibration"]
+
+
+def _target(folder: Path, key: str) -> tuple[float, float]:
+    p = next(p for p in _manifest(folder)["patterns"] if p["name"] == key)
+    return float(p["low"]), float(p["high"])
 
 
 def _pct(x: float) -> str:
@@ -42,6 +65,17 @@ def _too_low(folder: Path, key: str) -> int:
     return int((v < float(low)).sum())
 
 
+def _shipped_strengths() -> str:
+    """The shipped strengths of the offensives the territory calibration fits (one value when
+    they agree)."""
+    from sim import load_scenario
+
+    keys = [p["key"] for p in _manifest(TERRITORY)["priors"] if p["key"].endswith(".strength")]
+    events = {e.get("id"): e for e in load_scenario("syria_2013").raw["timeline"]}
+    vals = {f"{events[k.split('.')[1]]['strength']:g}" for k in keys}
+    return vals.pop() if len(vals) == 1 else " and ".join(sorted(vals))
+
+
 def _territory_phrases() -> list[str]:
     f = calibration_facts(TERRITORY)
     w = f["params"]["w_defend"]
@@ -51,9 +85,14 @@ def _territory_phrases() -> list[str]:
     held = pat["syria_2013:isis_territory_held_2015"]
     brk = pat["syria_2013:isis_rebels_breakdown"]
     offensives = [f["params"][k]["median"] for k in f["params"] if k.endswith(".strength")]
+    man = _manifest(TERRITORY)
+    prior = next(p for p in man["priors"] if p["key"] == "w_defend")
+    prior_above = (prior["high"] - 2.5) / (prior["high"] - prior["low"])   # uniform
+    lo_b, hi_b = _target(TERRITORY, "syria_2013:isis_rebels_breakdown")
+    lo_h, _ = _target(TERRITORY, "syria_2013:isis_territory_held_2015")
     common = [
         f"effective sample size is {f['ess']:.0f} of {f['particles']}",
-        f"weight {above:.2f} on `w_defend` > 2.5",
+        f"weight {above:.2f} on `w_defend` > 2.5 against {prior_above:.1f} under",
         f"median {w['median']:.1f}",
         f"90% interval ({w['q05']:.2f} to {w['q95']:.1f})",
         f"{f['draws']} draws by weight",
@@ -62,14 +101,20 @@ def _territory_phrases() -> list[str]:
     ]
     return {
         CALIBRATION_MD: common + [
-            f"{f['generations']} generations, 2 seeds, {_n(f['evaluations'])} particle "
-            "evaluations",
+            f"{f['generations']} generations, {man['seeds']} seeds, {_n(f['evaluations'])} "
+            "particle evaluations",
+            f"(median {_pct(held['median'])} against at least {_pct(lo_h)})",
             f"heaviest particle has {w['heaviest']:.2f}",
             f"retention over 2015 in {'none' if held['holds'] == 0 else held['holds']}",
             f"the ISIS-rebel breakdown in {brk['holds']}",
         ],
         ODD_MD: common + [
-            f"{f['generations']} generations",
+            f"{f['generations']} generations, {man['seeds']} seeds per particle",
+            f"{man['predictive']['seeds']} new seeds each",
+            f"(0 to 5; 5 because" if (prior["low"], prior["high"]) == (0.0, 5.0) else
+            f"({prior['low']:g} to {prior['high']:g}",
+            f"the target at least {_pct(lo_h)}",
+            f"median week {brk['median']:.0f}",
             f"(weight {f['top_weights'][0]:.2f}) has {w['heaviest']:.2f}",
             f"{f['heaviest_draws']} of them the heaviest",
             f"5% to 95%: {_pct(held['q05'])} to {_pct(held['q95'])}",
@@ -80,7 +125,8 @@ def _territory_phrases() -> list[str]:
             f"median week {brk['median']:.0f}",
             "too fast in "
             f"{_too_low(TERRITORY, 'syria_2013:isis_territory_2017h1')}",
-            f"medians {min(offensives):.0f} to {max(offensives):.0f}",
+            f"medians {min(offensives):.0f} to {max(offensives):.0f}, against "
+            f"{_shipped_strengths()} hand-tuned",
         ],
     }
 
@@ -96,11 +142,18 @@ def _pilot_phrases() -> list[str]:
     def count(p):
         return "none" if p["holds"] == 0 else f"{p['holds']} of {f['draws']}"
 
+    man = _manifest(PILOT)
+    lo_b, hi_b = _target(PILOT, "syria_2013:isis_rebels_breakdown")
+    lo_h, _ = _target(PILOT, "syria_2013:isis_territory_held_2015")
     return [
+        f"--particles {f['particles']} --generations {f['generations']} --seeds {man['seeds']}"
+        f" --draws {f['draws']}",
+        f"against {lo_b:.0f} to {hi_b:.0f})",
+        f"against at least {_pct(lo_h)})",
+        f"{man['predictive']['seeds']} new seeds each",
         f"effective sample size is {f['ess']:.1f} of {f['particles']} particles",
         f"two particles carry {_pct(sum(f['top_weights'][:2]))} of the weight",
-        f"{_n(f['evaluations'])} particle evaluations in the {f['generations']} generations "
-        f"(and {f['particles']} more",
+        f"{_n(f['evaluations'])} particle evaluations in the {f['generations']} generations",
         f"{f['draws']} draws by weight from the pilot's posterior, which are "
         f"{f['distinct']} distinct particles",
         f"in {brk['holds']} draws of {f['draws']} (median week {brk['median']:.0f}",
@@ -112,15 +165,25 @@ def _pilot_phrases() -> list[str]:
 
 @pytest.mark.parametrize("doc", [CALIBRATION_MD, ODD_MD], ids=lambda p: p.name)
 def test_the_texts_on_the_territory_calibration_quote_its_folder(doc):
-    text = _text(doc)
+    text = _text(doc, *TERRITORY_PARTS[doc])
     missing = [p for p in _territory_phrases()[doc] if p not in text]
     assert not missing, f"{doc.name} no longer quotes calibrations/syria_territory: {missing}"
 
 
 def test_the_text_on_the_pilot_quotes_its_folder():
-    text = _text(CALIBRATION_MD)
+    text = _text(*PILOT_PART)
     missing = [p for p in _pilot_phrases() if p not in text]
     assert not missing, f"CALIBRATION.md no longer quotes studies/calibration_pilot: {missing}"
+    # the README's word on the pilot
+    f = calibration_facts(PILOT)
+    readme = _text(ROOT / "README.md")
+    assert (f"({f['particles']} particles, {f['generations']} generations) rests on an "
+            f"effective sample of {f['ess']:.0f} particles") in readme
+
+
+def test_a_section_is_cut_where_the_next_begins():
+    text = _text(CALIBRATION_MD, *TERRITORY_PARTS[CALIBRATION_MD])
+    assert text.startswith("### A small calibration") and "### The pilot" not in text
 
 
 def test_the_report_says_how_many_particles_the_predictive_draws_are():

@@ -97,6 +97,7 @@ def test_the_report_gives_the_share_of_draws_with_its_wilson_interval(lhs_sweep,
     assert "Latin hypercube of 6 draws over 2 parameters" in text
     md = rep.markdown.read_text()
     assert "Verdicts over the ensemble" in md and "share meeting it" in md
+    assert "| drawn" in md and "uniformly" in md and "uniformly on log10" not in md
     # the pattern outcomes are the pattern's measure and its miss in each run
     from sim.analysis.calibrate import miss
 
@@ -162,6 +163,8 @@ BAD = [
      "experiment.ensemble.parameters.\"desert_rate\".prior: unknown prior"),
     ({"ensemble": {"lhs": 4, "parameters": {"desert_rate": {"low": 0.01, "hi": 0.1}}}},
      "experiment.ensemble.parameters.\"desert_rate\".hi: unknown key"),
+    ({"ensemble": {"lhs": 4, "parameters": {"desert_rate": {"low": 0.01}}}},
+     "give both low and high, or neither"),
     ({"ensemble": {"lhs": 4, "seedz": 2}}, "experiment.ensemble.seedz: unknown key"),
     ({"ensemble": "calibrations/nowhere"},
      "experiment.ensemble.posterior: no calibration posterior there"),
@@ -240,6 +243,19 @@ def test_a_log_uniform_range_is_drawn_uniformly_on_the_log_of_the_value():
         "desert_rate": [0.0001, 0.1], "defect_epsilon": [0.01, 0.2]}}
     e2, e3 = load_experiment(raw2).ensemble, load_experiment(raw3).ensemble
     assert e2.draws == e3.draws and not e2.log and "log" not in e3.describe()
+    # without low and high, the range of sim.core.params
+    from sim.core.params import PARAMS
+
+    raw5 = _raw(LHS)
+    raw5["experiment"]["ensemble"] = {"lhs": 4, "parameters": {
+        "war_clash_factor": {"prior": "loguniform"}}}
+    e5 = load_experiment(raw5).ensemble
+    p = PARAMS["war_clash_factor"]
+    assert e5.parameters["war_clash_factor"][:2] == (p.low, p.high) and p.low > 0
+    assert e5.log == ("war_clash_factor",)
+    raw5["experiment"]["ensemble"]["parameters"] = {"desert_rate": {"prior": "loguniform"}}
+    with pytest.raises(ExperimentError, match="must be above zero"):   # its range starts at 0
+        load_experiment(raw5)
     # a Sobol sample too
     raw4 = _raw(LHS)
     raw4["experiment"]["ensemble"] = {"sobol": 8, "parameters": {

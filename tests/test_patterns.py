@@ -177,15 +177,25 @@ def test_territory_retained_counts_the_cells_kept_not_the_net_change():
     assert math.isnan(value("territory_retained", run(20), group="A"))  # no maps kept
     assert math.isnan(value("territory_retained", r, group="A", weeks=(0, 30)))  # past the end
     # smoothed: a front cell that flickers at the last week is still held by the majority
-    control[:, 9] = 1
-    control[20, 2] = 1            # A loses cell 2 in the last week only
+    # of the weeks centred on it; the ends stay the window's own weeks
+    r = run(30)
+    control = np.full((31, 10), -1)
+    control[:, 2:6] = 0           # A holds cells 2-5 throughout ...
+    control[20, 2] = 1            # ... but loses cell 2 in week 20 only
+    r.maps = {"control": control}
     assert value("territory_retained", r, group="A", weeks=(10, 20)) == 0.75
     assert value("territory_retained", r, group="A", weeks=(10, 20), smooth=3) == 1.0
-    control[18:, 3] = 1           # ... and cell 3 over the last three weeks: lost either way
+    control[19:, 3] = 1           # cell 3 lost from week 19: two of the three weeks round 20
     assert value("territory_retained", r, group="A", weeks=(10, 20), smooth=3) == 0.75
-    assert value("territory_retained", r, group="A", weeks=(0, 20), smooth=4) == \
-        pytest.approx(0.25)       # of cells 0-3 held at the start, only cell 2 at the end
-    assert math.isnan(value("territory_retained", r, group="A", weeks=(10, 20), smooth=6))
+    control[:, 4] = -1
+    control[8:12, 4] = 0          # cell 4 held only in weeks 8-11: held at week 10 by the
+    control[18:23, 4] = 0         # majority, and round week 20 (18-22) too
+    # held round week 10 (weeks 8-12): cells 2-5; round week 20 (18-22): cells 2, 4 and 5
+    assert value("territory_retained", r, group="A", weeks=(10, 20), smooth=5) == 0.75
+    assert math.isnan(value("territory_retained", r, group="A", weeks=(10, 28), smooth=7))
+    assert math.isnan(value("territory_retained", r, group="A", weeks=(2, 20), smooth=7))
+    with pytest.raises(ValueError, match="odd"):
+        value("territory_retained", r, group="A", weeks=(10, 20), smooth=4)
 
 
 def test_defection_rate_into_per_month_as_share_of_strength():
@@ -408,6 +418,9 @@ def test_scale_errors_name_the_key_and_value(tmp_path, bad, key, words):
     (('low = 0', 'low = 0\nweeks = [10, 5]'), "patterns.clashes.weeks", "ends before"),
     (('low = 0', 'low = 0\nweeks = [2018-01-01, 5]'), "patterns.clashes.weeks", "before week 0"),
     (('low = 0', 'low = 0\ngroup = "A"'), "patterns.clashes", "at most one of"),
+    (('measure = "clash_count"\npair = "A|B"',
+      'measure = "territory_retained"\ngroup = "A"\nsmooth = 4'), "patterns.clashes.smooth",
+     "must be odd"),
 ])
 def test_pattern_errors_name_the_key_and_what_is_allowed(tmp_path, change, key, words):
     text = MINI + PATTERN.replace(*change)

@@ -107,3 +107,46 @@ def test_the_retention_studys_shipped_column_is_what_the_model_gives_now():
                    workers=1, patterns=mod.patterns())
     for pid, values in col["values"].items():
         assert now[pid].iloc[0] == pytest.approx(values[0], rel=1e-12), pid
+
+
+def test_what_the_odd_says_of_the_two_studies_follows_from_them():
+    """The words of docs/ODD.md section 10, items 6 and 8, checked against the kept runs."""
+    ret = load_script("retention_study")
+    data = json.loads(ret.FILE.read_text())
+    med = ret.medians(data)
+    low = ret.patterns()[0].low
+    # "reading the ends over several weeks hardly moves retention in any column"
+    for h in (c["heading"] for c in data["columns"]):
+        assert abs(med[h, max(ret.SMOOTH)] - med[h, 1]) <= 0.05, h
+    # "... does not reach the target either": no column, no measure
+    assert all(v < low for v in med.values())
+
+    ons = load_script("onset_study")
+    cols = {stem: ons.column(json.loads((ons.FOLDER / f"{ons.SCENARIO}_{stem}.json")
+                                        .read_text())) for stem, _, _ in ons.COLUMNS}
+    for stem, c in cols.items():   # "none of the four removes the two modes"
+        assert c["before"] and c["after"] and c["in_target"] <= c["seeds"] / 6, stem
+        assert c["before"][-1] > 10 * max(c["after"][-1], 1), stem
+    ship, half = cols["shipped"], cols["clash_lethality0.15"]
+    # "several hundred ... hardly any": the shipped modes
+    assert ship["before"][0] >= 300 and ship["after"][-1] <= 50
+    # halving the lethality softens the first weeks of a war ...
+    assert max(half["last4"]) < min(ship["last4"])
+    # ... but lowers the deaths of the early wars by little (the five deadliest: < 25%)
+    assert sum(half["before"][-5:]) > 0.75 * sum(ship["before"][-5:])
+    # standing back from danger delays the war past August 2020 in most seeds
+    wd = cols["w_danger4"]
+    assert len(wd["after"]) > wd["seeds"] / 2 > len(ship["after"])
+
+
+@pytest.mark.slow
+def test_the_onset_studys_shipped_column_is_what_the_model_gives_now():
+    from sim.analysis.check import evaluate
+
+    mod = load_script("onset_study")
+    kept = json.loads((mod.FOLDER / f"{mod.SCENARIO}_shipped.json").read_text())
+    now = evaluate(mod.SCENARIO, seeds=kept["seeds"][:1], workers=1, progress=False)
+    for pid in (mod.DEATHS, mod.WAR):
+        k = kept["values"][pid][0]
+        k = float(k) if isinstance(k, str) else k
+        assert now[pid].iloc[0] == pytest.approx(k, rel=1e-12), pid

@@ -1126,7 +1126,10 @@ def write_outputs(cal: Calibration, out: Path, abc_id: int = 1) -> pd.DataFrame:
     hist = pyabc.History(f"sqlite:///{(out / DB).resolve()}")
     hist.id = int(abc_id)
     made_by = history_fingerprint(hist)
-    if made_by is not None and made_by != cal.fingerprint():
+    if made_by is None:
+        print(f"militant-sim: warning: {out / DB} does not say which calibration made it; its "
+              "values are read through this file's priors", file=sys.stderr)
+    elif made_by != cal.fingerprint():
         # the history's values are on the scale its own priors set (log10 for a log-uniform
         # prior); converting them with another calibration's priors would give wrong values
         raise CalibrationError(out / DB, "--out", f"was made by another calibration "

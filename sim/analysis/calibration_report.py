@@ -292,6 +292,16 @@ def failed_draws_warning(pred: pd.DataFrame) -> str:
             "count as missing every pattern; see the calibration's log.")
 
 
+def heaviest_particle(post: pd.DataFrame) -> pd.Series | None:
+    """The particle of the largest weight, or None when no single particle has it (tied
+    weights, as in a first generation, or no particles)."""
+    if not len(post) or "weight" not in post:
+        return None
+    w = post["weight"].to_numpy(dtype=float)
+    top = np.flatnonzero(w == w.max())
+    return post.iloc[int(top[0])] if len(top) == 1 else None
+
+
 def draws_note(pred: pd.DataFrame, post: pd.DataFrame) -> str:
     """How many distinct particles the predictive draws are, and how many of them are the
     heaviest particle (draws are made by weight, with replacement), or '' without draws."""
@@ -299,7 +309,7 @@ def draws_note(pred: pd.DataFrame, post: pd.DataFrame) -> str:
         return ""
     by_draw = pred.drop_duplicates("draw")
     n, k = len(by_draw), int(by_draw["particle"].nunique())
-    top = post.sort_values("weight").iloc[-1] if len(post) else None
+    top = heaviest_particle(post)
     txt = f"The {n} draws are {k} distinct particles"
     if top is not None and "particle" in post:
         m = int((by_draw["particle"] == top["particle"]).sum())
@@ -323,7 +333,10 @@ def calibration_facts(directory: str | os.PathLike) -> dict[str, Any]:
     post = post.reset_index(drop=True)
     gen = pd.read_parquet(d / cb.GENERATIONS)
     w = post["weight"].to_numpy(dtype=float)
-    top = post.iloc[int(np.argmax(w))]
+    top = heaviest_particle(post)
+    if top is None:
+        raise cb.CalibrationError(d / cb.POSTERIOR, None, "no single heaviest particle (tied "
+                                  "weights): its figures would be arbitrary")
     facts: dict[str, Any] = {
         "particles": int(gen["particles"].iloc[-1]), "ess": float(gen["ess"].iloc[-1]),
         "generations": int(len(gen)), "evaluations": int(gen["simulations"].sum()),

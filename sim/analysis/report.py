@@ -713,8 +713,12 @@ def _experiment_section(doc: _Doc, sweep: Sweep) -> None:
               f"({_ensemble_label(ens)}) {ens.get('seeds', 1)} time"
               f"{'s' if ens.get('seeds', 1) != 1 else ''}; the draw is part of each run's key "
               "(docs/CALIBRATION.md).")
+        logs = set(ens.get("log") or [])
         doc.table(pd.DataFrame([{"drawn parameter": k, "low": v[0], "high": v[1],
-                                 "integer": bool(v[2]) if len(v) > 2 else False}
+                                 "integer": bool(v[2]) if len(v) > 2 else False,
+                                 "drawn": ("from the posterior" if ens.get("kind") == "posterior"
+                                           else "uniformly on log10" if k in logs
+                                           else "uniformly")}
                                 for k, v in (ens.get("parameters") or {}).items()]),
                   "Parameters drawn for the replicates" + (
                       " (ranges of the calibration's priors)" if ens.get("kind") == "posterior"

@@ -79,6 +79,7 @@ class Arg:
     required: bool = True
     default: Any = None
     meaning: str = ""
+    odd: bool = False          # an int that must be odd
 
 
 @dataclass(frozen=True)
@@ -347,14 +348,15 @@ def territory_change(r, scale, group, weeks=None):
 
 @measure("territory_retained", "share", "share of the cells the group held at the first week "
          "of the window that it also holds at the last (1: it kept all its ground; low: its "
-         "territory is a shifting footprint); with `smooth` = k > 1, a cell counts as held at "
-         "either end when the group holds it in more than half of the k weeks there (the "
-         "first k and the last k weeks of the window, as a map drawn from weeks of reports "
-         "would show it); nan if it held none at the start or the run kept no weekly control "
-         "map",
-         args={"group": GROUP, "smooth": Arg("int", False, 1, "weeks of the majority at each "
-                                              "end of the window (1: the single first and "
-                                              "last weeks)")}, window=True)
+         "territory is a shifting footprint); with `smooth` = k (odd, > 1), a cell counts as "
+         "held at either end when the group holds it in most of the k weeks centred on that "
+         "week (as a map drawn from weeks of reports would show it; the two ends stay as far "
+         "apart as the window's); nan if it held none at the start, the k weeks reach outside "
+         "the run or the run kept no weekly control map",
+         args={"group": GROUP, "smooth": Arg("int", False, 1, "weeks (odd) of the majority "
+                                              "centred on each end of the window (1: the "
+                                              "single first and last weeks)", odd=True)},
+         window=True)
 def territory_retained(r, scale, group, smooth=1, weeks=None):
     maps = getattr(r, "maps", None) or {}
     control = maps.get("control")
@@ -364,11 +366,14 @@ def territory_retained(r, scale, group, smooth=1, weeks=None):
     g = _names(r).index(group)
     first, last = int(rows["week"].iloc[0]), int(rows["week"].iloc[-1])
     k = int(smooth)
-    if last >= len(control) or k < 1 or 2 * k > last - first + 1:
+    if k < 1 or k % 2 == 0:
+        raise ValueError(f"territory_retained: smooth must be an odd number of weeks, not {k}")
+    h = k // 2
+    if last + h >= len(control) or first - h < 0:
         return math.nan
     control = np.asarray(control)
-    start = (control[first:first + k] == g).mean(axis=0) > 0.5
-    end = (control[last - k + 1:last + 1] == g).mean(axis=0) > 0.5
+    start = (control[first - h:first + h + 1] == g).mean(axis=0) > 0.5
+    end = (control[last - h:last + h + 1] == g).mean(axis=0) > 0.5
     return float((start & end).sum() / start.sum()) if start.any() else math.nan
 
 
@@ -606,6 +611,8 @@ def _arg(file, key, a: Arg, v, names: list[str], scale: Scale):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ScenarioError(file, key, "must be a whole number >= 0", v, "an integer >= 0",
                                 has_value=True)
+        if a.odd and v % 2 == 0:
+            raise ScenarioError(file, key, "must be odd", v, "1, 3, 5, ...", has_value=True)
         return v
     if a.kind == "bool":
         if not isinstance(v, bool):

@@ -1081,8 +1081,11 @@ def _ensemble_params(file, where, spec, exp: Experiment, base
                                       '"uniform" or "loguniform"')
             if prior == "loguniform":
                 log.add(k)
-            rng = [rng[e] for e in ("low", "high") if e in rng] if (
-                "low" in rng and "high" in rng) else rng
+            if ("low" in rng) != ("high" in rng):
+                raise ExperimentError(file, kw, "give both low and high, or neither (the "
+                                      "range of sim.core.params)", rng,
+                                      "{ low = A, high = B, prior = ... } or { prior = ... }")
+            rng = [rng["low"], rng["high"]] if "low" in rng else None
         if rng is not None:
             if (not isinstance(rng, list) or len(rng) != 2 or not all(
                     isinstance(x, (int, float)) and not isinstance(x, bool)
