@@ -1307,9 +1307,8 @@ def merge_runs(a, lo, hi, buf):
 
 
 @njit
-def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, start, dead_k,
-               unit_k, scratch, nbr, reach, W, H, C, side_a, side_b, meta, clash_lethality,
-               dead, pos, engaged, routed, rows):
+def fight_next(k, resolve, u, a_wins, fights, order, start, unit_k, pos, nbr, work, marks,
+               meta, clash_lethality, rows):
     """The week's clashes (rules._fight) in one compiled pass between the draws: resolve
     clash k (if ``resolve``) with its draws ``u`` and ``a_wins`` (:func:`resolve_clash`, sides
     ``side_a[:meta[1]]`` and ``side_b[:meta[2]]``), appending its row (a, b, cell, E_a, E_b,
@@ -1319,7 +1318,17 @@ def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, sta
     at least one cell), skipping those where a side is empty (they draw nothing), up to the
     next one that needs draws: a clash with both sides present (meta[1], meta[2] its sizes)
     or an incident (its sides are chosen with draws, in numpy). Returns that clash's index
-    (len(fa) when none is left)."""
+    (len(fa) when none is left).
+
+    The arrays come packed, so that a call passes few of them: ``fights`` (4, K) the clashes'
+    groups fa and fb, cells and relations; ``work`` (4, n) the sides side_a and side_b and
+    two rows of scratch space for :func:`unit_side`; ``marks`` (4, n) the dead (by row), the
+    dead in the order of ``order`` (dead_k), the engaged and the routed; ``meta`` (10,)
+    [-, the sides' sizes, rows written, truce, war, battle reach, W, H, C]."""
+    fa, fb, cells, rel = fights[0], fights[1], fights[2], fights[3]
+    side_a, side_b, scratch = work[0], work[1], work[2:4]
+    dead, dead_k, engaged, routed = marks[0], marks[1], marks[2], marks[3]
+    truce, war, reach, W, H, C = meta[4], meta[5], meta[6], meta[7], meta[8], meta[9]
     if resolve:
         na, nb = meta[1], meta[2]
         incident = rel[k] == truce
