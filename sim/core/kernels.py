@@ -1059,11 +1059,11 @@ def clash_exponents(group, cell, hostility, G, C, W, H, relation, pair_hostility
         c = cell[i]
         n[g, c] += 1.0
         eta_sum[g, c] += hostility[i]
-    front = n
+    at_war = False
     for a in range(G):
         for b in range(a + 1, G):
-            if relation[a, b] == war:
-                front = box_sum(n, W, H, 1)
+            at_war = at_war or relation[a, b] == war
+    front = box_sum(n, W, H, 1) if at_war else n
     cap = 0
     for a in range(G):
         for b in range(a + 1, G):
