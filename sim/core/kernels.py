@@ -1138,6 +1138,45 @@ def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, po
     return da, db
 
 
+#: at most this many rows of a side's group within reach: :func:`_small_side`
+SMALL_BOX = 256
+
+
+@njit
+def _small_side(order, start, dead_k, unit_k, scratch, me, cx, cy, r, W, H, C, out, labels):
+    """:func:`unit_side` where few rows of group ``me`` lie within r of (cx, cy): those whose
+    unit is among ``labels`` (the occupants', looked up one by one), living, gathered in
+    ``scratch`` (row, unit) and put in order of unit, then row, by insertion."""
+    m = 0
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            for j in range(start[k], start[k + 1]):
+                if dead_k[j]:
+                    continue
+                u = unit_k[j]
+                found = False
+                for q in range(labels.shape[0]):
+                    if labels[q] == u:
+                        found = True
+                        break
+                if not found:
+                    continue
+                i = order[j]
+                t = m  # insertion: after every (unit, row) below this one
+                while t > 0 and (scratch[1, t - 1] > u
+                                 or (scratch[1, t - 1] == u and scratch[0, t - 1] > i)):
+                    scratch[0, t] = scratch[0, t - 1]
+                    scratch[1, t] = scratch[1, t - 1]
+                    t -= 1
+                scratch[0, t] = i
+                scratch[1, t] = u
+                m += 1
+    for t in range(m):
+        out[t] = scratch[0, t]
+    return m
+
+
 @njit
 def unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r, use_reach, W, H,
               C, out):
@@ -1148,7 +1187,9 @@ def unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r, use_
     cells within r whose unit is one of the occupants' (a small hash of their labels), counted
     into their units' places, then each unit's rows in order. ``unit_k`` and ``dead_k`` are
     the units and deaths in the order of ``order``, so that the cells are read in memory
-    order; ``scratch`` is work space, two rows of at least as many entries as ``order``."""
+    order; ``scratch`` is work space, two rows of at least as many entries as ``order``.
+    Where at most SMALL_BOX rows of group ``me`` lie within r, :func:`_small_side` reads
+    them instead (the same rows in the same order, without a hash)."""
     n = 0
     total = 0
     for c in around:
@@ -1174,12 +1215,15 @@ def unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r, use_
                     n += 1
     if n == 0:
         return 0
-    slots, _ = hash_build(labels[:n])
     box = 0  # the rows of group me within r
     for yy in range(max(0, cy - r), min(H, cy + r + 1)):
         for xx in range(max(0, cx - r), min(W, cx + r + 1)):
             k = me * C + yy * W + xx
             box += start[k + 1] - start[k]
+    if box <= SMALL_BOX:
+        return _small_side(order, start, dead_k, unit_k, scratch, me, cx, cy, r, W, H, C, out,
+                           labels[:n])
+    slots, _ = hash_build(labels[:n])
     filtered = box > 2048  # many rows to look up: a bitset first (key_filter)
     bits = key_filter(labels[:n]) if filtered else np.zeros(1, np.uint64)
     distinct = np.empty(n, np.int64)
