@@ -147,3 +147,29 @@ def test_merging_runs_sorts_a_segment_in_place(seed):
     want[lo:hi] = np.sort(want[lo:hi])
     kernels.merge_runs(a, lo, hi, np.empty(300, np.int64))
     assert (a == want).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("r", [1, 3])
+@pytest.mark.parametrize("size", [dict(), dict(n=3000, W=30, H=25), dict(n=12000)])
+def test_a_small_clash_side_is_read_in_order_of_unit_then_row(seed, r, size):
+    # the side of unit_side where few rows are within reach, read without a hash (here at
+    # any size): every living member of group me of the occupants' units within r
+    rng, group, cell, unit, dead, W, H, C, G = _clash_world(seed, **size)
+    key, order, start = kernels.group_cell_index(group, cell, C, G * C)
+    pos, unit_k = kernels.fight_positions(order, unit)
+    dead_k = dead[order]
+    scratch = np.empty((2, len(unit)), dtype=np.int64)
+    out = np.empty(len(unit), dtype=np.int64)
+    for c0 in rng.integers(0, C, 6):
+        me = int(rng.integers(0, G))
+        cx, cy = c0 % W, c0 // W
+        occ = [i for i in range(len(unit)) if group[i] == me and cell[i] == c0 and not dead[i]]
+        labels = np.array([unit[i] for i in occ], dtype=np.int64)
+        k = kernels._small_side(order, start, dead_k, unit_k, scratch, me, cx, cy, r, W, H, C,
+                                out, labels)
+        units = set(labels.tolist())
+        near = [i for i in range(len(unit)) if group[i] == me and not dead[i]
+                and unit[i] in units and abs(cell[i] % W - cx) <= r
+                and abs(cell[i] // W - cy) <= r]
+        assert out[:k].tolist() == sorted(near, key=lambda i: (unit[i], i))

@@ -1059,11 +1059,11 @@ def clash_exponents(group, cell, hostility, G, C, W, H, relation, pair_hostility
         c = cell[i]
         n[g, c] += 1.0
         eta_sum[g, c] += hostility[i]
-    front = n
+    at_war = False
     for a in range(G):
         for b in range(a + 1, G):
-            if relation[a, b] == war:
-                front = box_sum(n, W, H, 1)
+            at_war = at_war or relation[a, b] == war
+    front = box_sum(n, W, H, 1) if at_war else n
     cap = 0
     for a in range(G):
         for b in range(a + 1, G):
@@ -1138,6 +1138,45 @@ def resolve_clash(ea, eb, u, clash_lethality, incident, a_wins, dead, dead_k, po
     return da, db
 
 
+#: at most this many rows of a side's group within reach: :func:`_small_side`
+SMALL_BOX = 256
+
+
+@njit
+def _small_side(order, start, dead_k, unit_k, scratch, me, cx, cy, r, W, H, C, out, labels):
+    """:func:`unit_side` where few rows of group ``me`` lie within r of (cx, cy): those whose
+    unit is among ``labels`` (the occupants', looked up one by one), living, gathered in
+    ``scratch`` (row, unit) and put in order of unit, then row, by insertion."""
+    m = 0
+    for yy in range(max(0, cy - r), min(H, cy + r + 1)):
+        for xx in range(max(0, cx - r), min(W, cx + r + 1)):
+            k = me * C + yy * W + xx
+            for j in range(start[k], start[k + 1]):
+                if dead_k[j]:
+                    continue
+                u = unit_k[j]
+                found = False
+                for q in range(labels.shape[0]):
+                    if labels[q] == u:
+                        found = True
+                        break
+                if not found:
+                    continue
+                i = order[j]
+                t = m  # insertion: after every (unit, row) below this one
+                while t > 0 and (scratch[1, t - 1] > u
+                                 or (scratch[1, t - 1] == u and scratch[0, t - 1] > i)):
+                    scratch[0, t] = scratch[0, t - 1]
+                    scratch[1, t] = scratch[1, t - 1]
+                    t -= 1
+                scratch[0, t] = i
+                scratch[1, t] = u
+                m += 1
+    for t in range(m):
+        out[t] = scratch[0, t]
+    return m
+
+
 @njit
 def unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r, use_reach, W, H,
               C, out):
@@ -1148,7 +1187,9 @@ def unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r, use_
     cells within r whose unit is one of the occupants' (a small hash of their labels), counted
     into their units' places, then each unit's rows in order. ``unit_k`` and ``dead_k`` are
     the units and deaths in the order of ``order``, so that the cells are read in memory
-    order; ``scratch`` is work space, two rows of at least as many entries as ``order``."""
+    order; ``scratch`` is work space, two rows of at least as many entries as ``order``.
+    Where at most SMALL_BOX rows of group ``me`` lie within r, :func:`_small_side` reads
+    them instead (the same rows in the same order, without a hash)."""
     n = 0
     total = 0
     for c in around:
@@ -1174,12 +1215,15 @@ def unit_side(order, start, dead_k, unit_k, scratch, me, around, cx, cy, r, use_
                     n += 1
     if n == 0:
         return 0
-    slots, _ = hash_build(labels[:n])
     box = 0  # the rows of group me within r
     for yy in range(max(0, cy - r), min(H, cy + r + 1)):
         for xx in range(max(0, cx - r), min(W, cx + r + 1)):
             k = me * C + yy * W + xx
             box += start[k + 1] - start[k]
+    if box <= SMALL_BOX:
+        return _small_side(order, start, dead_k, unit_k, scratch, me, cx, cy, r, W, H, C, out,
+                           labels[:n])
+    slots, _ = hash_build(labels[:n])
     filtered = box > 2048  # many rows to look up: a bitset first (key_filter)
     bits = key_filter(labels[:n]) if filtered else np.zeros(1, np.uint64)
     distinct = np.empty(n, np.int64)
@@ -1307,9 +1351,8 @@ def merge_runs(a, lo, hi, buf):
 
 
 @njit
-def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, start, dead_k,
-               unit_k, scratch, nbr, reach, W, H, C, side_a, side_b, meta, clash_lethality,
-               dead, pos, engaged, routed, rows):
+def fight_next(k, resolve, u, a_wins, fights, order, start, unit_k, pos, nbr, work, marks,
+               meta, clash_lethality, rows):
     """The week's clashes (rules._fight) in one compiled pass between the draws: resolve
     clash k (if ``resolve``) with its draws ``u`` and ``a_wins`` (:func:`resolve_clash`, sides
     ``side_a[:meta[1]]`` and ``side_b[:meta[2]]``), appending its row (a, b, cell, E_a, E_b,
@@ -1319,7 +1362,17 @@ def fight_next(k, resolve, u, a_wins, fa, fb, cells, rel, truce, war, order, sta
     at least one cell), skipping those where a side is empty (they draw nothing), up to the
     next one that needs draws: a clash with both sides present (meta[1], meta[2] its sizes)
     or an incident (its sides are chosen with draws, in numpy). Returns that clash's index
-    (len(fa) when none is left)."""
+    (len(fa) when none is left).
+
+    The arrays come packed, so that a call passes few of them: ``fights`` (4, K) the clashes'
+    groups fa and fb, cells and relations; ``work`` (4, n) the sides side_a and side_b and
+    two rows of scratch space for :func:`unit_side`; ``marks`` (4, n) the dead (by row), the
+    dead in the order of ``order`` (dead_k), the engaged and the routed; ``meta`` (10,)
+    [-, the sides' sizes, rows written, truce, war, battle reach, W, H, C]."""
+    fa, fb, cells, rel = fights[0], fights[1], fights[2], fights[3]
+    side_a, side_b, scratch = work[0], work[1], work[2:4]
+    dead, dead_k, engaged, routed = marks[0], marks[1], marks[2], marks[3]
+    truce, war, reach, W, H, C = meta[4], meta[5], meta[6], meta[7], meta[8], meta[9]
     if resolve:
         na, nb = meta[1], meta[2]
         incident = rel[k] == truce

@@ -196,8 +196,9 @@ class MilitantModel(mesa.Model):
         return self.fighter_counts(), self.territory()
 
     def _collect_reports(self) -> None:
-        """The DataCollector's collection of this week, each group's counts made once."""
-        self._reported = (self.fighter_counts(), self.territory())
+        """The DataCollector's collection of this week, each group's counts made once (by the
+        recorder, which has just collected the same week)."""
+        self._reported = self.recorder.counts
         try:
             self.datacollector.collect(self)
         finally:

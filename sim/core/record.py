@@ -85,6 +85,12 @@ class Recorder:
         self._pa = np.array([a for a, _ in pr], dtype=np.int64)
         self._pb = np.array([b for _, b in pr], dtype=np.int64)
         self._da, self._db = np.nonzero(~np.eye(G, dtype=bool))
+        # collect() writes each week's row in the order of steps_columns: the model
+        # variables, then per variable its groups, pairs and directed pairs
+        if _ROW_ORDER != (tuple(MODEL_VARS), tuple(GROUP_VARS), tuple(PAIR_VARS),
+                          tuple(DIRECTED_VARS)):
+            raise KeyError("recorder row: the variables differ from sim.core.columns")
+        self._n_model = len(MODEL_VARS)
 
     # -- per week ------------------------------------------------------------------------------
     def collect(self, m: MilitantModel) -> None:
@@ -103,35 +109,34 @@ class Recorder:
          defect_out, ops_g, hits_g) = kernels.tally_record(
             t.recruits, t.deaths_state, t.deaths_clash, t.deaths_strike, t.deaths_ground,
             t.desertions, t.defections, t.clashes, t.clash_casualties, t.hits, t.ops)
-        model = {
-            "week": m.week, "year": m.week / WEEKS_PER_YEAR, "fighters": len(F),
-            "recruits": recruits, "latent": t.latent, "deaths": deaths,
-            "desertions": desertions, "defections": defections,
-            "clashes": clashes / 2, "clash_casualties": casualties,
-            "hits": hits, "ungoverned": n_ungov,
-            "governance_mean": governance_mean, "security_total": security_total,
-            "state_cells": state_cells, "free_cells": free_cells,
-            "militant_cells": militant_cells, "population": population,
-        }
-        per_group = {
-            "fighters": counts, "territory": terr, "recruits": t.recruits,
-            "deaths_state": t.deaths_state, "deaths_clash": t.deaths_clash,
-            "deaths_strike": t.deaths_strike, "deaths_ground": t.deaths_ground,
-            "desertions": t.desertions, "defect_in": defect_in, "defect_out": defect_out,
-            "hostility": sums[0] / denom, "commitment": sums[1] / denom,
-            "frustration": sums[2] / denom,
-            "momentum": m.momentum, "cohesion": m.cohesion, "claim": m.claim,
-            "support": support, "ops": ops_g, "hits": hits_g,
-            "threat": m.threat, "alive": m.group_alive,
-        }
+        row = self.data[self.rows]
+        row[: self._n_model] = (
+            m.week, m.week / WEEKS_PER_YEAR, len(F), recruits, t.latent, deaths, desertions,
+            defections, clashes / 2, casualties, hits, n_ungov, governance_mean,
+            security_total, state_cells, free_cells, militant_cells, population)
+        per_group = (
+            counts, terr, t.recruits, t.deaths_state, t.deaths_clash, t.deaths_strike,
+            t.deaths_ground, t.desertions, defect_in, defect_out, sums[0] / denom,
+            sums[1] / denom, sums[2] / denom, m.momentum, m.cohesion, m.claim, support, ops_g,
+            hits_g, m.threat, m.group_alive)
+        at = self._n_model
+        for values in per_group:
+            row[at:at + G] = values
+            at += G
         pa, pb = self._pa, self._pb
-        per_pair = {"relation": m.relation[pa, pb], "hostility": m.hostility[pa, pb],
-                    "clashes": t.clashes[pa, pb], "incidents": t.incidents[pa, pb],
-                    "clash_casualties": t.clash_casualties[pa, pb] + t.clash_casualties[pb, pa]}
-        directed = {"tension": m.tension[self._da, self._db],
-                    "defect": t.defections[self._da, self._db]}
-        self.data[self.rows] = _row(model, per_group, per_pair, directed)
+        P = len(pa)
+        if P:
+            for values in (m.relation[pa, pb], m.hostility[pa, pb], t.clashes[pa, pb],
+                           t.incidents[pa, pb],
+                           t.clash_casualties[pa, pb] + t.clash_casualties[pb, pa]):
+                row[at:at + P] = values
+                at += P
+            D = len(self._da)
+            row[at:at + D] = m.tension[self._da, self._db]
+            row[at + D:at + 2 * D] = t.defections[self._da, self._db]
         self.rows += 1
+        #: the fighters and cells held per group of the week just collected (float64, int64)
+        self.counts = (counts, terr)
         self.control.append(m.owner.astype(np.int8))
         self.ungoverned.append(ungov)
         if m.week % self.map_every == 0:
@@ -225,27 +230,17 @@ class Recorder:
         return RunResult(steps=steps, events=events, summary=summary, maps=maps)
 
 
-#: the names each kind of variable must have in a row (checked every week)
-_MODEL_SET, _GROUP_SET, _PAIR_SET, _DIRECTED_SET = (
-    frozenset(v) for v in (MODEL_VARS, GROUP_VARS, PAIR_VARS, DIRECTED_VARS))
-
-
-def _row(model: dict[str, Any], per_group: dict[str, Any], per_pair: dict[str, Any],
-         directed: dict[str, Any]) -> np.ndarray:
-    """One week's row of the steps table from its values named by variable, laid out in the
-    order of :func:`sim.core.columns.steps_columns` (a variable missing or unknown raises)."""
-    parts = []
-    for values, names, known in ((model, MODEL_VARS, _MODEL_SET),
-                                 (per_group, GROUP_VARS, _GROUP_SET),
-                                 (per_pair, PAIR_VARS, _PAIR_SET),
-                                 (directed, DIRECTED_VARS, _DIRECTED_SET)):
-        if values.keys() != known:
-            raise KeyError(f"recorder row: {sorted(known ^ values.keys())} named on one "
-                           "side only")
-        # one array per kind (a scalar per model variable, a row of equal length per variable
-        # of the others), laid out variable by variable
-        parts.append(np.array([values[v] for v in names], dtype=np.float64).reshape(-1))
-    return np.concatenate(parts)
+#: the variables in the order collect() writes them (checked against sim.core.columns)
+_ROW_ORDER = (
+    ("week", "year", "fighters", "recruits", "latent", "deaths", "desertions", "defections",
+     "clashes", "clash_casualties", "hits", "ungoverned", "governance_mean", "security_total",
+     "state_cells", "free_cells", "militant_cells", "population"),
+    ("fighters", "territory", "recruits", "deaths_state", "deaths_clash", "deaths_strike",
+     "deaths_ground", "desertions", "defect_in", "defect_out", "hostility", "commitment",
+     "frustration", "momentum", "cohesion", "claim", "support", "ops", "hits", "threat",
+     "alive"),
+    ("relation", "hostility", "clashes", "incidents", "clash_casualties"),
+    ("tension", "defect"))
 
 
 # =============================================================================================

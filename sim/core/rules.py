@@ -550,29 +550,31 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
     p, F, rng = m.p, m.fighters, m.rng
     C = m.n_cells
     n_f = len(F)
-    dead = np.zeros(n_f, dtype=bool)
-    engaged_any = np.zeros(n_f, dtype=bool)
-    routed = np.zeros(n_f, dtype=bool)
     # the fighters of each group in each cell, rows ascending; who died in that order
     _, here_order, here_start = index
     here_pos, here_unit = kernels.fight_positions(here_order, F.unit)
-    dead_k = np.zeros(n_f, dtype=bool)
     n_k = len(fa)
     rows = np.empty((n_k, 9), dtype=np.int64)  # one row per fight (kernels.fight_next)
-    side_a = np.empty(n_f, dtype=np.int64)     # the sides of the fight at hand
-    side_b = np.empty(n_f, dtype=np.int64)
-    meta = np.zeros(4, dtype=np.int64)         # -, its sides' sizes, rows written
     truce, war, unit, nbr = int(Relation.TRUCE), int(Relation.WAR), F.unit, m.nbr
-    scratch = np.empty((2, n_f), dtype=np.int64)  # work space of kernels.unit_side
-    args = (fa, fb, cells, rel, truce, war, here_order, here_start, dead_k, here_unit, scratch,
-            nbr, p.battle_reach, m.width, m.height, C, side_a, side_b, meta, p.clash_lethality,
-            dead, here_pos, engaged_any, routed, rows)
+    # packed for kernels.fight_next: the fights; the sides of the fight at hand and work
+    # space of kernels.unit_side; the dead (by row and in the order of the index), the
+    # engaged and the routed; sizes, rows written and the constants of the pass
+    fights = np.stack([fa, fb, cells, rel])
+    work = np.empty((4, n_f), dtype=np.int64)
+    side_a, side_b = work[0], work[1]
+    marks = np.zeros((4, n_f), dtype=bool)
+    dead, dead_k, engaged_any, routed = marks
+    meta = np.array([0, 0, 0, 0, truce, war, p.battle_reach, m.width, m.height, C],
+                    dtype=np.int64)
+    args = (fights, here_order, here_start, here_unit, here_pos, nbr, work, marks, meta,
+            p.clash_lethality, rows)
     # the compiled pass stops at each fight that needs draws: a clash with both sides
     # present (each side calls in every member of its units present within reach of the
     # cell), or an incident, whose sides are drawn here
     k = kernels.fight_next(-1, False, _NO_DRAWS, False, *args)
+    relations = rel.tolist()
     while k < n_k:
-        if rel[k] == truce:
+        if relations[k] == truce:
             # an incident is a fight between two units on the spot, not a battle
             sides = []
             for me in (fa[k], fb[k]):
@@ -594,7 +596,7 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
             k = kernels.fight_next(k, True, u, False, *args)
             continue
         na, nb = int(meta[1]), int(meta[2])
-        u = _uniform(rng, na + nb)  # side a's draws, then side b's
+        u = rng.random(na + nb, dtype=np.float32)  # as _uniform: side a's draws, then b's
         a_wins = rng.random() < na / (na + nb)
         k = kernels.fight_next(k, True, u, a_wins, *args)
     if meta[3]:
