@@ -5,10 +5,9 @@ from the indices."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
+from kept_runs import assert_remade
 from script_loader import load_script
 
 
@@ -24,8 +23,6 @@ def tab(mod):
 
 def test_the_kept_study_has_the_experiments_runs_and_remakes_one(mod):
     from sim.sweeps.design import load_experiment
-    from sim.sweeps.runner import execute, make_task
-
     exp = load_experiment(mod.EXPERIMENT)
     kept = pd.read_parquet(mod.STUDY / "runs.parquet")
     kept = kept[kept["status"] == "ok"].set_index("run_id")
@@ -33,14 +30,7 @@ def test_the_kept_study_has_the_experiments_runs_and_remakes_one(mod):
     assert set(kept.index) == set(specs), "run scripts/sensitivity_table.py --run ... --keep"
     assert exp.ensemble.log   # drawn as the priors are
     spec = specs[sorted(specs)[len(specs) // 3]]
-    rec = execute(make_task(exp, spec))
-    assert rec["status"] == "ok", rec.get("error")
-    for outcome, value in rec["outcomes"].items():
-        old = kept.loc[spec.run_id, outcome]
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            assert old is None or (isinstance(old, float) and math.isnan(old)), outcome
-        else:
-            assert old == value, outcome
+    assert_remade(exp, spec, kept, "sobol_sahel run")
 
 
 def test_the_docs_table_is_the_kept_studys(mod, tab):

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from script_loader import load_script
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from kept_runs import assert_remade
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDY = ROOT / "studies" / "verdicts"
@@ -36,19 +36,7 @@ def test_readme_verdicts_are_what_the_kept_study_gives():
         "`.venv/bin/python scripts/verdicts_table.py --run sweeps/study --keep --write`")
 
 
-def _assert_remade(exp, spec, kept, label):
-    """Make run ``spec`` of ``exp`` again from its seed: every outcome as in the kept runs."""
-    from sim.sweeps.runner import execute, make_task
-
-    rec = execute(make_task(exp, spec))
-    assert rec["status"] == "ok", rec.get("error")
-    for outcome, value in rec["outcomes"].items():
-        old = kept.loc[spec.run_id, outcome]
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            assert old is None or (isinstance(old, float) and math.isnan(old)), outcome
-        else:
-            assert old == value, (f"{label} {spec.run_id}: {outcome} was {old} in the kept "
-                                  f"study and is {value} now; run the study again")
+_assert_remade = assert_remade
 
 
 @pytest.mark.parametrize("name", ["h1_claim", "h2_restriction", "h3_propaganda",
