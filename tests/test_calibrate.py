@@ -126,7 +126,10 @@ def test_tiny_calibration_writes_the_posterior_and_its_history(tiny):
     assert list(gen["generation"]) == [1, 2]
     assert (gen["particles"] == 8).all() and (gen["simulations"] >= 8).all()
     assert np.allclose(gen["acceptance"], gen["particles"] / gen["simulations"])
-    assert gen["epsilon"].iloc[1] <= gen["epsilon"].iloc[0]
+    # the distance is adaptive (its scales are estimated again each generation), so epsilon
+    # is on another scale in each and need not fall; and the multicore sampler accepts the
+    # particles that finish first, so the values differ from run to run
+    assert (np.isfinite(gen["epsilon"]) & (gen["epsilon"] > 0)).all()
     pops = _populations(out / "abc.db")
     assert list(pops["t"]) == [0, 1]
     assert np.allclose(pops["epsilon"], gen["epsilon"])
