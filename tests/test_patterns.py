@@ -626,3 +626,13 @@ def test_a_pattern_met_on_its_edge_or_between_two_modes_shows_it():
     assert math.isnan(share["in_target"]) and 0.4 < share["held_resampled"] < 0.9
     iqr = C.statistics([10, 20, 30, 40, 50], _pattern(stat="iqr", low=8))
     assert math.isnan(iqr["in_target"]) and iqr["held_resampled"] > 0.5
+    # `check` names the patterns that hold by their statistic alone
+    pats = [_pattern(low=40, high=60), _pattern(low=40, high=60)]
+    pats[1].id = "q"
+    df = pd.DataFrame({"p": [10, 11, 12, 13, 14, 86, 87, 88, 89, 90],
+                       "q": [50, 51, 52, 49, 48, 50, 50, 51, 49, 50]},
+                      index=pd.Index(range(10), name="seed"), dtype=float)
+    line = C.fragile_line(C.summarise(df, pats))
+    named = [x.split(" (")[0] for x in line.split(": ", 1)[1].split("; ")]
+    assert named == ["p"] and "p (0/10 seeds in the target" in line
+    assert C.fragile_line(C.summarise(df[["q"]], pats[1:])) == ""

@@ -403,6 +403,34 @@ def hold_line(summary: pd.DataFrame) -> str:
             f"hold; tuned to: {names}")
 
 
+#: a pattern that holds with fewer of its seeds in the target, or in fewer bootstrap resamples
+#: of the seeds, holds by its statistic alone
+FRAGILE_IN_TARGET = 0.25
+FRAGILE_RESAMPLED = 0.8
+
+
+def fragile_line(summary: pd.DataFrame) -> str:
+    """The patterns that hold only by their statistic: fewer than FRAGILE_IN_TARGET of the
+    seeds in the target (a median between two modes) or held in fewer than FRAGILE_RESAMPLED
+    of the bootstrap resamples of the seeds (a median on a bound); '' when there are none."""
+    names = []
+    for pid, r in summary.iterrows():
+        if not r["holds"]:
+            continue
+        inside, held = r.get("in_target", math.nan), r.get("held_resampled", math.nan)
+        why = []
+        if inside == inside and inside < FRAGILE_IN_TARGET:
+            why.append(f"{round(inside * r['n'])}/{r['n']} seeds in the target")
+        if held == held and held < FRAGILE_RESAMPLED:
+            why.append(f"holds in {100 * held:.0f}% of resamples")
+        if why:
+            names.append(f"{pid} ({', '.join(why)})")
+    if not names:
+        return ""
+    return ("holds by its statistic alone (few seeds in the target, or on the edge across "
+            "resamples of the seeds): " + "; ".join(names))
+
+
 def _target_plain(r) -> str:
     return f"{r['stat']} in [{r['low']:g}, {r['high']:g}]"
 

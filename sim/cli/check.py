@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 from ..common.files import atomic_text
-from ..analysis.check import (evaluate, format_table, hold_line, summarise, to_json)
+from ..analysis.check import (evaluate, format_table, fragile_line, hold_line, summarise,
+                              to_json)
 
 
 # =============================================================================================
@@ -54,6 +55,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(format_table(table, a["patterns"], a["scale"]))
     print(f"{held} of {len(table)} patterns hold")
     print(hold_line(table))
+    fragile = fragile_line(table)
+    if fragile:
+        print(fragile)
     if args.json:
         out = Path(args.json)
         if out.parent and not out.parent.exists():
