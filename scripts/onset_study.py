@@ -70,7 +70,7 @@ def _f(v) -> float:
     return math.nan if v is None else float(v)
 
 
-def _onset_week(data: dict) -> int:
+def _window_end(data: dict) -> int:
     """The last week of the deaths pattern's window (the end of August 2020)."""
     p = next(p for p in data["patterns"] if p["id"] == DEATHS)
     return int(p["weeks"][1])
@@ -82,7 +82,7 @@ def column(data: dict) -> dict:
     row = next(p for p in data["patterns"] if p["id"] == DEATHS)
     deaths = [_f(v) for v in data["values"][DEATHS]]
     war = [_f(v) for v in data["values"][WAR]]
-    end = _onset_week(data)
+    end = _window_end(data)
     before = sorted(d for d, w in zip(deaths, war) if w <= end)
     after = sorted(d for d, w in zip(deaths, war) if w > end)
     last4 = sorted(d for d, w in zip(deaths, war) if end - 4 < w <= end)

@@ -351,15 +351,15 @@ def calibration_facts(directory: str | os.PathLike) -> dict[str, Any]:
         by_draw = pred.drop_duplicates("draw")
         facts.update(draws=int(len(by_draw)), distinct=int(by_draw["particle"].nunique()),
                      heaviest_draws=int((by_draw["particle"] == top["particle"]).sum()))
-        pats = {}
-        for (s, name), g in pred.groupby(["scenario", "pattern"], sort=False):
-            x = g["value"].to_numpy(dtype=float)
-            ones = np.ones(len(x))
-            pats[f"{s}:{name}"] = {"holds": int(g["holds"].astype(bool).sum()),
-                                   "median": weighted_quantile(x, ones, .5),
-                                   "q05": weighted_quantile(x, ones, .05),
-                                   "q95": weighted_quantile(x, ones, .95)}
-        facts["patterns"] = pats
+        pred["name"] = pred["scenario"] + ":" + pred["pattern"]
+        pred["w"] = 1.0
+        cal = m.get("calibration") or {}
+        tab = band_table(pred, (cal.get("patterns") or []) + (cal.get("checks") or []),
+                         weights=False)
+        facts["patterns"] = {r["pattern"]: {"holds": int(round(r["holds in"] * r["draws"])),
+                                            "median": r["median"], "q05": r["5%"],
+                                            "q95": r["95%"]}
+                             for r in tab.to_dict("records")}
     return facts
 
 
