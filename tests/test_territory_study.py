@@ -121,22 +121,47 @@ def test_what_the_odd_says_of_the_two_studies_follows_from_them():
     # "... does not reach the target either": no column, no measure
     assert all(v < low for v in med.values())
 
+    from sim import load_scenario
+
     ons = load_script("onset_study")
     cols = {stem: ons.column(json.loads((ons.FOLDER / f"{ons.SCENARIO}_{stem}.json")
                                         .read_text())) for stem, _, _ in ons.COLUMNS}
-    for stem, c in cols.items():   # "none of the four removes the two modes"
-        assert c["before"] and c["after"] and c["in_target"] <= c["seeds"] / 6, stem
+    # the study's shipped column is the scenario's own clash intensity
+    assert load_scenario(ons.SCENARIO).params["clash_kappa"] != ons.GLOBAL_KAPPA
+    at_global = {stem: c for (stem, _, o), c in zip(ons.COLUMNS, cols.values())
+                 if o.get("clash_kappa") == ons.GLOBAL_KAPPA}
+    assert len(at_global) == 5
+    # "in every column, 11 seeds (12 at half the lethality, 23 at w_danger 4) begin their war
+    # after August 2020 and have at most 30 deaths, the target's lower edge (36 at w_danger 4)"
+    for stem, c in cols.items():
+        n = {"w_danger4": 23, "clash_lethality0.15": 12}.get(stem, 11)
+        assert len(c["after"]) == n, stem
+        assert c["after"][-1] <= (36 if stem == "w_danger4" else 30), stem
+    # "at the global intensity, none of the four other changes removes the two modes"
+    for stem, c in at_global.items():
+        assert c["before"] and c["in_target"] <= c["seeds"] / 6, stem
         assert c["before"][-1] > 10 * max(c["after"][-1], 1), stem
-    ship, half = cols["shipped"], cols["clash_lethality0.15"]
-    # "several hundred ... hardly any": the shipped modes
-    assert ship["before"][0] >= 300 and ship["after"][-1] <= 50
+    # "the first four weeks kill several hundred at 0.1 and a few dozen at 0.003, and the
+    # share of seeds in the target rises steadily as the intensity falls"
+    kappa = [(ons.GLOBAL_KAPPA, "clash_kappa0.1")] + [
+        (o["clash_kappa"] if o else load_scenario(ons.SCENARIO).params["clash_kappa"], stem)
+        for stem, _, o in ons.COLUMNS if set(o) <= {"clash_kappa"} and stem != "clash_kappa0.1"]
+    kappa.sort(reverse=True)
+    assert min(cols["clash_kappa0.1"]["last4"]) >= 300
+    assert 10 <= max(cols["clash_kappa0.003"]["last4"]) < 100
+    counts = [cols[stem]["in_target"] for _, stem in kappa]
+    assert counts == sorted(counts) and len(set(counts)) == len(counts), counts
+    # "the shipped value holds by the median ... with a third of the seeds in range"
+    ship = cols["shipped"]
+    assert ship["holds"] and ship["seeds"] / 4 <= ship["in_target"] <= ship["seeds"] / 3
+    old, half = cols["clash_kappa0.1"], cols["clash_lethality0.15"]
     # halving the lethality softens the first weeks of a war ...
-    assert max(half["last4"]) < min(ship["last4"])
+    assert max(half["last4"]) < min(old["last4"])
     # ... but lowers the deaths of the early wars by little (the five deadliest: < 25%)
-    assert sum(half["before"][-5:]) > 0.75 * sum(ship["before"][-5:])
+    assert sum(half["before"][-5:]) > 0.75 * sum(old["before"][-5:])
     # standing back from danger delays the war past August 2020 in most seeds
     wd = cols["w_danger4"]
-    assert len(wd["after"]) > wd["seeds"] / 2 > len(ship["after"])
+    assert len(wd["after"]) > wd["seeds"] / 2 > len(old["after"])
 
 
 @pytest.mark.slow
