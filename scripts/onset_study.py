@@ -73,11 +73,12 @@ def run(only: set[str] | None = None) -> None:
         if only is not None and stem not in only:
             continue
         sets = [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
+        scenario = str(SCENARIO_OF.get(stem, SCENARIO))
         res = subprocess.run([str(Path(sys.executable).parent / "militant-sim"), "check",
-                              str(SCENARIO_OF.get(stem, SCENARIO)), "--seeds", "30", "--quiet", *sets, "--json",
+                              scenario, "--seeds", "30", "--quiet", *sets, "--json",
                               str(FOLDER / f"{SCENARIO}_{stem}.json")], check=False)
         if res.returncode not in (0, 1):   # 1: a pattern does not hold, which is the point
-            raise SystemExit(f"militant-sim check {SCENARIO} {' '.join(sets)} failed "
+            raise SystemExit(f"militant-sim check {scenario} {' '.join(sets)} failed "
                              f"(exit {res.returncode})")
 
 

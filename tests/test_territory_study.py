@@ -122,14 +122,16 @@ def test_what_the_odd_says_of_the_two_studies_follows_from_them():
     assert all(v < low for v in med.values())
 
     from sim import load_scenario
+    from sim.analysis.check import seed_list
 
     ons = load_script("onset_study")
-    cols = {stem: ons.column(json.loads((ons.FOLDER / f"{ons.SCENARIO}_{stem}.json")
-                                        .read_text())) for stem, _, _ in ons.COLUMNS}
-    kappa = {stem: c for (stem, _, o), c in zip(ons.COLUMNS, cols.values())
-             if set(o) == {"clash_kappa"} and stem not in ons.SCENARIO_OF}
-    others = {stem: c for (stem, _, o), c in zip(ons.COLUMNS, cols.values())
-              if "clash_kappa" not in o}
+    raw = {stem: json.loads((ons.FOLDER / f"{ons.SCENARIO}_{stem}.json").read_text())
+           for stem, _, _ in ons.COLUMNS}
+    cols = {stem: ons.column(data) for stem, data in raw.items()}
+    changes = dict(ons.CHANGES)
+    kappa = {s: cols[s] for s, o in changes.items()
+             if set(o) == {"clash_kappa"} and s not in ons.SCENARIO_OF}
+    others = {s: cols[s] for s, o in changes.items() if "clash_kappa" not in o}
     assert len(kappa) == 4 and len(others) == 5
     for stem, c in others.items():   # "none of the four other changes removes the two modes"
         assert c["before"] and c["after"] and c["in_target"] <= c["seeds"] / 6, stem
@@ -138,29 +140,24 @@ def test_what_the_odd_says_of_the_two_studies_follows_from_them():
     assert max(cols["clash_kappa0.003"]["last4"]) < 100 <= 300 <= min(cols["shipped"]["last4"])
     # "the share of seeds in the target rises as the intensity falls, and from 0.03 down the
     # median is inside the target"
-    by_kappa = sorted(kappa, key=lambda s: -dict(ons.CHANGES)[s]["clash_kappa"])
+    by_kappa = sorted(kappa, key=lambda s: -changes[s]["clash_kappa"])
     counts = [cols["shipped"]["in_target"]] + [kappa[s]["in_target"] for s in by_kappa]
     assert counts == sorted(counts) and len(set(counts)) == len(counts), counts
     assert all(kappa[s]["holds"] for s in by_kappa) and not cols["shipped"]["holds"]
     # "in each of its columns the same 11 seeds begin their war after August 2020 and have
     # at most 30 deaths"
-    wars = {stem: json.loads((ons.FOLDER / f"{ons.SCENARIO}_{stem}.json").read_text())
-            ["values"][ons.WAR] for stem in ["shipped", *kappa]}
-    assert all(w == wars["shipped"] for w in wars.values())
     for stem in ["shipped", *kappa]:
+        assert raw[stem]["values"][ons.WAR] == raw["shipped"]["values"][ons.WAR], stem
         assert len(cols[stem]["after"]) == 11 and cols[stem]["after"][-1] <= 30, stem
     # "at 0.0176 the check's 30 seeds give a median of 269 with 9 in the target; 30 other
     # seeds give 668 with 4 in the target, and the pattern fails"
     same, other = cols["clash_kappa0.0176"], cols["clash_kappa0.0176_other_seeds"]
     assert (round(same["median"]), same["in_target"], same["holds"]) == (269, 9, True)
     assert (round(other["median"]), other["in_target"], other["holds"]) == (668, 4, False)
-    kept_other = json.loads((ons.FOLDER / f"{ons.SCENARIO}_clash_kappa0.0176_other_seeds.json")
-                            .read_text())
-    kept_same = json.loads((ons.FOLDER / f"{ons.SCENARIO}_clash_kappa0.0176.json").read_text())
-    assert not set(kept_other["seeds"]) & set(kept_same["seeds"])
+    seeds_same = raw["clash_kappa0.0176"]["seeds"]
+    assert not set(raw["clash_kappa0.0176_other_seeds"]["seeds"]) & set(seeds_same)
     # "the check's seeds" are those of `militant-sim check sahel_2019 --seeds 30`
-    from sim.analysis.check import seed_list
-    assert kept_same["seeds"] == seed_list(load_scenario(ons.SCENARIO).seed, 30)
+    assert seeds_same == seed_list(load_scenario(ons.SCENARIO).seed, 30)
     assert load_scenario(ons.OTHER_SEEDS).seed == 5001
     ship, half = cols["shipped"], cols["clash_lethality0.15"]
     # "several hundred ... hardly any": the shipped modes

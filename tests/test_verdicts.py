@@ -36,9 +36,6 @@ def test_readme_verdicts_are_what_the_kept_study_gives():
         "`.venv/bin/python scripts/verdicts_table.py --run sweeps/study --keep --write`")
 
 
-_assert_remade = assert_remade
-
-
 @pytest.mark.parametrize("name", ["h1_claim", "h2_restriction", "h3_propaganda",
                                   "h4_infighting", "h5_governance", "h6_leader"])
 def test_kept_study_is_what_the_model_gives_now(name):
@@ -54,7 +51,7 @@ def test_kept_study_is_what_the_model_gives_now(name):
         f"the kept study of {name} does not have the experiment's runs; run the study again")
     # the last replicate of the last point: an ablation point where the experiment has one
     spec = specs[sorted(specs, key=lambda r: (specs[r].point_id, specs[r].replicate))[-1]]
-    _assert_remade(exp, spec, kept, f"{name} run")
+    assert_remade(exp, spec, kept, f"{name} run")
 
 
 def test_readme_verdicts_table_covers_every_hypothesis():
@@ -94,7 +91,7 @@ def test_kept_ensemble_is_what_the_model_gives_now(name, tmp_path):
         f"the kept ensemble of {name} does not have the experiment's runs; run the study "
         "again with --ensemble")
     spec = specs[sorted(specs)[len(specs) // 2]]
-    _assert_remade(exp, spec, kept, f"{name} ensemble run")
+    assert_remade(exp, spec, kept, f"{name} ensemble run")
 
 
 def test_the_posterior_ensemble_draws_what_the_posterior_has_and_the_experiment_leaves(tmp_path):
