@@ -154,3 +154,30 @@ def test_run_animate_writes_an_animated_gif(tmp_path):
         assert gif.n_frames >= 6  # one frame a week at least for a short run
         first = gif.convert("RGB").getcolors(1 << 16)
     assert first is not None and len(first) > 5  # a drawn map, not a blank frame
+
+
+def test_a_run_says_when_the_kernels_are_about_to_be_compiled(monkeypatch, capsys):
+    from sim.cli.main import note_compiling
+    from sim.core import kernels
+
+    monkeypatch.setattr(kernels, "uncached", lambda: ["move"])
+    note_compiling()
+    assert "compiling the model's kernels" in capsys.readouterr().err
+    note_compiling(quiet=True)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(kernels, "uncached", lambda: [])
+    note_compiling()
+    assert capsys.readouterr().err == ""
+
+
+def test_the_kernels_every_run_calls_are_found_uncached_in_an_empty_cache(tmp_path):
+    # a week compiles (or loads) each of them; an empty cache holds none of them
+    m = sim.MilitantModel("classroom", rng=1)
+    m.step()
+    from sim.core import kernels
+
+    assert all(getattr(kernels, name).signatures for name in kernels.EVERY_RUN)
+    code = "from sim.core import kernels; print(','.join(kernels.uncached()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}, check=True)
+    assert out.stdout.strip().split(",") == list(kernels.EVERY_RUN)

@@ -173,3 +173,73 @@ def test_a_small_clash_side_is_read_in_order_of_unit_then_row(seed, r, size):
                 and unit[i] in units and abs(cell[i] % W - cx) <= r
                 and abs(cell[i] // W - cy) <= r]
         assert out[:k].tolist() == sorted(near, key=lambda i: (unit[i], i))
+
+
+def _fights_by_steps(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta, lethality,
+                     rows, unit):
+    """The week's fights driven from Python, one fight_next call between numpy's draws: the
+    plain formulation of kernels.fight_all (the incident's unit of each side drawn among its
+    occupants, then the casualty draws; a clash's casualty draws, then its winner)."""
+    fa, fb, cells, rel = fights
+    truce, C = int(meta[4]), int(meta[9])
+    none = np.zeros(0, np.float32)
+    k = kernels.fight_next(-1, False, none, False, fights, order, start, unit_k, pos, nbr, work,
+                           marks, meta, lethality, rows)
+    while k < len(fa):
+        if rel[k] == truce:
+            sides = []
+            for me in (fa[k], fb[k]):
+                occ = kernels.occupants(order, start, marks[1], me, nbr[cells[k], :1], C)
+                if len(occ):
+                    pick = occ[int(rng.random() * len(occ))]
+                    occ = occ[unit[occ] == unit[pick]]
+                sides.append(occ)
+            if len(sides[0]) == 0 or len(sides[1]) == 0:
+                k = kernels.fight_next(k, False, none, False, fights, order, start, unit_k,
+                                       pos, nbr, work, marks, meta, lethality, rows)
+                continue
+            na, nb = len(sides[0]), len(sides[1])
+            work[0, :na], work[1, :nb] = sides
+            meta[1], meta[2] = na, nb
+            k = kernels.fight_next(k, True, rng.random(na + nb, dtype=np.float32), False,
+                                   fights, order, start, unit_k, pos, nbr, work, marks, meta,
+                                   lethality, rows)
+            continue
+        na, nb = int(meta[1]), int(meta[2])
+        u = rng.random(na + nb, dtype=np.float32)
+        a_wins = rng.random() < na / (na + nb)
+        k = kernels.fight_next(k, True, u, a_wins, fights, order, start, unit_k, pos, nbr,
+                               work, marks, meta, lethality, rows)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("reach", [0, 2])
+def test_the_compiled_fights_draw_and_resolve_as_the_fights_driven_step_by_step(seed, reach):
+    from sim.core.space import moore_table
+
+    rng, group, cell, unit, _, W, H, C, G = _clash_world(seed, n=1500, W=12, H=9)
+    index = kernels.group_cell_index(group, cell, C, G * C)
+    _, order, start = index
+    pos, unit_k = kernels.fight_positions(order, unit)
+    nbr = moore_table(W, H).astype(np.int64)
+    # fights in every relation: rivalry (0), truce (1, incidents) and war (2), pairs in order
+    K = 60
+    fa = rng.integers(0, G - 1, K)
+    fb = fa + 1 + rng.integers(0, G - 1 - fa)
+    fights = np.stack([fa, fb, rng.integers(0, C, K), rng.integers(0, 3, K)]).astype(np.int64)
+    assert set(fights[3]) == {0, 1, 2}
+    out = []
+    for drive in (kernels.fight_all, _fights_by_steps):
+        n = len(group)
+        work = np.zeros((4, n), np.int64)
+        marks = np.zeros((4, n), bool)
+        meta = np.array([0, 0, 0, 0, 1, 2, reach, W, H, C], np.int64)
+        rows = np.zeros((K, 9), np.int64)
+        draws = np.random.default_rng(seed + 100)
+        drive(draws, fights, order, start, unit_k, pos, nbr, work, marks, meta, 0.3, rows, unit)
+        out.append((rows[:meta[3]].copy(), marks.copy(), draws.random(4)))
+    (rows_a, marks_a, next_a), (rows_b, marks_b, next_b) = out
+    assert len(rows_a) > 10 and rows_a[:, 8].sum() > 0 and (rows_a[:, 8] == 0).sum() > 0
+    np.testing.assert_array_equal(rows_a, rows_b)
+    np.testing.assert_array_equal(marks_a, marks_b)
+    np.testing.assert_array_equal(next_a, next_b)  # the same draws were taken

@@ -66,6 +66,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         return 0
     cmdline = "militant-sim calibrate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else None
+    from .main import note_compiling
+
+    note_compiling(args.quiet)
     res = run_calibration(cal, args.out, workers=args.workers, dask=args.dask,
                           progress=not args.quiet, command=cmdline)
     print(f"{cal.name}: {res.generations} generations, stopped by {res.stop} -> {res.out} "

@@ -37,12 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .main import UsageError, parse_sets
+    from .main import UsageError, note_compiling, parse_sets
 
     for name, v in (("--seeds", args.seeds), ("--workers", args.workers), ("--steps", args.steps)):
         if v is not None and v < 1:
             raise UsageError(f"{name} {v}: must be at least 1")
     overrides = parse_sets(args.sets)
+    note_compiling(args.quiet)
     values = evaluate(args.scenario, seeds=args.seeds, overrides=overrides,
                       workers=args.workers, steps=args.steps, progress=not args.quiet)
     table = summarise(values)

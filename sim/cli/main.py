@@ -39,6 +39,19 @@ def parse_sets(items: list[str] | None) -> dict[str, object]:
     return out
 
 
+def note_compiling(quiet: bool = False) -> None:
+    """Say so on stderr when the model's kernels are about to be compiled (the first run on
+    a fresh install or after an upgrade), so that a silent minute is not taken for a hang."""
+    if quiet:
+        return
+    from ..core import kernels
+
+    if kernels.uncached():
+        print("militant-sim: first run of this version on this machine: compiling the model's "
+              "kernels (once: 20 s to a minute or two; numba keeps them for later runs)",
+              file=sys.stderr)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run one scenario and write its data and dashboard",
                        description="Run one scenario; write steps.parquet, events.parquet, "
@@ -134,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"running {model.spec.name}: {steps} weeks, seed {seed}, "
               f"{len(model.fighters)} fighters at start", file=sys.stderr)
+    note_compiling(args.quiet)
     result = model.run(steps)
     # the dashboard first: summary.json, written last by save(), marks a complete folder
     try:

@@ -79,6 +79,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def show(message, category, *rest, **kw):
         print(f"militant-sim: warning: {message}", file=sys.stderr)
 
+    from .main import note_compiling
+
+    note_compiling()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", SweepWarning)

@@ -1410,6 +1410,71 @@ def fight_next(k, resolve, u, a_wins, fights, order, start, unit_k, pos, nbr, wo
 
 
 @njit
+def _incident_side(rng, order, start, dead_k, unit, me, c, C, out):
+    """One side of an incident in cell c: the living occupants of group ``me`` there (rows
+    ascending) that belong to the unit of one of them drawn at random (one draw, only if
+    there is an occupant), written to ``out``; returns their number."""
+    k = me * C + c
+    n = 0
+    for j in range(start[k], start[k + 1]):
+        if not dead_k[j]:
+            out[n] = order[j]
+            n += 1
+    if n == 0:
+        return 0
+    pick = out[int(rng.random() * n)]
+    label = unit[pick]
+    m = 0
+    for j in range(n):
+        if unit[out[j]] == label:
+            out[m] = out[j]
+            m += 1
+    return m
+
+
+@njit
+def fight_all(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta,
+              clash_lethality, rows, unit):
+    """The week's clashes and incidents (rules._fight) in one compiled pass, drawing from the
+    model's generator ``rng`` in the order the rule states: for an incident, a draw per side
+    that has occupants to pick the unit that fights (side a's, then side b's), then the
+    casualty draws (:func:`resolve_clash`, single precision, side a's then side b's); for a
+    clash with both sides present, the casualty draws, then one draw for the winner (a wins
+    when it is below E_a / (E_a + E_b)). Between the draws, :func:`fight_next` gathers the
+    sides. The arguments are :func:`fight_next`'s, with ``unit`` the fighters' units by
+    row."""
+    rel, cells = fights[3], fights[2]
+    side_a, side_b = work[0], work[1]
+    dead_k = marks[1]
+    truce, C = meta[4], meta[9]
+    no_draws = np.zeros(0, dtype=np.float32)
+    K = fights.shape[1]
+    k = fight_next(-1, False, no_draws, False, fights, order, start, unit_k, pos, nbr, work,
+                   marks, meta, clash_lethality, rows)
+    while k < K:
+        if rel[k] == truce:
+            # an incident is a fight between two units on the spot, not a battle
+            na = _incident_side(rng, order, start, dead_k, unit, fights[0, k], cells[k], C,
+                                side_a)
+            nb = _incident_side(rng, order, start, dead_k, unit, fights[1, k], cells[k], C,
+                                side_b)
+            if na == 0 or nb == 0:
+                k = fight_next(k, False, no_draws, False, fights, order, start, unit_k, pos,
+                               nbr, work, marks, meta, clash_lethality, rows)
+                continue
+            meta[1], meta[2] = na, nb
+            u = rng.random(na + nb, dtype=np.float32)
+            k = fight_next(k, True, u, False, fights, order, start, unit_k, pos, nbr, work,
+                           marks, meta, clash_lethality, rows)
+            continue
+        na, nb = meta[1], meta[2]
+        u = rng.random(na + nb, dtype=np.float32)
+        a_wins = rng.random() < na / (na + nb)
+        k = fight_next(k, True, u, a_wins, fights, order, start, unit_k, pos, nbr, work,
+                       marks, meta, clash_lethality, rows)
+
+
+@njit
 def clash_tallies(rows, week, clash_casualties, deaths_clash, clashes, violence, clash_memory,
                   last_clash, incidents, tension, tension_per_incident, owner, firmness,
                   cells_gained, clash_wins, firm_rate):
@@ -1926,4 +1991,26 @@ def strongest_strike(strike, group, cell):
         for c in range(C):
             if present[g, c]:
                 out[g] = _max(out[g], strike[g, c])
+    return out
+
+
+# =============================================================================================
+# The cache of compiled code
+# =============================================================================================
+#: kernels every run calls in its first week, whatever the scenario
+EVERY_RUN = ("socialise", "move", "move_field", "attackers", "group_sums", "cells_record",
+             "tally_record")
+
+
+def uncached(names: tuple[str, ...] = EVERY_RUN) -> list[str]:
+    """The kernels among ``names`` that numba's cache holds no machine code for, for this
+    version of this file: they will be compiled on their first call (a fresh install, or
+    after an upgrade). Empty when numba's cache cannot be read this way."""
+    out = []
+    for name in names:
+        try:
+            if not globals()[name]._cache._cache_file._load_index():
+                out.append(name)
+        except Exception:  # numba's internals differ: nothing can be said
+            return []
     return out

@@ -24,8 +24,6 @@ SQRT2 = np.sqrt(2.0)
 _CONTESTED = -3
 #: no row flagged (kernels.below)
 _NONE = np.zeros(0, dtype=bool)
-#: no draws (kernels.fight_next when it resolves nothing)
-_NO_DRAWS = np.zeros(0, dtype=np.float32)
 #: a new fighter's unit is labelled by its fighter id; units made later (by fragmentation or
 #: defection) take fresh labels from ``m.next_unit``, which starts here, above every fighter id
 FIRST_NEW_UNIT = 1 << 40
@@ -553,52 +551,23 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
     # the fighters of each group in each cell, rows ascending; who died in that order
     _, here_order, here_start = index
     here_pos, here_unit = kernels.fight_positions(here_order, F.unit)
-    n_k = len(fa)
-    rows = np.empty((n_k, 9), dtype=np.int64)  # one row per fight (kernels.fight_next)
+    rows = np.empty((len(fa), 9), dtype=np.int64)  # one row per fight (kernels.fight_next)
     truce, war, unit, nbr = int(Relation.TRUCE), int(Relation.WAR), F.unit, m.nbr
-    # packed for kernels.fight_next: the fights; the sides of the fight at hand and work
+    # packed for kernels.fight_all and fight_next: the fights; the sides of the fight at hand and work
     # space of kernels.unit_side; the dead (by row and in the order of the index), the
     # engaged and the routed; sizes, rows written and the constants of the pass
     fights = np.stack([fa, fb, cells, rel])
     work = np.empty((4, n_f), dtype=np.int64)
-    side_a, side_b = work[0], work[1]
     marks = np.zeros((4, n_f), dtype=bool)
-    dead, dead_k, engaged_any, routed = marks
+    dead, _, engaged_any, routed = marks
     meta = np.array([0, 0, 0, 0, truce, war, p.battle_reach, m.width, m.height, C],
                     dtype=np.int64)
-    args = (fights, here_order, here_start, here_unit, here_pos, nbr, work, marks, meta,
-            p.clash_lethality, rows)
-    # the compiled pass stops at each fight that needs draws: a clash with both sides
-    # present (each side calls in every member of its units present within reach of the
-    # cell), or an incident, whose sides are drawn here
-    k = kernels.fight_next(-1, False, _NO_DRAWS, False, *args)
-    relations = rel.tolist()
-    while k < n_k:
-        if relations[k] == truce:
-            # an incident is a fight between two units on the spot, not a battle
-            sides = []
-            for me in (fa[k], fb[k]):
-                occ = kernels.occupants(here_order, here_start, dead_k, me, nbr[cells[k], :1],
-                                        C)
-                if len(occ):
-                    pick = occ[int(rng.random() * len(occ))]
-                    occ = occ[unit[occ] == unit[pick]]
-                sides.append(occ)
-            ea, eb = sides
-            na, nb = len(ea), len(eb)
-            if na == 0 or nb == 0:
-                k = kernels.fight_next(k, False, _NO_DRAWS, False, *args)
-                continue
-            side_a[:na] = ea
-            side_b[:nb] = eb
-            meta[1], meta[2] = na, nb
-            u = _uniform(rng, na + nb)  # side a's draws, then side b's
-            k = kernels.fight_next(k, True, u, False, *args)
-            continue
-        na, nb = int(meta[1]), int(meta[2])
-        u = rng.random(na + nb, dtype=np.float32)  # as _uniform: side a's draws, then b's
-        a_wins = rng.random() < na / (na + nb)
-        k = kernels.fight_next(k, True, u, a_wins, *args)
+    # one compiled pass, drawing from the model's generator as it goes: a clash with both
+    # sides present (each side calls in every member of its units present within reach of
+    # the cell) draws its casualties and its winner; an incident first draws the unit of
+    # each side that fights
+    kernels.fight_all(rng, fights, here_order, here_start, here_unit, here_pos, nbr, work,
+                      marks, meta, p.clash_lethality, rows, unit)
     if meta[3]:
         r = rows[:meta[3]]
         t = m.tally
