@@ -7,13 +7,14 @@ and those whose war begins after it. The study runs the shipped model and one-pa
 of the clash and movement rules that could soften the war's first weeks (30 seeds each, the
 seeds of ``militant-sim check sahel_2019 --seeds 30``) and reports, besides the pattern's
 median, how many seeds fall in the target and the deaths of the seeds on either side of the
-war's onset:
+war's onset. The columns in SYRIA_TOO (the shipped model and the truce that breaks into
+rivalry) are checked on ``syria_2013`` too, for what they do to its ISIS-rebel war:
 
-    .venv/bin/python scripts/onset_study.py --run   # about 8 minutes on two cores
+    .venv/bin/python scripts/onset_study.py --run   # about 15 minutes on two cores
     .venv/bin/python scripts/onset_study.py         # the table of the kept study
 
 The table is written to studies/onset/TABLE.md; docs/ODD.md quotes it. Each JSON is
-``militant-sim check sahel_2019 --seeds 30 --set KEY=VALUE --json FILE``.
+``militant-sim check SCENARIO --seeds 30 --set KEY=VALUE --json FILE``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ SCENARIO = "sahel_2019"
 DEATHS = "jnim_isgs_deaths_aug2020"
 WAR = "jnim_isgs_open_war"
 #: the changes tried: file stem and overrides; the first is the shipped model, the next four
-#: the clash intensity below the shipped one (with one of them again on other seeds), the last
-#: four one-parameter changes of the clash and movement rules
+#: the clash intensity below the shipped one (with one of them again on other seeds), then
+#: four one-parameter changes of the clash and movement rules, two of what sets when the truce
+#: breaks (the rate of incidents under truce, the tension the partners tolerate), and last a
+#: truce that breaks into rivalry, which escalates into war by the rivalry rule (7.8), at the
+#: shipped escalation threshold and at a lower one
 CHANGES: list[tuple[str, dict[str, float]]] = [
     ("shipped", {}),
     ("clash_kappa0.03", {"clash_kappa": 0.03}),
@@ -44,11 +48,23 @@ CHANGES: list[tuple[str, dict[str, float]]] = [
     ("war_clash_factor1", {"war_clash_factor": 1.0}),
     ("clash_lethality0.15", {"clash_lethality": 0.15}),
     ("w_danger4", {"w_danger": 4.0}),
+    ("incident_rate0.005", {"incident_rate": 0.005}),
+    ("incident_rate0.08", {"incident_rate": 0.08}),
+    ("truce_tolerance0.8", {"truce_tolerance": 0.8}),
+    ("truce_tolerance1.25", {"truce_tolerance": 1.25}),
+    ("breakdown_war0", {"breakdown_war": 0.0}),
+    ("breakdown_war0_war_threshold0.5", {"breakdown_war": 0.0, "war_threshold": 0.5}),
 ]
 #: columns run on another scenario file than SCENARIO: sahel_2019 with another base seed, so
 #: 30 seeds that no value was chosen on
 OTHER_SEEDS = FOLDER / "sahel_2019_other_seeds.toml"
 SCENARIO_OF = {"clash_kappa0.0176_other_seeds": OTHER_SEEDS}
+#: columns also run on syria_2013 (the same change must hold there: a global parameter), with
+#: the shipped model for comparison; kept as syria_2013_STEM.json
+SYRIA = "syria_2013"
+SYRIA_TOO = ("shipped", "breakdown_war0", "breakdown_war0_war_threshold0.5")
+#: what the Syrian table reports: the breakdown's week and whether it leads to war
+SYRIA_PATTERNS = ("isis_rebels_breakdown", "isis_rebels_war")
 
 
 def _heading(overrides: dict[str, float], stem: str = "") -> str:
@@ -66,6 +82,16 @@ COLUMNS: list[tuple[str, str, dict[str, float]]] = [(stem, _heading(o, stem), o)
                                                     for stem, o in CHANGES]
 
 
+def _check(scenario: str, sets: list[str], out: Path) -> None:
+    """``militant-sim check SCENARIO --seeds 30`` with the overrides ``sets``, kept in ``out``."""
+    res = subprocess.run([str(Path(sys.executable).parent / "militant-sim"), "check",
+                          scenario, "--seeds", "30", "--quiet", *sets, "--json", str(out)],
+                         check=False)
+    if res.returncode not in (0, 1):   # 1: a pattern does not hold, which is the point
+        raise SystemExit(f"militant-sim check {scenario} {' '.join(sets)} failed "
+                         f"(exit {res.returncode})")
+
+
 def run(only: set[str] | None = None) -> None:
     """Run the checks of every column (or of the stems in ``only``)."""
     FOLDER.mkdir(parents=True, exist_ok=True)
@@ -73,13 +99,9 @@ def run(only: set[str] | None = None) -> None:
         if only is not None and stem not in only:
             continue
         sets = [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
-        scenario = str(SCENARIO_OF.get(stem, SCENARIO))
-        res = subprocess.run([str(Path(sys.executable).parent / "militant-sim"), "check",
-                              scenario, "--seeds", "30", "--quiet", *sets, "--json",
-                              str(FOLDER / f"{SCENARIO}_{stem}.json")], check=False)
-        if res.returncode not in (0, 1):   # 1: a pattern does not hold, which is the point
-            raise SystemExit(f"militant-sim check {scenario} {' '.join(sets)} failed "
-                             f"(exit {res.returncode})")
+        _check(str(SCENARIO_OF.get(stem, SCENARIO)), sets, FOLDER / f"{SCENARIO}_{stem}.json")
+        if stem in SYRIA_TOO:
+            _check(SYRIA, sets, FOLDER / f"{SYRIA}_{stem}.json")
 
 
 def _f(v) -> float:
@@ -116,7 +138,47 @@ def _range(x: list[float]) -> str:
     return f"{len(x)} seeds, {x[0]:,.0f} to {x[-1]:,.0f}"
 
 
+def syria_table() -> str:
+    """The Syrian checks of the columns in SYRIA_TOO: patterns held, and the ISIS-rebel
+    breakdown's week and war."""
+    heads, rows = [], []
+    for stem, heading, _ in COLUMNS:
+        f = FOLDER / f"{SYRIA}_{stem}.json"
+        if stem in SYRIA_TOO and f.exists():
+            data = json.loads(f.read_text())
+            by_id = {p["id"]: p for p in data["patterns"]}
+            heads.append(heading)
+            rows.append((sum(p["holds"] for p in data["patterns"]), len(data["patterns"]),
+                         [by_id[i] for i in SYRIA_PATTERNS]))
+    if not heads:
+        return ""
+    lines = [f"| `{SYRIA}`, 30 seeds | " + " | ".join(heads) + " |",
+             "|---|" + "---|" * len(heads),
+             "| patterns that hold | " + " | ".join(f"{h} of {n}" for h, n, _ in rows) + " |"]
+    for j, pid in enumerate(SYRIA_PATTERNS):
+        lines.append(f"| `{pid}` | " + " | ".join(
+            _fmt_pattern(ps[j]) for _, _, ps in rows) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_pattern(p: dict) -> str:
+    """A pattern's statistic as the check prints it (a share in per cent), and its target."""
+    v = _f(p["value"])
+    text = f"{100 * v:.0f}%" if p["stat"] == "share" else f"{v:g}"
+    target = (f">= {100 * p['low']:.0f}%" if p["stat"] == "share"
+              else f"{p['low']:g} to {p['high']:g}")
+    return f"{text} ({target})" + ("" if p["holds"] else " ✗")
+
+
 def table() -> str:
+    """The table of the kept study: the Sahel's deaths by column, then the Syrian checks."""
+    syria = syria_table()
+    return sahel_table() + ("\n" + syria if syria else "")
+
+
+def sahel_table() -> str:
+    """The deaths by August 2020 of each column: the pattern, the seeds in the target, and
+    the seeds on either side of the war's onset."""
     heads, cols = [], []
     for stem, heading, _ in COLUMNS:
         f = FOLDER / f"{SCENARIO}_{stem}.json"

@@ -544,10 +544,10 @@ def test_truce_tolerance_is_higher_for_the_weaker_side(tiny):
     assert rules.truce_tolerance(m, 0, 1, equal) == pytest.approx(2.0)
 
 
-def _tense_truce(tiny, tension, seed, sizes=(50, 50), break_rate=0.1):
+def _tense_truce(tiny, tension, seed, sizes=(50, 50), break_rate=0.1, params=None):
     raw = tiny.world(width=1, height=1, seed=seed,
                      params={"truce_tolerance": 1.0, "tolerance_power": 0.6,
-                             "break_rate": break_rate},
+                             "break_rate": break_rate, **(params or {})},
                      relations=[{"groups": ["A", "B"], "state": "truce", "hostility": 0.3}])
     m = tiny.build(raw)
     tiny.place(m, "A", 0, n=sizes[0])
@@ -569,6 +569,23 @@ def test_truce_breakdown_week_varies_between_seeds(tiny):
     # a weekly hazard 1 - exp(-break_rate x 1) on each side: about 10 weeks on average
     assert len(set(weeks)) >= 6, weeks
     assert 3 < np.mean(weeks) < 30, weeks
+
+
+def test_a_truce_broken_with_breakdown_war_below_one_may_fall_back_to_rivalry(tiny):
+    def after_break(share, seed):
+        m = _tense_truce(tiny, 2.0, seed, break_rate=1.0, params={"breakdown_war": share})
+        while m.relation[0, 1] == Relation.TRUCE and m.week < 100:
+            m.step()
+        assert len(_events(m, "truce_broken")) == 1, "the truce never broke"
+        return Relation(m.relation[0, 1]), m.results().summary["truces"][0]["ended_by"]
+
+    # none at once: every breakdown is a rivalry, recorded as a breakdown into rivalry
+    assert all(after_break(0.0, s) == (Relation.RIVALRY, "rivalry") for s in range(4))
+    # every breakdown a war, as shipped
+    assert all(after_break(1.0, s) == (Relation.WAR, "war") for s in range(4))
+    # in between, a draw per breakdown: both outcomes over seeds
+    halves = {after_break(0.5, s)[0] for s in range(12)}
+    assert halves == {Relation.WAR, Relation.RIVALRY}
 
 
 def test_truce_holds_while_tension_stays_below_tolerance(tiny):

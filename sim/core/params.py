@@ -198,6 +198,9 @@ _PARAM_LIST: list[Param] = [
        "-", 0.0, 0.99, "Christia 2012"),
     _p("break_rate", 0.05, "weekly hazard of breaking a truce per unit of relative excess tension",
        "1/week", 0.0, 10.0, TUNED),
+    _p("breakdown_war", 1.0, "chance that a broken truce turns at once into open war; otherwise "
+       "the pair falls back to rivalry, which escalates into war by war_threshold and war_rate "
+       "(1: every breakdown is a war at once, as in every shipped scenario)", "-", 0.0, 1.0),
     _p("war_threshold", 0.75, "escalation (pair hostility + clash memory M/(1+M)) / 2 above which a "
        "side may turn a rivalry into war (x its tolerance)", "-", 0.0, 2.0,
        "Gade, Hafez & Gabbay 2019"),

@@ -729,7 +729,9 @@ def _truce_week(m: MilitantModel, a: int, b: int, counts: np.ndarray) -> None:
         excess = m.tension[me, other] / tol - 1.0
         if excess > 0 and rng.random() < 1.0 - np.exp(-p.break_rate * excess):
             started = m.relation_since[a, b]
-            _set_relation(m, a, b, Relation.WAR)
+            war = p.breakdown_war >= 1.0 or (p.breakdown_war > 0.0
+                                             and rng.random() < p.breakdown_war)
+            _set_relation(m, a, b, Relation.WAR if war else Relation.RIVALRY)
             m.last_clash[a, b] = m.last_clash[b, a] = m.week
             m.log_event(EventKind.TRUCE_BROKEN, me, other, size=m.week - started,
                         detail="broken by " + m.group_names[me])

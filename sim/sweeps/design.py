@@ -62,8 +62,10 @@ _ENSEMBLE_KEYS = {"lhs", "sobol", "posterior", "draws", "seeds", "parameters"}
 #: draws of an ensemble from a posterior when the file gives no number
 ENSEMBLE_DRAWS = 30
 #: global parameters an ensemble over the guessed ranges leaves alone by default: the scales
-#: of the scenario's own events (knobs of the design, not mechanisms of the model)
-ENSEMBLE_EXCLUDED = {"steps", "max_fighters", "intervention_scale", "governance_support"}
+#: of the scenario's own events (knobs of the design, not mechanisms of the model), and
+#: ``breakdown_war``, a structural switch of the truce rule that no shipped scenario turns
+ENSEMBLE_EXCLUDED = {"steps", "max_fighters", "intervention_scale", "governance_support",
+                     "breakdown_war"}
 #: spawn key of the stream that draws an ensemble (LHS, Sobol, posterior)
 _DESIGN_KEYS = {"kind", "samples", "levels", "second_order", "scramble"}
 _RANGE_KEYS = {"low", "high", "num", "integer"}
