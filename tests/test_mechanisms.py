@@ -1100,3 +1100,47 @@ def test_strikes_alone_kill_but_do_not_hand_ground_to_the_state(tiny):
     # with the same strikes and a ground offensive, the state does take ground
     _, with_ground = _front(tiny, strike=5.0, ground=40.0, weeks=20)
     assert (with_ground[-1] == STATE).any()
+
+
+def test_the_levy_recruits_in_held_ground_by_coercion_or_support_and_not_elsewhere(tiny):
+    """levy_rate: in each cell a group holds, Binomial(P_c, levy_rate (kappa_g + (1 - kappa_g)
+    phi_gc)) civilians enlist; a coercive group conscripts without support, a group that
+    builds support first recruits only where it has it; nothing in ground no one holds."""
+    raw = tiny.world(width=3, height=1, cell={"population": 20000},
+                     groups={"A": {"coercion": 1.0}, "B": {"coercion": 0.0}},
+                     params={"levy_rate": 0.002})
+    m = tiny.build(raw)
+    a, b = tiny.gidx(m, "A"), tiny.gidx(m, "B")
+    tiny.place(m, "A", (0, 0)), tiny.place(m, "B", (2, 0))
+    m.owner[0], m.owner[2] = a, b
+    m.support[:] = 0.0
+    tiny.begin_week(m)
+    rules.levy(m)
+    got_a, got_b = tiny.count(m, "A", (0, 0)) - 1, tiny.count(m, "B", (2, 0)) - 1
+    assert 20 <= got_a <= 60            # Binomial(20000, 0.002): 40 expected
+    assert got_b == 0                   # no coercion, no support: no one enlists
+    assert tiny.count(m, where=(1, 0)) == 0
+    assert m.population[0] == 20000 - got_a and m.population[1] == m.population[2] == 20000
+    assert m.tally.recruits[a] == got_a
+    m.support[b, 2] = 1.0               # the same group where the village supports it
+    tiny.begin_week(m)
+    rules.levy(m)
+    assert 20 <= tiny.count(m, "B", (2, 0)) - 1 <= 60
+    # the ground lost, the recruits with it
+    m.owner[:] = -1
+    n = len(m.fighters)
+    tiny.begin_week(m)
+    rules.levy(m)
+    assert len(m.fighters) == n
+
+
+def test_the_levy_is_off_at_zero_and_takes_no_draw(tiny):
+    raw = tiny.world(width=2, height=1, cell={"population": 20000},
+                     groups={"A": {"coercion": 1.0}}, params={"levy_rate": 0.0})
+    m = tiny.build(raw)
+    tiny.place(m, "A", (0, 0))
+    m.owner[0] = 0
+    state = m.rng.bit_generator.state
+    tiny.begin_week(m)
+    rules.levy(m)
+    assert m.rng.bit_generator.state == state and len(m.fighters) == 1

@@ -161,6 +161,19 @@ def test_territory_change_and_km2_at_a_week():
     assert value("fighters", r, group="A", week=3) == 1000 * 5.0
 
 
+def test_strength_change_is_the_relative_change_of_fighters_over_the_window():
+    f = np.full(201, 1000)
+    f[120:] = 700
+    r = run(200, **{"fighters.A": f})
+    assert value("strength_change", r, group="A", weeks=(100, 160)) == pytest.approx(-0.3)
+    assert value("strength_change", r, group="A", weeks=(130, 200)) == 0.0
+    assert value("strength_change", r, group="B", weeks=(0, 200)) == 0.0
+    f[:50] = 0                    # none at the window's start: no relative change
+    assert math.isnan(value("strength_change", run(200, **{"fighters.A": f}), group="A",
+                            weeks=(10, 100)))
+    assert math.isnan(value("strength_change", r, group="A", weeks=(250, 300)))  # past the end
+
+
 def test_territory_retained_counts_the_cells_kept_not_the_net_change():
     r = run(20)
     control = np.full((21, 10), -1)

@@ -56,3 +56,23 @@ def test_a_slider_dragged_within_a_week_is_one_change():
     res = m.run(1)
     assert [c["value"] for c in m.live_changes] == [0.3]
     assert res.events[res.events["kind"] == "live_change"]["size"].tolist() == [0.3]
+
+
+def test_an_option_at_its_neutral_value_leaves_the_scenario_digest_as_without_it():
+    """An option added to the model (a parameter with a ``neutral`` value) changes no run at
+    that value, so a scenario at it hashes as if the option did not exist: a kept sweep or
+    calibration of the scenario stays valid; set otherwise, the digest changes."""
+    from sim.core.params import PARAMS
+    from sim.core.scenario import load_scenario
+
+    options = [p for p in PARAMS.values() if p.neutral is not None]
+    assert options and all(p.default == p.neutral for p in options)
+    spec = load_scenario("sahel_2019")
+    without = {k: v for k, v in spec.raw["params"].items()
+               if k not in {p.name for p in options}}
+    stripped = load_scenario("sahel_2019")
+    stripped.raw["params"] = without
+    assert spec.digest() == stripped.digest()
+    for p in options:
+        on = load_scenario("sahel_2019", {p.name: p.high})
+        assert on.digest() != spec.digest(), p.name

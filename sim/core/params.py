@@ -34,6 +34,10 @@ class Param:
     kind: type = float
     #: shown as a slider in the teaching app
     teach: bool = False
+    #: for an option added to the model: the value at which it is off and takes no random draw,
+    #: so that a run at it is the run without the option; a scenario at it hashes
+    #: (:meth:`Scenario.digest`) as if the parameter did not exist (None: not an option)
+    neutral: Any = None
 
     def allowed(self) -> str:
         """A human description of the allowed values."""
@@ -52,10 +56,11 @@ class Param:
 TUNED = "guess, hand-tuned to the syria_2013 and sahel_2019 patterns"
 
 
-def _p(name, default, meaning, unit="-", low=None, high=None, source="guess", kind=None, teach=False):
+def _p(name, default, meaning, unit="-", low=None, high=None, source="guess", kind=None, teach=False,
+       neutral=None):
     if kind is None:
         kind = type(default)
-    return Param(name, default, meaning, unit, low, high, source, kind, teach)
+    return Param(name, default, meaning, unit, low, high, source, kind, teach, neutral)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,6 +92,9 @@ _PARAM_LIST: list[Param] = [
     _p("w_support", 0.5, "weight of local civilian support in the choice of group", "-", 0.0, 10.0),
     _p("choice_temperature", 0.15, "softmax temperature of the choice of group", "-", 1e-3, 10.0),
     _p("commitment0", 0.6, "commitment of a new recruit or defector", "-", 0.0, 1.0),
+    _p("levy_rate", 0.0, "share of the civilians of a cell a group holds who enlist with it each "
+       "week, at full coercion or full support (0: no recruitment in held ground, as in every "
+       "shipped scenario)", "1/week", 0.0, 0.01, neutral=0.0),
     # -- socialise -----------------------------------------------------------------------------
     _p("ideology_rate", 0.05, "weekly drift of ideology toward doctrine, per unit propaganda",
        "1/week", 0.0, 1.0),

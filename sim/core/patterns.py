@@ -383,6 +383,17 @@ def fighters(r, scale, group, week):
     return _at(r, group_col("fighters", group), week) * scale.fighters_per_agent
 
 
+@measure("strength_change", "fraction", "relative change of the group's fighters from the "
+         "first to the last week of the window (-0.2: a fifth fewer; losses net of recruits "
+         "and defectors); nan if it had none at the start", args={"group": GROUP}, window=True)
+def strength_change(r, scale, group, weeks=None):
+    rows = _rows(r, weeks)
+    if rows is None or not len(rows):
+        return math.nan
+    f = rows[group_col("fighters", group)].to_numpy(np.float64)
+    return float(f[-1] / f[0] - 1.0) if f[0] > 0 else math.nan
+
+
 # -- defections -------------------------------------------------------------------------------------
 @measure("defection_rate_into", "fraction", "defections into the group per month (4.35 weeks) "
          "over the window, as a share of its mean strength there (0.02: 2% a month); only "

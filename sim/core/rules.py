@@ -234,6 +234,7 @@ def mobilise(m: MilitantModel) -> None:
     """
     p, rng = m.p, m.rng
     _foreign_fighters(m)
+    levy(m)
     n_cand = rng.binomial(m.population.astype(np.int64), p.candidate_rate)
     total = int(n_cand.sum())
     if total == 0:
@@ -265,6 +266,41 @@ def mobilise(m: MilitantModel) -> None:
     fids = F.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
                  hardship=H, risk=R, commitment=np.full(n, p.commitment0),
                  hostility=p.hostility_base_weight * theta[:, 0])
+    m._add_agents(fids)
+
+
+def levy(m: MilitantModel) -> None:
+    """Recruitment in held ground (an option, off at ``levy_rate`` = 0: no draw is taken).
+
+    In each cell c a group g holds, k ~ Binomial(P_c, levy_rate (kappa_g + (1 - kappa_g)
+    phi_gc)) civilians enlist with it: kappa_g its doctrine's coercion (conscription), phi_gc
+    its civilians' support there (enlistment with the faction that rules the village;
+    support follows control, 7.9). A recruit draws hardship, risk aversion and ideology as a
+    candidate of the cell does (``mobilise``), leaves the population and starts with
+    commitment ``commitment0``. What the group gains so depends on the ground it holds and
+    how it holds it, and is lost with it.
+    """
+    p, rng = m.p, m.rng
+    if p.levy_rate <= 0.0:
+        return
+    cells = np.flatnonzero(m.owner >= 0)
+    if not len(cells):
+        return
+    g = m.owner[cells].astype(np.int64)
+    kappa = m.doctrine[g, 1]
+    rate = np.clip(p.levy_rate * (kappa + (1.0 - kappa) * m.support[g, cells]), 0.0, 1.0)
+    k = rng.binomial(m.population[cells].astype(np.int64), rate)
+    n = int(k.sum())
+    if n == 0:
+        return
+    cell, group = np.repeat(cells, k), np.repeat(g, k)
+    H = kernels.clip01(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, n))
+    R = rng.random(n)
+    theta = kernels.clip01(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)))
+    kernels.leave_population(m.population, cell, group, m.tally.recruits)
+    fids = m.fighters.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
+                          hardship=H, risk=R, commitment=np.full(n, p.commitment0),
+                          hostility=p.hostility_base_weight * theta[:, 0])
     m._add_agents(fids)
 
 

@@ -295,8 +295,16 @@ class Scenario:
 
     def digest(self) -> str:
         """A short hash of the resolved scenario (without its ``patterns``, which change no run,
-        so that editing a target does not make a sweep folder refuse to resume)."""
+        so that editing a target does not make a sweep folder refuse to resume, and without the
+        options at their neutral value, which change no run either: adding an option to the
+        model leaves the digests of the scenarios that do not use it as they were)."""
+        from .params import PARAMS
+
         raw = {k: v for k, v in self.raw.items() if k != "patterns"}
+        if isinstance(raw.get("params"), dict):  # options at their neutral value: as if absent
+            raw["params"] = {k: v for k, v in raw["params"].items()
+                             if k not in PARAMS or PARAMS[k].neutral is None
+                             or v != PARAMS[k].neutral}
         blob = json.dumps(raw, sort_keys=True, default=jsonable).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

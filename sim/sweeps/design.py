@@ -1036,11 +1036,14 @@ def sample_matrix(exp: Experiment) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 def guessed_parameters() -> dict[str, tuple[float, float, bool]]:
     """The global parameters whose value is a guess (``source = "guess"`` in sim.core.params),
-    with their ranges: the default parameters of ``ensemble = { lhs = N }``."""
+    with their ranges: the default parameters of ``ensemble = { lhs = N }``. Options that are
+    off as shipped (a ``neutral`` value, such as ``levy_rate``) are left out with
+    ENSEMBLE_EXCLUDED: drawing them would add a mechanism, not vary one."""
     out = {}
     for p in PARAMS.values():
         if (p.source == "guess" and p.kind in (int, float) and p.low is not None
-                and p.high is not None and p.name not in ENSEMBLE_EXCLUDED):
+                and p.high is not None and p.name not in ENSEMBLE_EXCLUDED
+                and p.neutral is None):
             out[p.name] = (float(p.low), float(p.high), p.kind is int)
     return out
 
