@@ -339,11 +339,17 @@ def territory_km2(r, scale, group, week):
          "first to the last week of the window (-0.14: lost 14%); nan if it held none at the "
          "start", args={"group": GROUP}, window=True)
 def territory_change(r, scale, group, weeks=None):
+    return _relative_change(r, group_col("territory", group), weeks)
+
+
+def _relative_change(r, col: str, weeks) -> float:
+    """Relative change of a steps column from the first to the last week of the window; nan
+    if the window was not observed or the column is 0 at its start."""
     rows = _rows(r, weeks)
     if rows is None or not len(rows):
         return math.nan
-    t = rows[group_col("territory", group)].to_numpy(np.float64)
-    return float(t[-1] / t[0] - 1.0) if t[0] > 0 else math.nan
+    x = rows[col].to_numpy(np.float64)
+    return float(x[-1] / x[0] - 1.0) if x[0] > 0 else math.nan
 
 
 @measure("territory_retained", "share", "share of the cells the group held at the first week "
@@ -387,11 +393,7 @@ def fighters(r, scale, group, week):
          "first to the last week of the window (-0.2: a fifth fewer; losses net of recruits "
          "and defectors); nan if it had none at the start", args={"group": GROUP}, window=True)
 def strength_change(r, scale, group, weeks=None):
-    rows = _rows(r, weeks)
-    if rows is None or not len(rows):
-        return math.nan
-    f = rows[group_col("fighters", group)].to_numpy(np.float64)
-    return float(f[-1] / f[0] - 1.0) if f[0] > 0 else math.nan
+    return _relative_change(r, group_col("fighters", group), weeks)
 
 
 # -- defections -------------------------------------------------------------------------------------
