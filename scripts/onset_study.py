@@ -22,11 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from study_common import check, set_args  # noqa: E402
+
 FOLDER = ROOT / "studies" / "onset"
 SCENARIO = "sahel_2019"
 DEATHS = "jnim_isgs_deaths_aug2020"
@@ -82,26 +85,16 @@ COLUMNS: list[tuple[str, str, dict[str, float]]] = [(stem, _heading(o, stem), o)
                                                     for stem, o in CHANGES]
 
 
-def _check(scenario: str, sets: list[str], out: Path) -> None:
-    """``militant-sim check SCENARIO --seeds 30`` with the overrides ``sets``, kept in ``out``."""
-    res = subprocess.run([str(Path(sys.executable).parent / "militant-sim"), "check",
-                          scenario, "--seeds", "30", "--quiet", *sets, "--json", str(out)],
-                         check=False)
-    if res.returncode not in (0, 1):   # 1: a pattern does not hold, which is the point
-        raise SystemExit(f"militant-sim check {scenario} {' '.join(sets)} failed "
-                         f"(exit {res.returncode})")
-
-
 def run(only: set[str] | None = None) -> None:
     """Run the checks of every column (or of the stems in ``only``)."""
     FOLDER.mkdir(parents=True, exist_ok=True)
     for stem, _, overrides in COLUMNS:
         if only is not None and stem not in only:
             continue
-        sets = [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
-        _check(str(SCENARIO_OF.get(stem, SCENARIO)), sets, FOLDER / f"{SCENARIO}_{stem}.json")
+        sets = set_args(overrides)
+        check(str(SCENARIO_OF.get(stem, SCENARIO)), sets, FOLDER / f"{SCENARIO}_{stem}.json")
         if stem in SYRIA_TOO:
-            _check(SYRIA, sets, FOLDER / f"{SYRIA}_{stem}.json")
+            check(SYRIA, sets, FOLDER / f"{SYRIA}_{stem}.json")
 
 
 def _f(v) -> float:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,6 +32,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from study_common import check, pattern_cell, set_args  # noqa: E402
+
 FOLDER = ROOT / "studies" / "strength"
 SCENARIO = "syria_2013"
 SEEDS = 30
@@ -132,29 +135,20 @@ def flows(overrides: dict[str, float]) -> dict[str, dict[str, float]]:
             for pid in STRENGTH}
 
 
-def _check(scenario: str, sets: list[str], out: Path) -> None:
-    res = subprocess.run([str(Path(sys.executable).parent / "militant-sim"), "check",
-                          scenario, "--seeds", str(SEEDS), "--quiet", *sets, "--json",
-                          str(out)], check=False)
-    if res.returncode not in (0, 1):  # 1: a pattern does not hold, a result here
-        raise SystemExit(f"militant-sim check {scenario} {' '.join(sets)} failed "
-                         f"(exit {res.returncode})")
-
-
 def run(only: list[str] | None = None, sahel_only: bool = False,
         flows_only: bool = False) -> None:
     FOLDER.mkdir(parents=True, exist_ok=True)
     for stem, _, overrides in COLUMNS:
         if only and stem not in only:
             continue
-        sets = [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
+        sets = set_args(overrides)
         if not sahel_only:
             if not flows_only:
-                _check(SCENARIO, sets, FOLDER / f"{SCENARIO}_{stem}.json")
+                check(SCENARIO, sets, FOLDER / f"{SCENARIO}_{stem}.json")
             (FOLDER / f"flows_{stem}.json").write_text(json.dumps(flows(overrides), indent=1)
                                                         + "\n")
         if stem in SAHEL_TOO and not flows_only:
-            _check(SAHEL, sets, FOLDER / f"{SAHEL}_{stem}.json")
+            check(SAHEL, sets, FOLDER / f"{SAHEL}_{stem}.json")
 
 
 def load() -> dict[str, dict]:
@@ -171,17 +165,6 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.0f}%" if abs(x) >= 0.005 else "0%"
 
 
-def _cell(row: dict) -> str:
-    v = row["share"] if row["stat"] == "share" else row["value"]
-    if v is None:
-        return "–"
-    if row["unit"] in ("fraction", "share"):
-        text = f"{100 * v:.0f}%" if abs(v) >= 0.1 else f"{100 * v:.2g}%"
-    else:
-        text = f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return text + ("" if row["holds"] else " ✗")
-
-
 def table(data: dict[str, dict] | None = None) -> str:
     data = load() if data is None else data
     cols = [(stem, heading) for stem, heading, _ in COLUMNS if stem in data]
@@ -192,7 +175,7 @@ def table(data: dict[str, dict] | None = None) -> str:
     first = data[cols[0][0]]["check"]["patterns"]
     for i, p in enumerate(first):
         lines.append(f"| `{p['id']}` | " + " | ".join(
-            _cell(data[s]["check"]["patterns"][i]) for s, _ in cols) + " |")
+            pattern_cell(data[s]["check"]["patterns"][i]) for s, _ in cols) + " |")
     lines.append("| patterns that hold | " + " | ".join(
         f"{sum(r['holds'] for r in data[s]['check']['patterns'])} of "
         f"{len(data[s]['check']['patterns'])}" for s, _ in cols) + " |")
@@ -221,7 +204,7 @@ def table(data: dict[str, dict] | None = None) -> str:
                   "|---|" + "---|" * len(hs)]
         for i, p in enumerate(sahel[hs[0][0]]["patterns"]):
             lines.append(f"| `{p['id']}` | " + " | ".join(
-                _cell(sahel[s]["patterns"][i]) for s, _ in hs) + " |")
+                pattern_cell(sahel[s]["patterns"][i]) for s, _ in hs) + " |")
         lines.append("| patterns that hold | " + " | ".join(
             f"{sum(r['holds'] for r in sahel[s]['patterns'])} of {len(sahel[s]['patterns'])}"
             for s, _ in hs) + " |")

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from study_common import check, pattern_cell, set_args  # noqa: E402
+
 FOLDER = ROOT / "studies" / "territory"
 
 
@@ -65,26 +68,7 @@ def run() -> None:
     for scenario, columns in STUDY.items():
         for stem, _, overrides in columns:
             out = FOLDER / f"{scenario}_{stem}.json"
-            sets = [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
-            res = subprocess.run([str(Path(sys.executable).parent / "militant-sim"), "check",
-                                  scenario, "--seeds", "30", "--quiet", *sets, "--json",
-                                  str(out)], check=False)
-            if res.returncode not in (0, 1):  # 1: a pattern does not hold, a result here
-                raise SystemExit(f"militant-sim check {scenario} {' '.join(sets)} failed "
-                                 f"(exit {res.returncode})")
-
-
-def _cell(row: dict) -> str:
-    v = row["share"] if row["stat"] == "share" else row["value"]
-    if v is None:
-        return "–"
-    if isinstance(v, str):
-        text = v
-    elif row["unit"] in ("fraction", "share"):
-        text = f"{100 * v:.0f}%" if abs(v) >= 0.1 else f"{100 * v:.2g}%"
-    else:
-        text = f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return text + ("" if row["holds"] else " ✗")
+            check(scenario, set_args(overrides), out)
 
 
 def table() -> str:
@@ -108,7 +92,7 @@ def table() -> str:
                       else f"{lo} to {hi}")
             tuned = " (tuned)" if p.get("tuned") else ""
             lines.append(f"| `{p['id']}`{tuned} | {target} | "
-                         + " | ".join(_cell(data[h]["patterns"][i]) for h in hs) + " |")
+                         + " | ".join(pattern_cell(data[h]["patterns"][i]) for h in hs) + " |")
         lines.append("| patterns that hold | | " + " | ".join(
             f"{sum(r['holds'] for r in data[h]['patterns'])} of {len(data[h]['patterns'])}"
             for h in hs) + " |")

@@ -261,12 +261,7 @@ def mobilise(m: MilitantModel) -> None:
     group = kernels.choose_groups(theta, cell, reachable, gumbel, m.doctrine, m.momentum,
                                   m.support, p.w_affinity, p.w_momentum, p.w_support,
                                   p.choice_temperature, SQRT2)
-    # civilians leave the population of their cell
-    kernels.leave_population(m.population, cell, group, m.tally.recruits)
-    fids = F.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
-                 hardship=H, risk=R, commitment=np.full(n, p.commitment0),
-                 hostility=p.hostility_base_weight * theta[:, 0])
-    m._add_agents(fids)
+    _enlist(m, cell, group, H, R, theta)
 
 
 def levy(m: MilitantModel) -> None:
@@ -297,9 +292,17 @@ def levy(m: MilitantModel) -> None:
     H = kernels.clip01(m.hardship[cell] + rng.normal(0.0, p.hardship_sd, n))
     R = rng.random(n)
     theta = kernels.clip01(m.pop_ideology[cell] + rng.normal(0.0, p.ideology_sd, (n, 2)))
+    _enlist(m, cell, group, H, R, theta)
+
+
+def _enlist(m: MilitantModel, cell, group, H, R, theta) -> None:
+    """Civilians of ``cell`` join ``group`` (hardship H, risk aversion R, ideology theta, drawn
+    by the caller): they leave the population of their cell and start with commitment
+    ``commitment0`` and the hostility of their takfir."""
+    p = m.p
     kernels.leave_population(m.population, cell, group, m.tally.recruits)
     fids = m.fighters.add(group=group, cell=cell, takfir=theta[:, 0], coercion=theta[:, 1],
-                          hardship=H, risk=R, commitment=np.full(n, p.commitment0),
+                          hardship=H, risk=R, commitment=np.full(len(cell), p.commitment0),
                           hostility=p.hostility_base_weight * theta[:, 0])
     m._add_agents(fids)
 
