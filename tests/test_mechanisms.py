@@ -864,6 +864,45 @@ def test_move_a_claimant_sees_a_truce_partners_ground_as_expandable(tiny):
     np.testing.assert_allclose(rules._move_field(m), [[0, 1, 1, 1], [1, 0, 1, 1]])
 
 
+def test_move_crowding_costs_every_group_the_fighters_of_a_cell_against_its_people(tiny):
+    params = {"w_own": 0.0, "w_opportunity": 0.0, "w_danger": 0.0, "w_expand": 0.0,
+              "w_crowd": 1.5, "supply_ratio": 0.01}
+    m = tiny.build(tiny.world(width=4, height=1, params=params))
+    m.population[:] = [800, 800, 0, 100]
+    tiny.place(m, "A", 0, n=6)
+    tiny.place(m, "B", 0, n=3)     # a rival's fighters eat too
+    tiny.place(m, "A", 2, n=2)     # no one to feed them
+    # w_crowd N / (supply_ratio P + 1): 1.5 x 9 / 9, 0, 1.5 x 2 / 1, 0
+    expected = [-1.5, 0.0, -3.0, 0.0]
+    np.testing.assert_allclose(rules._move_field(m), [expected, expected])
+    # at w_crowd = 0 (as shipped) the term is gone
+    m0 = tiny.build(tiny.world(width=4, height=1, params={**params, "w_crowd": 0.0}))
+    m0.population[:] = m.population
+    tiny.place(m0, "A", 0, n=6)
+    tiny.place(m0, "A", 2, n=2)
+    np.testing.assert_array_equal(rules._move_field(m0), 0.0)
+
+
+def test_move_crowding_spreads_a_crowd_that_its_own_numbers_hold_together(tiny):
+    """100 fighters in the middle of a row of 9 cells, pulled together by their own numbers
+    (w_own): without crowding they stay in one cell; with it they spread over the row."""
+    most = {}
+    for w_crowd in (0.0, 2.0):
+        params = {"move_rate": 1.0, "w_own": 0.6, "w_opportunity": 0.0, "w_danger": 0.0,
+                  "w_expand": 0.0, "move_noise": 0.5, "w_crowd": w_crowd,
+                  "supply_ratio": 0.01}
+        m = tiny.build(tiny.world(width=9, height=1, params=params,
+                                  cell={"population": 1000}))
+        tiny.place(m, "A", 4, n=100)
+        for _ in range(10):
+            m.step()
+        per_cell = np.bincount(m.fighters.cell, minlength=m.n_cells)
+        assert per_cell.sum() == 100
+        most[w_crowd] = int(per_cell.max())
+    assert most[0.0] == 100
+    assert most[2.0] <= 40
+
+
 CONTROL = {"control_margin": 1.5, "control_min": 1.0, "firm_rate": 0.1, "erode_rate": 0.25,
            "tension_per_cell": 0.01, "claim_expansion": 1.0}
 

@@ -438,7 +438,8 @@ def _move_field(m: MilitantModel) -> np.ndarray:
     score = kernels.move_field(n, np.log1p(n), hostile, strength, m.governance,
                                m.security, m.owner, m.relation, m.claim, int(Relation.TRUCE),
                                p.w_own, p.w_opportunity, p.w_expand, p.w_danger,
-                               p.security_scale, p.claim_expansion)
+                               p.security_scale, p.claim_expansion, p.w_crowd,
+                               p.supply_ratio, m.population)
     if p.w_defend > 0:
         # standing to defend: a cell the group holds draws its fighters by the hostile
         # strength within one step of it (the threat), against its own fighters there
