@@ -2,19 +2,22 @@
 
 The study behind docs/ODD.md section 10 (known issue 10). The move score (7.4) pulls a fighter
 toward the fighters of its group (w_own log(1 + n)) and away from danger relative to their
-numbers; nothing in it costs a crowd anything, so within half a year nearly every fighter of
-every group stands in a few cells. The option ``w_crowd`` (0 as shipped) costs a cell
-w_crowd N / (supply_ratio P + 1) in the move score, N the fighters of every group in it and P
-its civilians (what a cell can feed and house). For each column (the shipped model and
-``w_crowd`` from 1 to 10), 30 seeds (the seeds of ``militant-sim check SCENARIO --seeds 30``)
-give
+numbers; nothing in it costs a crowd anything, and a year into ``syria_2013`` and
+``sahel_2019`` each group's fighters stand in a few crowded cells. The option ``w_crowd`` (0 as
+shipped) costs a cell w_crowd N / (supply_ratio P + 1) in the move score, N the agents of every
+group in it and P its civilians (what a cell can feed and house). For each column (the shipped
+model and ``w_crowd`` from 1 to 10), 30 seeds (the seeds of ``militant-sim check SCENARIO
+--seeds 30``) give
 
-* every pattern of ``syria_2013`` and ``sahel_2019`` (``militant-sim check ... --json``),
-* where each group's fighters stand at week 52: the share of them in the most crowded 5% of
-  the map's cells, the cells where it has a fighter, the cells it holds and the most fighters
-  it has in one cell (medians over the seeds).
+* every pattern of ``syria_2013`` and ``sahel_2019`` (``militant-sim check ... --json``), and
+  how many of them hold in expectation over resamples of the seeds,
+* where each group's agents stand at week 52 (per seed; the table gives medians): the crowd an
+  agent stands in (the mean, over the group's agents, of the group's agents in its cell), the
+  effective number of cells the group is spread over (the inverse Simpson index (sum n)^2 /
+  sum n^2 of its agents per cell), the cells where it has an agent, the cells it holds and the
+  most agents it has in one cell.
 
-    .venv/bin/python scripts/crowding_study.py --run   # about 12 minutes on two cores
+    .venv/bin/python scripts/crowding_study.py --run   # about 15 minutes on two cores
     .venv/bin/python scripts/crowding_study.py         # the tables of the kept study
 
 The tables are written to studies/crowding/TABLE.md; docs/ODD.md quotes them.
@@ -33,15 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from study_common import check, pattern_cell, set_args  # noqa: E402
+from study_common import check, over_check_seeds, pattern_rows, set_args  # noqa: E402
 
 FOLDER = ROOT / "studies" / "crowding"
 SCENARIOS = ("syria_2013", "sahel_2019")
 SEEDS = 30
 #: the week at which the fighters' places are read
 WEEK = 52
-#: the share of the map's cells counted as the most crowded
-TOP = 0.05
 #: the columns: file stem, heading, overrides; the first is the shipped model
 COLUMNS: list[tuple[str, str, dict[str, float]]] = [
     ("shipped", "shipped (`w_crowd` 0)", {}),
@@ -54,22 +55,24 @@ COLUMNS: list[tuple[str, str, dict[str, float]]] = [
     ("w_crowd10", "`w_crowd` 10", {"w_crowd": 10.0}),
 ]
 #: what is read of each group at WEEK
-PLACES = ("top_share", "occupied", "held", "most")
-PLACE_NAMES = {"top_share": f"fighters in the most crowded {TOP:.0%} of cells",
-               "occupied": "cells with a fighter", "held": "cells held",
-               "most": "most fighters in one cell"}
+PLACES = ("crowd", "effective", "occupied", "held", "most")
+PLACE_NAMES = {"crowd": "the crowd an agent stands in (agents of its group in its cell)",
+               "effective": "effective number of cells it is spread over",
+               "occupied": "cells with an agent", "held": "cells held",
+               "most": "most agents in one cell"}
 
 
 def places(m) -> dict[str, dict[str, float]]:
-    """Where each group's fighters stand now (see the module's docstring)."""
+    """Where each group's agents stand now (see the module's docstring); a group with no
+    agent has no crowd and no spread (NaN)."""
     F = m.fighters
-    top = max(1, int(TOP * m.n_cells))
     out = {}
     for g, name in enumerate(m.group_names):
-        n = np.bincount(F.cell[F.group == g], minlength=m.n_cells)
-        total = int(n.sum())
-        out[name] = {"fighters": float(total),
-                     "top_share": float(np.sort(n)[::-1][:top].sum() / total) if total else 0.0,
+        n = np.bincount(F.cell[F.group == g], minlength=m.n_cells).astype(np.float64)
+        total, squares = float(n.sum()), float((n * n).sum())
+        out[name] = {"agents": total,
+                     "crowd": squares / total if total else float("nan"),
+                     "effective": total * total / squares if total else float("nan"),
                      "occupied": float((n > 0).sum()), "held": float((m.owner == g).sum()),
                      "most": float(n.max())}
     return out
@@ -86,19 +89,20 @@ def places_of_run(task: tuple) -> dict[str, dict[str, float]]:
     return places(m)
 
 
-def places_medians(scenario: str, overrides: dict[str, float]) -> dict[str, dict[str, float]]:
-    """Medians over the check's seeds of :func:`places_of_run`."""
-    from concurrent.futures import ProcessPoolExecutor
+def places_per_seed(scenario: str, overrides: dict[str, float]) -> dict:
+    """:func:`places_of_run` for each of the check's seeds: ``{"seeds": [...], "runs": [...]}``."""
+    seeds, runs = over_check_seeds(places_of_run, scenario, overrides, SEEDS)
+    return {"seeds": seeds, "runs": runs}
 
-    from sim.analysis.check import seed_list
-    from sim.core.scenario import load_scenario
-    from sim.sweeps.engines import default_workers
 
-    seeds = seed_list(load_scenario(scenario, overrides or None).seed, SEEDS)
-    with ProcessPoolExecutor(default_workers()) as pool:
-        runs = list(pool.map(places_of_run, [(scenario, overrides, s) for s in seeds]))
-    return {g: {k: float(np.median([r[g][k] for r in runs])) for k in runs[0][g]}
-            for g in runs[0]}
+def medians(places_file: dict) -> dict[str, dict[str, float]]:
+    """Per group and measure, the median over the kept seeds."""
+    def median(values: list[float]) -> float:
+        finite = [v for v in values if v == v]
+        return float(np.median(finite)) if finite else float("nan")
+
+    runs = places_file["runs"]
+    return {g: {k: median([r[g][k] for r in runs]) for k in runs[0][g]} for g in runs[0]}
 
 
 def run(only: list[str] | None = None) -> None:
@@ -109,7 +113,7 @@ def run(only: list[str] | None = None) -> None:
         for scenario in SCENARIOS:
             check(scenario, set_args(overrides), FOLDER / f"{scenario}_{stem}.json", SEEDS)
             (FOLDER / f"places_{scenario}_{stem}.json").write_text(
-                json.dumps(places_medians(scenario, overrides), indent=1) + "\n")
+                json.dumps(places_per_seed(scenario, overrides), indent=1) + "\n")
 
 
 def load() -> dict[str, dict[str, dict]]:
@@ -127,7 +131,14 @@ def load() -> dict[str, dict[str, dict]]:
 
 
 def _place(k: str, v: float) -> str:
-    return f"{100 * v:.0f}%" if k == "top_share" else f"{v:,.0f}"
+    return f"{v:,.1f}" if k == "effective" else f"{v:,.0f}"
+
+
+def _cells(scenario: str) -> int:
+    from sim.core.scenario import load_scenario
+
+    spec = load_scenario(scenario)
+    return spec.width * spec.height
 
 
 def table(data: dict[str, dict[str, dict]] | None = None) -> str:
@@ -138,23 +149,24 @@ def table(data: dict[str, dict[str, dict]] | None = None) -> str:
         hs = [(s, h) for s, h in cols if scenario in data[s]]
         if not hs:
             continue
-        checks = {s: data[s][scenario]["check"] for s, _ in hs}
+        checks = [data[s][scenario]["check"] for s, _ in hs]
         lines += [f"| `{scenario}`, {SEEDS} seeds | " + " | ".join(h for _, h in hs) + " |",
                   "|---|" + "---|" * len(hs)]
-        for i, p in enumerate(checks[hs[0][0]]["patterns"]):
-            lines.append(f"| `{p['id']}` | " + " | ".join(
-                pattern_cell(checks[s]["patterns"][i]) for s, _ in hs) + " |")
-        lines.append("| patterns that hold | " + " | ".join(
-            f"{sum(r['holds'] for r in checks[s]['patterns'])} of {len(checks[s]['patterns'])}"
-            for s, _ in hs) + " |")
-        for g in data[hs[0][0]][scenario]["places"]:
+        lines += pattern_rows(checks)
+        lines.append("| patterns that hold, expected over resamples of the seeds | " + " | ".join(
+            f"{sum(p['held_resampled'] for p in c['patterns']):.1f}" for c in checks) + " |")
+        med = {s: medians(data[s][scenario]["places"]) for s, _ in hs}
+        for g in med[hs[0][0]]:
             for k in PLACES:
                 lines.append(f"| {g}: {PLACE_NAMES[k]}, week {WEEK} | " + " | ".join(
-                    _place(k, data[s][scenario]["places"][g][k]) for s, _ in hs) + " |")
+                    _place(k, med[s][g][k]) for s, _ in hs) + " |")
         lines.append("")
-    lines.append(f"✗: the pattern does not hold. Medians (or shares) over {SEEDS} seeds; where "
-                 f"the fighters stand: medians over the same seeds at week {WEEK}, of a map of "
-                 "1,200 cells (`syria_2013`) or 864 (`sahel_2019`).")
+    maps = " and ".join(f"{_cells(sc):,} cells (`{sc}`)" for sc in SCENARIOS)
+    lines.append(f"✗: the pattern does not hold. Medians (or shares) over {SEEDS} seeds; the "
+                 "expected number of patterns that hold is the sum over the patterns of the "
+                 "share of bootstrap resamples of the seeds in which each holds. Where the "
+                 f"agents stand: medians over the same seeds at week {WEEK}, in agents (not "
+                 f"real fighters), on maps of {maps}.")
     return "\n".join(lines) + "\n"
 
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from study_common import check, pattern_cell, set_args  # noqa: E402
+from study_common import check, over_check_seeds, pattern_rows, set_args  # noqa: E402
 
 FOLDER = ROOT / "studies" / "strength"
 SCENARIO = "syria_2013"
@@ -104,8 +104,8 @@ def flows_of_run(task: tuple) -> dict[str, dict[str, float]]:
     holds at the start of the run and a year later."""
     import sim
 
-    overrides, seed, windows = task
-    steps = sim.run(SCENARIO, seed=seed, overrides=overrides or None).steps.set_index("week")
+    scenario, overrides, seed, windows = task
+    steps = sim.run(scenario, seed=seed, overrides=overrides or None).steps.set_index("week")
     out = {}
     for pid, group in STRENGTH.items():
         a, b = windows[pid]
@@ -121,16 +121,8 @@ def flows_of_run(task: tuple) -> dict[str, dict[str, float]]:
 
 def flows(overrides: dict[str, float]) -> dict[str, dict[str, float]]:
     """Medians over the check's seeds of :func:`flows_of_run`."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from sim.analysis.check import seed_list
-    from sim.core.scenario import load_scenario
-    from sim.sweeps.engines import default_workers
-
-    seeds = seed_list(load_scenario(SCENARIO, overrides or None).seed, SEEDS)
-    windows = _windows(overrides)
-    with ProcessPoolExecutor(default_workers()) as pool:
-        runs = list(pool.map(flows_of_run, [(overrides, s, windows) for s in seeds]))
+    _, runs = over_check_seeds(flows_of_run, SCENARIO, overrides, SEEDS,
+                               (_windows(overrides),))
     return {pid: {k: float(np.median([r[pid][k] for r in runs])) for k in runs[0][pid]}
             for pid in STRENGTH}
 
@@ -144,11 +136,11 @@ def run(only: list[str] | None = None, sahel_only: bool = False,
         sets = set_args(overrides)
         if not sahel_only:
             if not flows_only:
-                check(SCENARIO, sets, FOLDER / f"{SCENARIO}_{stem}.json")
+                check(SCENARIO, sets, FOLDER / f"{SCENARIO}_{stem}.json", SEEDS)
             (FOLDER / f"flows_{stem}.json").write_text(json.dumps(flows(overrides), indent=1)
                                                         + "\n")
         if stem in SAHEL_TOO and not flows_only:
-            check(SAHEL, sets, FOLDER / f"{SAHEL}_{stem}.json")
+            check(SAHEL, sets, FOLDER / f"{SAHEL}_{stem}.json", SEEDS)
 
 
 def load() -> dict[str, dict]:
@@ -172,13 +164,7 @@ def table(data: dict[str, dict] | None = None) -> str:
         return "(no kept study: run with --run)\n"
     lines = ["| `syria_2013`, 30 seeds | " + " | ".join(h for _, h in cols) + " |",
              "|---|" + "---|" * len(cols)]
-    first = data[cols[0][0]]["check"]["patterns"]
-    for i, p in enumerate(first):
-        lines.append(f"| `{p['id']}` | " + " | ".join(
-            pattern_cell(data[s]["check"]["patterns"][i]) for s, _ in cols) + " |")
-    lines.append("| patterns that hold | " + " | ".join(
-        f"{sum(r['holds'] for r in data[s]['check']['patterns'])} of "
-        f"{len(data[s]['check']['patterns'])}" for s, _ in cols) + " |")
+    lines += pattern_rows([data[s]["check"] for s, _ in cols])
     lines += ["", "✗: the pattern does not hold. Medians (or shares) over 30 seeds.", ""]
     for pid, group in STRENGTH.items():
         lines += [f"| {group}, over the window of `{pid}` | " + " | ".join(h for _, h in cols)
@@ -202,12 +188,7 @@ def table(data: dict[str, dict] | None = None) -> str:
         hs = [(s, h) for s, h in cols if s in sahel]
         lines += ["", f"| `{SAHEL}`, 30 seeds | " + " | ".join(h for _, h in hs) + " |",
                   "|---|" + "---|" * len(hs)]
-        for i, p in enumerate(sahel[hs[0][0]]["patterns"]):
-            lines.append(f"| `{p['id']}` | " + " | ".join(
-                pattern_cell(sahel[s]["patterns"][i]) for s, _ in hs) + " |")
-        lines.append("| patterns that hold | " + " | ".join(
-            f"{sum(r['holds'] for r in sahel[s]['patterns'])} of {len(sahel[s]['patterns'])}"
-            for s, _ in hs) + " |")
+        lines += pattern_rows([sahel[s] for s, _ in hs])
     return "\n".join(lines) + "\n"
 
 

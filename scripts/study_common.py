@@ -38,3 +38,33 @@ def pattern_cell(row: dict) -> str:
     else:
         text = f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     return text + ("" if row["holds"] else " ✗")
+
+
+def pattern_rows(checks: list[dict]) -> list[str]:
+    """Table rows of the checks ``checks`` (one per column, the same patterns in each): one
+    row per pattern, then how many hold. The header is the caller's."""
+    lines = []
+    for i, p in enumerate(checks[0]["patterns"]):
+        lines.append(f"| `{p['id']}` | " + " | ".join(pattern_cell(c["patterns"][i])
+                                                      for c in checks) + " |")
+    lines.append("| patterns that hold | " + " | ".join(
+        f"{sum(r['holds'] for r in c['patterns'])} of {len(c['patterns'])}" for c in checks)
+        + " |")
+    return lines
+
+
+def over_check_seeds(fn, scenario: str, overrides: dict[str, float], seeds: int = 30,
+                     extra: tuple = ()) -> tuple[list[int], list]:
+    """``fn((scenario, overrides, seed, *extra))`` for each of the seeds of ``militant-sim
+    check SCENARIO --seeds SEEDS`` (with the overrides), on all local cores: the seeds and the
+    results, in the seeds' order. ``fn`` must be importable by the worker processes."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.analysis.check import seed_list
+    from sim.core.scenario import load_scenario
+    from sim.sweeps.engines import default_workers
+
+    seed_ids = seed_list(load_scenario(scenario, overrides or None).seed, seeds)
+    with ProcessPoolExecutor(default_workers()) as pool:
+        out = list(pool.map(fn, [(scenario, overrides, s, *extra) for s in seed_ids]))
+    return seed_ids, out

@@ -52,7 +52,7 @@ def test_the_flows_of_a_run_are_the_steps_table_over_the_patterns_window():
     assert windows["rebels_strength_2015"] == (24, 138)   # 2013-09-16 and 2015-11-26
     short = {pid: (2, 6) for pid in mod.STRENGTH}
     seed = 11
-    got = mod.flows_of_run(({"steps": 53}, seed, short))
+    got = mod.flows_of_run((mod.SCENARIO, {"steps": 53}, seed, short))
     steps = sim.run(mod.SCENARIO, seed=seed, overrides={"steps": 53}).steps.set_index("week")
     for pid, group in mod.STRENGTH.items():
         start = steps.loc[2, f"fighters.{group}"]

@@ -132,12 +132,12 @@ _PARAM_LIST: list[Param] = [
     _p("w_defend", 0.0, "move score: weight of the threat to one's own ground (hostile strength "
        "within one step of a cell the group holds, relative to its fighters there; 0: fighters "
        "do not stand to defend what they hold)", "-", 0.0, 10.0),
-    _p("w_crowd", 0.0, "move score: weight of crowding, the fighters of every group in a cell "
+    _p("w_crowd", 0.0, "move score: weight of crowding, the agents of every group in a cell "
        "against what its civilians can feed and house (0: no cost of crowding, as in every "
        "shipped scenario)", "-", 0.0, 10.0, neutral=0.0),
-    _p("supply_ratio", 0.01, "fighters a cell's civilians feed and house, per civilian (the "
-       "crowding of the move score is N / (supply_ratio P + 1); used only where w_crowd > 0)",
-       "fighters/person", 0.0, 1.0),
+    _p("supply_ratio", 0.01, "agents a cell's civilians feed and house, per civilian (the "
+       "crowding of the move score is N / (supply_ratio P + 1), N agents; used only where "
+       "w_crowd > 0)", "agents/person", 0.0, 1.0),
     _p("move_noise", 0.5, "scale of the random term in the move score", "-", 0.0, 10.0),
     _p("security_scale", 10.0, "security at which a cell is half as attractive", "fighter-eq.",
        1e-3, 1e5),
