@@ -194,6 +194,8 @@ def test_an_ensemble_over_the_guessed_ranges_by_default():
     assert all(PARAMS[k].source == "guess" for k in names)
     assert not names & ENSEMBLE_EXCLUDED
     assert "levy_rate" not in names and not any(PARAMS[k].neutral is not None for k in names)
+    # nor the settings of such options (supply_ratio acts only with w_crowd)
+    assert "supply_ratio" not in names and not any(PARAMS[k].needs for k in names)
     for d in exp.ensemble.draws:
         for k, v in d.items():
             assert PARAMS[k].low <= v <= PARAMS[k].high

@@ -76,3 +76,22 @@ def test_an_option_at_its_neutral_value_leaves_the_scenario_digest_as_without_it
     for p in options:
         on = load_scenario("sahel_2019", {p.name: p.high})
         assert on.digest() != spec.digest(), p.name
+
+
+def test_a_setting_of_an_option_that_is_off_leaves_the_scenario_digest_alone():
+    """A setting used only by an option (``needs``) changes no run while the option is at its
+    neutral value, so it changes no digest then; with the option on, it does."""
+    from sim.core.params import PARAMS
+    from sim.core.scenario import load_scenario
+
+    settings = [p for p in PARAMS.values() if p.needs is not None]
+    assert settings, "no setting of an option declares what it needs"
+    spec = load_scenario("sahel_2019")
+    for p in settings:
+        option = PARAMS[p.needs]
+        assert option.neutral is not None and option.default == option.neutral, p.name
+        other = p.high if p.default != p.high else p.low
+        assert load_scenario("sahel_2019", {p.name: other}).digest() == spec.digest(), p.name
+        on = {p.needs: option.high}
+        assert (load_scenario("sahel_2019", {**on, p.name: other}).digest()
+                != load_scenario("sahel_2019", on).digest()), p.name

@@ -38,6 +38,10 @@ class Param:
     #: so that a run at it is the run without the option; a scenario at it hashes
     #: (:meth:`Scenario.digest`) as if the parameter did not exist (None: not an option)
     neutral: Any = None
+    #: for a setting of an option: the option (a parameter with a ``neutral`` value) without
+    #: which it changes nothing; at that option's neutral value a scenario hashes as if this
+    #: setting did not exist either (None: used by the model on its own)
+    needs: str | None = None
 
     def allowed(self) -> str:
         """A human description of the allowed values."""
@@ -57,10 +61,10 @@ TUNED = "guess, hand-tuned to the syria_2013 and sahel_2019 patterns"
 
 
 def _p(name, default, meaning, unit="-", low=None, high=None, source="guess", kind=None, teach=False,
-       neutral=None):
+       neutral=None, needs=None):
     if kind is None:
         kind = type(default)
-    return Param(name, default, meaning, unit, low, high, source, kind, teach, neutral)
+    return Param(name, default, meaning, unit, low, high, source, kind, teach, neutral, needs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ _PARAM_LIST: list[Param] = [
        "shipped scenario)", "-", 0.0, 10.0, neutral=0.0),
     _p("supply_ratio", 0.01, "agents a cell's civilians feed and house, per civilian (the "
        "crowding of the move score is N / (supply_ratio P + 1), N agents; used only where "
-       "w_crowd > 0)", "agents/person", 0.0, 1.0),
+       "w_crowd > 0)", "agents/person", 0.0, 1.0, needs="w_crowd"),
     _p("move_noise", 0.5, "scale of the random term in the move score", "-", 0.0, 10.0),
     _p("security_scale", 10.0, "security at which a cell is half as attractive", "fighter-eq.",
        1e-3, 1e5),

@@ -297,14 +297,22 @@ class Scenario:
         """A short hash of the resolved scenario (without its ``patterns``, which change no run,
         so that editing a target does not make a sweep folder refuse to resume, and without the
         options at their neutral value, which change no run either: adding an option to the
-        model leaves the digests of the scenarios that do not use it as they were)."""
+        model leaves the digests of the scenarios that do not use it as they were; so are the
+        settings of such an option, which change no run while it is off)."""
         from .params import PARAMS
 
         raw = {k: v for k, v in self.raw.items() if k != "patterns"}
-        if isinstance(raw.get("params"), dict):  # options at their neutral value: as if absent
-            raw["params"] = {k: v for k, v in raw["params"].items()
-                             if k not in PARAMS or PARAMS[k].neutral is None
-                             or v != PARAMS[k].neutral}
+        params = raw.get("params")
+        if isinstance(params, dict):  # options at their neutral value: as if absent
+
+            def off(name: str) -> bool:
+                p = PARAMS.get(name)
+                return (p is not None and p.neutral is not None
+                        and params.get(name, p.default) == p.neutral)
+
+            raw["params"] = {k: v for k, v in params.items()
+                             if not (off(k) or (k in PARAMS and PARAMS[k].needs is not None
+                                                and off(PARAMS[k].needs)))}
         blob = json.dumps(raw, sort_keys=True, default=jsonable).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -1038,12 +1038,13 @@ def guessed_parameters() -> dict[str, tuple[float, float, bool]]:
     """The global parameters whose value is a guess (``source = "guess"`` in sim.core.params),
     with their ranges: the default parameters of ``ensemble = { lhs = N }``. Options that are
     off as shipped (a ``neutral`` value, such as ``levy_rate``) are left out with
-    ENSEMBLE_EXCLUDED: drawing them would add a mechanism, not vary one."""
+    ENSEMBLE_EXCLUDED: drawing them would add a mechanism, not vary one; so are their settings
+    (``needs``, such as ``supply_ratio``), which change nothing while the option is off."""
     out = {}
     for p in PARAMS.values():
         if (p.source == "guess" and p.kind in (int, float) and p.low is not None
                 and p.high is not None and p.name not in ENSEMBLE_EXCLUDED
-                and p.neutral is None):
+                and p.neutral is None and p.needs is None):
             out[p.name] = (float(p.low), float(p.high), p.kind is int)
     return out
 
