@@ -474,6 +474,28 @@ def test_the_kept_territory_calibration_is_what_its_file_and_the_model_give_now(
         assert got[k] == row[k] or (math.isnan(got[k]) and math.isnan(row[k])), k
 
 
+def test_the_kept_crowding_calibration_is_what_its_file_and_the_model_give_now():
+    """calibrations/crowding/ (kept in the repository, docs/ODD.md section 10, item 10) was
+    made from the file as it is, and its heaviest particle, evaluated again from its values on
+    both scenarios, gives its stored values."""
+    folder = ROOT / "calibrations" / "crowding"
+    cal = load_calibration(ROOT / "calibrations" / "crowding.toml")
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["complete"] and man["fingerprint"] == cal.fingerprint(), (
+        "the kept calibration is of another file or scenario; run "
+        "`militant-sim calibrate calibrations/crowding.toml` again")
+    assert set(cal.scenarios) == {"syria_2013", "sahel_2019"}
+    post = pd.read_parquet(folder / "posterior.parquet")
+    row = post.sort_values("weight").iloc[-1]
+    values = {p.name: float(row[p.name]) for p in cal.priors}
+    by_s = {s: [f.pattern for f in cal.patterns if f.scenario == s] for s in cal.scenarios}
+    got = cb.evaluate_particle(values, cal.priors, list(cal.scenarios), cal.scenario_files,
+                               by_s, cal.seeds, cal.seed, cal.steps)
+    for f in cal.patterns:
+        k = f"value:{f.name}"
+        assert got[k] == row[k] or (math.isnan(got[k]) and math.isnan(row[k])), k
+
+
 def test_an_earlier_stop_holds_only_while_its_setting_is_unchanged():
     cal = load_calibration(TINY)
     old = {"stop": "min_acceptance", "calibration": {"abc": dict(cal.abc)}}
