@@ -454,37 +454,19 @@ def test_the_shipped_calibration_parses_and_dry_runs():
     assert "syria_2013" in res.stdout and "check idlib_2020:had_to_isis" in res.stdout
 
 
-def test_the_kept_territory_calibration_is_what_its_file_and_the_model_give_now():
-    """calibrations/syria_territory/ (kept in the repository) was made from the file as it is,
-    and its heaviest particle, evaluated again from its values, gives its stored values."""
-    folder = ROOT / "calibrations" / "syria_territory"
-    cal = load_calibration(ROOT / "calibrations" / "syria_territory.toml")
+@pytest.mark.parametrize("name, scenarios", [("syria_territory", {"syria_2013"}),
+                                             ("crowding", {"syria_2013", "sahel_2019"})])
+def test_a_kept_calibration_is_what_its_file_and_the_model_give_now(name, scenarios):
+    """calibrations/NAME/ (kept in the repository: syria_territory, docs/ODD.md section 10,
+    item 6; crowding, item 10) was made from the file as it is, and its heaviest particle,
+    evaluated again from its values on each scenario, gives its stored values."""
+    folder = ROOT / "calibrations" / name
+    cal = load_calibration(ROOT / "calibrations" / f"{name}.toml")
     man = json.loads((folder / "manifest.json").read_text())
     assert man["complete"] and man["fingerprint"] == cal.fingerprint(), (
         "the kept calibration is of another file or scenario; run "
-        "`militant-sim calibrate calibrations/syria_territory.toml` again")
-    post = pd.read_parquet(folder / "posterior.parquet")
-    row = post.sort_values("weight").iloc[-1]
-    values = {p.name: float(row[p.name]) for p in cal.priors}
-    by_s = {"syria_2013": [f.pattern for f in cal.patterns]}
-    got = cb.evaluate_particle(values, cal.priors, ["syria_2013"], cal.scenario_files, by_s,
-                               cal.seeds, cal.seed, cal.steps)
-    for f in cal.patterns:
-        k = f"value:{f.name}"
-        assert got[k] == row[k] or (math.isnan(got[k]) and math.isnan(row[k])), k
-
-
-def test_the_kept_crowding_calibration_is_what_its_file_and_the_model_give_now():
-    """calibrations/crowding/ (kept in the repository, docs/ODD.md section 10, item 10) was
-    made from the file as it is, and its heaviest particle, evaluated again from its values on
-    both scenarios, gives its stored values."""
-    folder = ROOT / "calibrations" / "crowding"
-    cal = load_calibration(ROOT / "calibrations" / "crowding.toml")
-    man = json.loads((folder / "manifest.json").read_text())
-    assert man["complete"] and man["fingerprint"] == cal.fingerprint(), (
-        "the kept calibration is of another file or scenario; run "
-        "`militant-sim calibrate calibrations/crowding.toml` again")
-    assert set(cal.scenarios) == {"syria_2013", "sahel_2019"}
+        f"`militant-sim calibrate calibrations/{name}.toml` again")
+    assert set(cal.scenarios) == scenarios
     post = pd.read_parquet(folder / "posterior.parquet")
     row = post.sort_values("weight").iloc[-1]
     values = {p.name: float(row[p.name]) for p in cal.priors}

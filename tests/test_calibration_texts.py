@@ -227,6 +227,10 @@ def _crowding_phrases() -> dict[Path, list[str]]:
     low_own = own_draw[own_draw < kept.min()]
     assert len(low_own) == 1, "the text speaks of one draw below the pull of those that keep"
     war = pat["sahel_2019:jnim_isgs_open_war"]
+    # the deaths by August 2020: below the target's floor or above its ceiling in every draw
+    lo_d, hi_d = _target(CROWDING, "sahel_2019:jnim_isgs_deaths_aug2020")
+    deaths = row["jnim_isgs_deaths_aug2020"]
+    assert ((deaths < lo_d) | (deaths > hi_d)).all()
     common = [
         f"{f['particles']} particles, {f['generations']} generations, 2 seeds",
         f"{_n(f['evaluations'])} particle evaluations",
@@ -252,6 +256,8 @@ def _crowding_phrases() -> dict[Path, list[str]]:
         "decades in none",
         "hold in no draw",
         f"(median week {war['median']:.0f}; in its window in {war['holds']} draws)",
+        f"killed at most {deaths[deaths < lo_d].max():.0f} by then",
+        f"killed {_n(deaths[deaths >= lo_d].min())} to {_n(deaths[deaths >= lo_d].max())}",
         f"Per draw {per['syria_2013'].min()} to {per['syria_2013'].max()} of Syria's 14",
         f"{per['sahel_2019'].min()} to {per['sahel_2019'].max()} of the Sahel's 7",
         f"at most {(per['syria_2013'] + per['sahel_2019']).max()} of 21 in one draw",
