@@ -204,6 +204,11 @@ def test_the_report_says_how_many_particles_the_predictive_draws_are():
     assert draws_note(pred2.iloc[:0], post2) == ""
 
 
+def _e(x: float) -> str:
+    """A rate as the texts write it: 6.6e-5."""
+    return f"{x:.1e}".replace("e-0", "e-")
+
+
 def _crowding_phrases() -> dict[Path, list[str]]:
     f = calibration_facts(CROWDING)
     post = pd.read_parquet(CROWDING / "posterior.parquet")
@@ -224,8 +229,11 @@ def _crowding_phrases() -> dict[Path, list[str]]:
     row = fit.pivot_table(index="draw", columns="pattern", values="value")
     own_draw = fit.groupby("draw")["w_own"].first()
     kept = own_draw[row["isis_territory_held_2015"] >= lo_h]
+    levy = fit.groupby("draw")["levy_rate"].first()
     low_own = own_draw[own_draw < kept.min()]
-    assert len(low_own) == 1, "the text speaks of one draw below the pull of those that keep"
+    low_levy = levy[levy < levy[kept.index].min()]
+    # "every draw with less levy or a weaker pull does not keep it"
+    assert not set(low_own.index) & set(kept.index) and not set(low_levy.index) & set(kept.index)
     war = pat["sahel_2019:jnim_isgs_open_war"]
     # the deaths by August 2020: below the target's floor or above its ceiling in every draw
     lo_d, hi_d = _target(CROWDING, "sahel_2019:jnim_isgs_deaths_aug2020")
@@ -248,8 +256,8 @@ def _crowding_phrases() -> dict[Path, list[str]]:
         f"against {prior_above:.1f} under the prior",
         f"the target at least {_pct(lo_h)}",
         f"`w_own` {kept.min():.2f} to {kept.max():.2f}",
-        f"the one draw near the shipped pull ({low_own.iloc[0]:.2f}) keeps "
-        f"{_pct(row.loc[low_own.index[-1], 'isis_territory_held_2015'])}",
+        f"and `levy_rate` {_e(levy[kept.index].min())} to {_e(levy[kept.index].max())}",
+        f"every draw with less levy ({len(low_levy)} draws) or a weaker pull ({len(low_own)})",
         f"strength holds in {pat['syria_2013:isis_strength_2016']['holds']} draws",
         f"the rebels' in {pat['syria_2013:rebels_strength_2015']['holds']} (median "
         f"{100 * pat['syria_2013:rebels_strength_2015']['median']:.0f}%)",
