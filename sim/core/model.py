@@ -25,6 +25,37 @@ from .scenario import Scenario, load_scenario
 from .space import box_sum, moore_table
 
 
+class RecorderCollector(mesa.DataCollector):
+    """Mesa's ``DataCollector`` over the model's recorder: model reporters that are columns of
+    the steps table (``fighters``, ``territory.ISIS``, ...). A collection notes the recorder's
+    latest row (the state at that moment, collected by the recorder at the end of each week),
+    so a week costs nothing here; ``model_vars`` (and so ``get_model_vars_dataframe()`` and
+    ``mesa.batch_run``) reads those rows from the recorder when asked, whole numbers as
+    ``int``."""
+
+    def __init__(self, model: "MilitantModel", columns: list[str]):
+        self._model = model
+        self._columns = list(columns)
+        self._rows: list[int] = []
+        super().__init__(model_reporters={c: c for c in columns})
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        rec = self._model.recorder
+        rows = np.asarray(self._rows, dtype=np.int64)
+        return {c: rec.data[rows, rec._col[c]].round().astype(np.int64).tolist()
+                for c in self._columns}
+
+    @model_vars.setter
+    def model_vars(self, value) -> None:
+        """Set by ``DataCollector.__init__``; the values live in the recorder."""
+
+    def collect(self, model) -> None:
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        self._rows.append(model.recorder.rows - 1)
+
+
 class MilitantModel(mesa.Model):
     """Competition among militant groups on a regional grid.
 
@@ -147,18 +178,13 @@ class MilitantModel(mesa.Model):
         self.recorder = Recorder(self)
         rules.timeline(self)  # events scheduled for week 0 hold from the start
         self.recorder.collect(self)
-        # a small Mesa DataCollector, so that mesa.batch_run and Mesa's tools work on the model;
-        # the full record is self.recorder (see results())
-        count = np.count_nonzero
-        self._reported: tuple[np.ndarray, np.ndarray] | None = None  # see _collect_reports
-        reporters = {"fighters": lambda m: len(m.fighters),
-                     "militant_cells": lambda m: int(count(m.owner >= 0)),
-                     "ungoverned": lambda m: int(count(m.ungoverned()))}
-        for g, name in enumerate(self.group_names):
-            reporters[group_col("fighters", name)] = lambda m, g=g: int(m._reports()[0][g])
-            reporters[group_col("territory", name)] = lambda m, g=g: int(m._reports()[1][g])
-        self.datacollector = mesa.DataCollector(model_reporters=reporters)
-        self._collect_reports()
+        # Mesa's DataCollector, so that mesa.batch_run and Mesa's tools work on the model: its
+        # table is read from the recorder (the full record, see results()) when asked
+        names = ["fighters", "militant_cells", "ungoverned"]
+        for name in self.group_names:
+            names += [group_col("fighters", name), group_col("territory", name)]
+        self.datacollector = RecorderCollector(self, names)
+        self.datacollector.collect(self)
 
     # ------------------------------------------------------------------------------------------
     # The schedule (docs/ODD.md, section 3)
@@ -178,7 +204,7 @@ class MilitantModel(mesa.Model):
         rules.control_and_governance(self)
         rules.state_and_outside_forces(self)
         self.recorder.collect(self)
-        self._collect_reports()
+        self.datacollector.collect(self)
         if len(self.fighters) > self.p.max_fighters:
             from .scenario import LimitError
 
@@ -187,22 +213,6 @@ class MilitantModel(mesa.Model):
                              self.p.max_fighters, "raise it with --set max_fighters=N if the "
                              "machine has the memory (about 0.5 GB per million fighters), or "
                              "check the parameters that make the groups grow")
-
-    def _reports(self) -> tuple[np.ndarray, np.ndarray]:
-        """Fighters and cells held per group, for the DataCollector's reporters: counted
-        once per collection (see _collect_reports), else now."""
-        if self._reported is not None:
-            return self._reported
-        return self.fighter_counts(), self.territory()
-
-    def _collect_reports(self) -> None:
-        """The DataCollector's collection of this week, each group's counts made once (by the
-        recorder, which has just collected the same week)."""
-        self._reported = self.recorder.counts
-        try:
-            self.datacollector.collect(self)
-        finally:
-            self._reported = None
 
     def run(self, steps: int | None = None, progress: bool | None = None) -> RunResult:
         """Run ``steps`` weeks (default: the parameter ``steps``) and return the results.
