@@ -46,3 +46,21 @@ def test_batch_run_rows_do_not_depend_on_what_else_is_in_the_batch():
     a = _batch(MilitantModel, [1])
     assert {k: v for k, v in a[0].items() if k != "RunId"} == {
         k: v for k, v in rows[0].items() if k != "RunId"}
+
+
+def test_the_datacollectors_table_is_the_recorders_columns_at_each_collection():
+    m = MilitantModel("classroom", rng=3)
+    for _ in range(6):
+        m.step()
+    m.datacollector.collect(m)  # a collection between weeks: the state of the last week
+    df = m.datacollector.get_model_vars_dataframe()
+    steps = m.results().steps
+    cols = ["fighters", "militant_cells", "ungoverned"] + [
+        f"{v}.{g}" for g in m.group_names for v in ("fighters", "territory")]
+    assert list(df.columns) == cols
+    assert len(df) == 8 and m.datacollector._collection_steps[-2:] == [6, 6]
+    weeks = list(range(7)) + [6]
+    for c in cols:
+        assert df[c].tolist() == steps[c].iloc[weeks].tolist(), c
+        assert all(type(v) is int for v in m.datacollector.model_vars[c])
+    assert steps["fighters"].iloc[6] == len(m.fighters)
