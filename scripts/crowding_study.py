@@ -78,6 +78,40 @@ def places(m) -> dict[str, dict[str, float]]:
     return out
 
 
+#: how the crowds move (``moves``): the setting and the seeds and weeks of docs/ODD.md 7.4
+MOVES_SETTING = {"w_crowd": 4.6, "w_own": 1.07}
+MOVES_SEEDS = (2, 3, 4)
+MOVES_WEEKS = (40, 80)
+
+
+def moves(overrides: dict[str, float], scenario: str = "syria_2013", group: str = "Rebels",
+          seeds=MOVES_SEEDS, weeks=MOVES_WEEKS) -> dict[str, float]:
+    """How a group's crowds move from week to week (docs/ODD.md 7.4), over ``seeds``: the
+    turnover (half the summed absolute change of the group's agents per cell from one week to
+    the next, averaged over the weeks after ``weeks[0]``) and the lag-1 autocorrelation of
+    those weekly changes, pooled over the cells and weeks up to ``weeks[1]`` where either
+    change is not zero (negative: a crowd that goes and comes back)."""
+    import sim
+
+    turnover, lag1 = [], []
+    for seed in seeds:
+        m = sim.MilitantModel(scenario, rng=seed, overrides=overrides)
+        g = m.group_names.index(group)
+        prev, changes = None, []
+        for _ in range(weeks[1]):
+            m.step()
+            now = m.presence()[g]
+            if prev is not None:
+                changes.append(now - prev)
+            prev = now.copy()
+        d = np.array(changes)
+        turnover.append(np.abs(d[weeks[0]:]).sum(1).mean() / 2)
+        a, b = d[1:].ravel(), d[:-1].ravel()
+        keep = (a != 0) | (b != 0)
+        lag1.append(np.corrcoef(a[keep], b[keep])[0, 1])
+    return {"turnover": float(np.mean(turnover)), "lag1": float(np.mean(lag1))}
+
+
 def places_of_run(task: tuple) -> dict[str, dict[str, float]]:
     """One seed: :func:`places` at week WEEK."""
     import sim

@@ -188,3 +188,22 @@ def test_what_the_odd_says_of_the_crowding_study_follows_from_it():
     assert sorted({held[s][sah] for s in crowd}) == [4, 5] and held["shipped"][sah] == 6
     ex = [expect[s][sah] for s in crowd]
     assert (min(ex), max(ex), expect["shipped"][sah]) == (3.6, 4.7, 6.2)
+
+
+def test_the_odds_figures_of_how_crowds_move_are_what_the_model_gives_now():
+    """docs/ODD.md 7.4: with crowding seen as the movers move, the rebels' crowds persist
+    (lag-1 autocorrelation of a cell's weekly change above 0) and turn over less than without
+    crowding; the figures quoted are these."""
+    mod = _study()
+    with_crowd, without = mod.moves(mod.MOVES_SETTING), mod.moves({})
+    assert with_crowd["lag1"] > 0 and with_crowd["turnover"] < without["turnover"]
+    text = " ".join((mod.ROOT / "docs" / "ODD.md").read_text().split())
+    s = mod.MOVES_SETTING
+    for phrase in (
+            f"at $w_{{\\mathrm{{cr}}}}$ {s['w_crowd']} and $w_{{\\mathrm{{own}}}}$ {s['w_own']}",
+            f"seeds {mod.MOVES_SEEDS[0]} to {mod.MOVES_SEEDS[-1]}",
+            f"weeks {mod.MOVES_WEEKS[0]} to {mod.MOVES_WEEKS[1]}",
+            f"change by {with_crowd['turnover']:.0f} a week",
+            f"autocorrelation of {with_crowd['lag1']:.2f}",
+            f"without crowding {without['turnover']:.0f} and {without['lag1']:.2f}"):
+        assert phrase in text, phrase

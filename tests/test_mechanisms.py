@@ -903,6 +903,53 @@ def test_move_crowding_spreads_a_crowd_that_its_own_numbers_hold_together(tiny):
     assert most[2.0] <= 40
 
 
+def test_move_crowding_is_seen_as_the_movers_move_so_a_crowd_does_not_jump_as_a_body(tiny):
+    """100 fighters in one of two cells alike in all else, all of them moving each week: had
+    every mover read the crowd as it stood before anyone moved, all 100 would leave for the
+    empty cell, and come back the week after; seen as the movers move, they split about evenly
+    and stay split."""
+    params = {"move_rate": 1.0, "w_own": 0.0, "w_opportunity": 0.0, "w_danger": 0.0,
+              "w_expand": 0.0, "move_noise": 0.01, "w_crowd": 1.0, "supply_ratio": 0.01}
+    m = tiny.build(tiny.world(width=2, height=1, params=params, cell={"population": 1000}))
+    tiny.place(m, "A", 0, n=100)
+    field = rules._move_field(m)                    # what everyone sees before anyone moves
+    assert field[0, 0] < field[0, 1] == 0.0
+    split = []
+    for _ in range(6):
+        tiny.begin_week(m)
+        rules.move(m)
+        split.append(np.bincount(m.fighters.cell, minlength=2).tolist())
+    assert all(sum(s) == 100 and abs(s[0] - s[1]) <= 2 for s in split), split
+    # the fighters who moved: about none once the crowd is split (it does not slosh)
+    before = m.fighters.cell.copy()
+    tiny.begin_week(m)
+    rules.move(m)
+    assert np.count_nonzero(m.fighters.cell != before) <= 4
+
+
+def test_move_crowding_counts_a_mover_in_the_cell_it_would_enter(tiny):
+    """One fighter alone, two cells of the same room: staying costs w_crowd x 1 / room, going
+    w_crowd x (0 + 1) / room, the same; with no other term and no noise the first maximum (its
+    own cell) wins, so it stays. Of two fighters, the one who moves second sees the first's
+    step."""
+    params = {"move_rate": 1.0, "w_own": 0.0, "w_opportunity": 0.0, "w_danger": 0.0,
+              "w_expand": 0.0, "move_noise": 0.0, "w_crowd": 1.0, "supply_ratio": 0.01}
+    m = tiny.build(tiny.world(width=2, height=1, params=params, cell={"population": 100}))
+    tiny.place(m, "A", 0, n=1)
+    for _ in range(3):
+        tiny.begin_week(m)
+        rules.move(m)
+        assert m.fighters.cell.tolist() == [0]
+    m = tiny.build(tiny.world(width=2, height=1, params=params, cell={"population": 100}))
+    tiny.place(m, "A", 0, n=2)
+    # room 2 here and 3 next door: the first to move goes (cost 2 / 2 here, 1 / 3 there); the
+    # second then stays (1 / 2 here against 2 / 3 there)
+    m.population[:] = [100, 200]
+    tiny.begin_week(m)
+    rules.move(m)
+    assert sorted(m.fighters.cell.tolist()) == [0, 1]
+
+
 CONTROL = {"control_margin": 1.5, "control_min": 1.0, "firm_rate": 0.1, "erode_rate": 0.25,
            "tension_per_cell": 0.01, "claim_expansion": 1.0}
 

@@ -769,6 +769,48 @@ def below(u, rate, flagged):
 
 
 @njit
+def _move_options(here, base, score, nbr, noise_row, move_noise, restriction,
+                  use_restriction, opt, s, valid):
+    """A mover's options in the Moore neighbourhood of ``here`` (itself first): the cells
+    ``opt``, their scores ``s`` (float32: score + move_noise x noise) and whether each may be
+    taken ``valid`` (on the map; a restricted fighter only among restricted cells)."""
+    restricted = use_restriction and restriction[base + here] > 0
+    for q in range(9):
+        o = np.int64(nbr[here, q])
+        v = o >= 0
+        if not v:
+            o = 0
+        opt[q] = o
+        s[q] = score[base + o] + move_noise * noise_row[q]
+        if restricted:
+            v = v and restriction[base + o] > 0
+        valid[q] = v
+
+
+@njit
+def _move_choice(routed_i, s, valid):
+    """The option a mover takes: the best valid score (first maximum wins, as numpy's argmax;
+    a NaN wins where it stands); a routed fighter leaves its cell if it can."""
+    if routed_i:
+        can = False
+        for q in range(1, 9):
+            can = can or valid[q]
+        if can:
+            valid[0] = False
+    ninf = np.float32(-np.inf)
+    best = 0
+    bv = ninf
+    for q in range(9):
+        v = s[q] if valid[q] else ninf
+        if np.isnan(v):
+            return q
+        if q == 0 or v > bv:
+            best = q
+            bv = v
+    return best
+
+
+@njit
 def move(cell, group, routed, movers, score, nbr, noise, move_noise, restriction,
          use_restriction, C):
     """Each mover steps to the best of its Moore neighbourhood (itself included) by
@@ -778,39 +820,42 @@ def move(cell, group, routed, movers, score, nbr, noise, move_noise, restriction
     opt = np.empty(9, np.int64)
     s = np.empty(9, np.float32)
     valid = np.empty(9, np.bool_)
-    ninf = np.float32(-np.inf)
     for j in range(movers.shape[0]):
         i = movers[j]
-        base = np.int64(group[i]) * C
         here = cell[i]
-        restricted = use_restriction and restriction[base + here] > 0
+        _move_options(here, np.int64(group[i]) * C, score, nbr, noise[j], move_noise,
+                      restriction, use_restriction, opt, s, valid)
+        cell[i] = opt[_move_choice(routed[i], s, valid)]
+    routed[:] = False
+
+
+@njit
+def move_crowded(cell, group, routed, movers, order, score, nbr, noise, move_noise,
+                 restriction, use_restriction, C, crowd, room, w_crowd):
+    """:func:`move` with the cost of crowding seen as the movers move: the movers ``movers[k]``
+    step one after the other in the order k of ``order``, each scoring cell o with, besides
+    ``score`` (which leaves crowding out), - w_crowd (N_o + 1) / room_o for a cell it would
+    enter and - w_crowd N_o / room_o for its own, N (``crowd``, float64 per cell, updated in
+    place) the fighters of every group standing there after the earlier movers' steps and
+    room = supply_ratio P + 1."""
+    opt = np.empty(9, np.int64)
+    s = np.empty(9, np.float32)
+    valid = np.empty(9, np.bool_)
+    for j in range(order.shape[0]):
+        k = order[j]
+        i = movers[k]
+        here = cell[i]
+        _move_options(here, np.int64(group[i]) * C, score, nbr, noise[k], move_noise,
+                      restriction, use_restriction, opt, s, valid)
         for q in range(9):
-            o = np.int64(nbr[here, q])
-            v = o >= 0
-            if not v:
-                o = 0
-            opt[q] = o
-            s[q] = score[base + o] + move_noise * noise[j, q]
-            if restricted:
-                v = v and restriction[base + o] > 0
-            valid[q] = v
-        if routed[i]:
-            can = False
-            for q in range(1, 9):
-                can = can or valid[q]
-            if can:
-                valid[0] = False
-        best = 0
-        bv = ninf
-        for q in range(9):
-            v = s[q] if valid[q] else ninf
-            if np.isnan(v):
-                best = q
-                break
-            if q == 0 or v > bv:
-                best = q
-                bv = v
-        cell[i] = opt[best]
+            o = opt[q]
+            n_o = crowd[o] if o == here else crowd[o] + 1.0
+            s[q] -= np.float32(w_crowd * n_o / room[o])
+        dest = opt[_move_choice(routed[i], s, valid)]
+        if dest != here:
+            crowd[here] -= 1.0
+            crowd[dest] += 1.0
+        cell[i] = dest
     routed[:] = False
 
 

@@ -414,6 +414,12 @@ def move(m: MilitantModel) -> None:
     counted), and T_gc the same hostile strength summed over c and its neighbours (the threat to
     a cell g holds; off by default, w_defend = 0). A restricted group's fighters do
     not leave the zone where they are restricted; routed fighters must leave their cell.
+
+    Where w_crowd > 0 the score also loses w_crowd N_c / (supply_ratio P_c + 1), N_c the
+    fighters of every group in c and P_c its civilians, as they stand when the fighter moves:
+    the movers step one after the other, in a random order, each counting the steps of those
+    before it and itself in a cell it would enter (N_c + 1), so that a crowd does not leave a
+    cell all at once for the same neighbour.
     """
     p, F, rng = m.p, m.fighters, m.rng
     n = len(F)
@@ -422,15 +428,26 @@ def move(m: MilitantModel) -> None:
     movers = kernels.below(_uniform(rng, n), p.move_rate, F.routed)  # or routed
     if len(movers) == 0:
         return
-    score = _move_field(m).astype(np.float32)  # (G, C)
+    crowded = p.w_crowd > 0
+    score = _move_field(m, crowd=not crowded).astype(np.float32)  # (G, C)
     noise = rng.random((len(movers), 9), dtype=np.float32)
-    kernels.move(F.cell, F.group, F.routed, movers, score.ravel(), m.nbr, noise,
-                 np.float32(p.move_noise), m.restriction.ravel(), bool(m.restriction.any()),
-                 m.n_cells)
+    restriction, restricted = m.restriction.ravel(), bool(m.restriction.any())
+    if not crowded:
+        kernels.move(F.cell, F.group, F.routed, movers, score.ravel(), m.nbr, noise,
+                     np.float32(p.move_noise), restriction, restricted, m.n_cells)
+        return
+    # crowding is seen as the movers move, one after the other in a random order
+    order = rng.permutation(len(movers))
+    crowd = np.bincount(F.cell, minlength=m.n_cells).astype(np.float64)
+    kernels.move_crowded(F.cell, F.group, F.routed, movers, order, score.ravel(), m.nbr, noise,
+                         np.float32(p.move_noise), restriction, restricted, m.n_cells, crowd,
+                         p.supply_ratio * m.population + 1.0, p.w_crowd)
 
 
-def _move_field(m: MilitantModel) -> np.ndarray:
-    """The score of each cell for a fighter of each group, (G, C) (see ``move``)."""
+def _move_field(m: MilitantModel, crowd: bool = True) -> np.ndarray:
+    """The score of each cell for a fighter of each group, (G, C) (see ``move``), as it stands
+    before anyone moves; ``crowd=False`` leaves out the cost of crowding (``move`` adds it as
+    the movers move)."""
     p, F = m.p, m.fighters
     n, weight = kernels.move_inputs(F.group, F.cell, m.n_groups, m.n_cells, m.hostility,
                                     m.relation, int(Relation.WAR), int(Relation.TRUCE))
@@ -438,8 +455,8 @@ def _move_field(m: MilitantModel) -> np.ndarray:
     score = kernels.move_field(n, np.log1p(n), hostile, strength, m.governance,
                                m.security, m.owner, m.relation, m.claim, int(Relation.TRUCE),
                                p.w_own, p.w_opportunity, p.w_expand, p.w_danger,
-                               p.security_scale, p.claim_expansion, p.w_crowd,
-                               p.supply_ratio, m.population)
+                               p.security_scale, p.claim_expansion,
+                               p.w_crowd if crowd else 0.0, p.supply_ratio, m.population)
     if p.w_defend > 0:
         # standing to defend: a cell the group holds draws its fighters by the hostile
         # strength within one step of it (the threat), against its own fighters there
