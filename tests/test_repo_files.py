@@ -66,3 +66,17 @@ def test_every_file_the_docs_point_to_exists():
 def test_no_doc_names_a_design_file_that_is_not_here():
     for name, (_, text) in _doc_texts().items():
         assert "MODEL.md" not in text, name
+
+
+def test_every_kept_result_is_in_the_architectures_list_of_what_to_make_again():
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    section = text.split("## After a change of what the model gives", 1)[1]
+    kept = [f"tests/golden/"] + [
+        f"{top}/{d.name}/" for top in ("studies", "calibrations")
+        for d in sorted((ROOT / top).iterdir()) if d.is_dir()]
+    missing = [k for k in kept if f"`{k}`" not in section]
+    assert not missing, f"docs/ARCHITECTURE.md does not say how to make these again: {missing}"
+    for script in re.findall(r"scripts/(\w+\.py)", section):
+        assert (ROOT / "scripts" / script).is_file(), script
+    for toml in re.findall(r"calibrations/(\w+\.toml)", section):
+        assert (ROOT / "calibrations" / toml).is_file(), toml
