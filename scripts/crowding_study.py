@@ -86,26 +86,26 @@ MOVES_WEEKS = (40, 80)
 
 def moves(overrides: dict[str, float], scenario: str = "syria_2013", group: str = "Rebels",
           seeds=MOVES_SEEDS, weeks=MOVES_WEEKS) -> dict[str, float]:
-    """How a group's crowds move from week to week (docs/ODD.md 7.4), over ``seeds``: the
-    turnover (half the summed absolute change of the group's agents per cell from one week to
-    the next, averaged over the weeks after ``weeks[0]``) and the lag-1 autocorrelation of
-    those weekly changes, pooled over the cells and weeks up to ``weeks[1]`` where either
-    change is not zero (negative: a crowd that goes and comes back)."""
+    """How a group's crowds move from week to week (docs/ODD.md 7.4), averaged over ``seeds``,
+    from week ``weeks[0]`` to ``weeks[1]`` (after the first months, when the starting crowds
+    spread out): the turnover (half the summed absolute change of the group's agents per cell
+    from one week to the next, averaged over the weeks) and the lag-1 autocorrelation of those
+    weekly changes, pooled over the cells and weeks where either change is not zero (below 0:
+    what arrives in a cell one week tends to leave the next)."""
     import sim
 
     turnover, lag1 = [], []
+    first, last = weeks
     for seed in seeds:
         m = sim.MilitantModel(scenario, rng=seed, overrides=overrides)
         g = m.group_names.index(group)
-        prev, changes = None, []
-        for _ in range(weeks[1]):
+        at = {}
+        for week in range(1, last + 1):
             m.step()
-            now = m.presence()[g]
-            if prev is not None:
-                changes.append(now - prev)
-            prev = now.copy()
-        d = np.array(changes)
-        turnover.append(np.abs(d[weeks[0]:]).sum(1).mean() / 2)
+            if week >= first:
+                at[week] = m.presence()[g].astype(np.int64)
+        d = np.array([at[w] - at[w - 1] for w in range(first + 1, last + 1)])
+        turnover.append(np.abs(d).sum(1).mean() / 2)
         a, b = d[1:].ravel(), d[:-1].ravel()
         keep = (a != 0) | (b != 0)
         lag1.append(np.corrcoef(a[keep], b[keep])[0, 1])

@@ -864,23 +864,65 @@ def test_move_a_claimant_sees_a_truce_partners_ground_as_expandable(tiny):
     np.testing.assert_allclose(rules._move_field(m), [[0, 1, 1, 1], [1, 0, 1, 1]])
 
 
-def test_move_crowding_costs_every_group_the_fighters_of_a_cell_against_its_people(tiny):
-    params = {"w_own": 0.0, "w_opportunity": 0.0, "w_danger": 0.0, "w_expand": 0.0,
-              "w_crowd": 1.5, "supply_ratio": 0.01}
+CROWD_ONLY = {"move_rate": 1.0, "w_own": 0.0, "w_opportunity": 0.0, "w_danger": 0.0,
+              "w_expand": 0.0, "move_noise": 0.0, "w_crowd": 1.0, "supply_ratio": 0.01}
+
+
+def test_move_crowding_reads_every_groups_fighters_against_each_cells_people(tiny):
+    params = {**CROWD_ONLY, "w_crowd": 1.5}
     m = tiny.build(tiny.world(width=4, height=1, params=params))
     m.population[:] = [800, 800, 0, 100]
     tiny.place(m, "A", 0, n=6)
     tiny.place(m, "B", 0, n=3)     # a rival's fighters eat too
     tiny.place(m, "A", 2, n=2)     # no one to feed them
-    # w_crowd N / (supply_ratio P + 1): 1.5 x 9 / 9, 0, 1.5 x 2 / 1, 0
-    expected = [-1.5, 0.0, -3.0, 0.0]
-    np.testing.assert_allclose(rules._move_field(m), [expected, expected])
-    # at w_crowd = 0 (as shipped) the term is gone
-    m0 = tiny.build(tiny.world(width=4, height=1, params={**params, "w_crowd": 0.0}))
-    m0.population[:] = m.population
-    tiny.place(m0, "A", 0, n=6)
-    tiny.place(m0, "A", 2, n=2)
-    np.testing.assert_array_equal(rules._move_field(m0), 0.0)
+    crowd, room = rules._crowding(m)
+    np.testing.assert_array_equal(crowd, [9, 0, 2, 0])
+    np.testing.assert_allclose(room, [9, 9, 1, 2])      # supply_ratio P + 1
+    # the field the movers share leaves crowding out: it is added as they move
+    np.testing.assert_array_equal(rules._move_field(m), 0.0)
+
+
+def test_move_crowding_counts_a_rivals_fighters_where_a_mover_would_enter(tiny):
+    """A lone fighter of A (room 2) and five of its rival B next door (room 11): counting B,
+    going costs (5 + 1) / 11 > 1 / 2 and A stays; were B not counted, going would cost 1 / 11
+    and A would go. B's fighters stay too (5 / 11 against (1 + 1) / 2)."""
+    m = tiny.build(tiny.world(width=2, height=1, params=CROWD_ONLY))
+    m.population[:] = [100, 1000]
+    tiny.place(m, "A", 0, n=1)
+    tiny.place(m, "B", 1, n=5)
+    tiny.begin_week(m)
+    rules.move(m)
+    assert m.fighters.cell.tolist() == [0, 1, 1, 1, 1, 1]
+
+
+def test_move_crowding_weighs_the_room_of_the_cell_a_mover_would_enter(tiny):
+    """A lone fighter where there is room for 2 goes where there is room for 3 (1 / 3 < 1 / 2)
+    and, from there, stays (1 / 3 against 1 / 2)."""
+    m = tiny.build(tiny.world(width=2, height=1, params=CROWD_ONLY))
+    m.population[:] = [100, 200]
+    tiny.place(m, "A", 0, n=1)
+    for _ in range(3):
+        tiny.begin_week(m)
+        rules.move(m)
+        assert m.fighters.cell.tolist() == [1]
+
+
+def test_move_crowding_takes_the_movers_in_a_random_order(tiny):
+    """One fighter of A (first row) and one of B in a cell with no people (room 1), room 2 next
+    door: whoever moves first goes ((0 + 1) / 2 against 2 / 1), the other then stays (a tie, 1
+    against 1, which staying wins). Over seeds, each of them is sometimes the one who goes."""
+    gone = set()
+    for seed in range(12):
+        m = tiny.build(tiny.world(width=2, height=1, params=CROWD_ONLY), seed=seed)
+        m.population[:] = [0, 100]
+        tiny.place(m, "A", 0, n=1)
+        tiny.place(m, "B", 0, n=1)
+        tiny.begin_week(m)
+        rules.move(m)
+        cells = m.fighters.cell.tolist()
+        assert sorted(cells) == [0, 1], cells
+        gone.add(m.group_names[int(m.fighters.group[cells.index(1)])])
+    assert gone == {"A", "B"}
 
 
 def test_move_crowding_spreads_a_crowd_that_its_own_numbers_hold_together(tiny):
@@ -912,8 +954,8 @@ def test_move_crowding_is_seen_as_the_movers_move_so_a_crowd_does_not_jump_as_a_
               "w_expand": 0.0, "move_noise": 0.01, "w_crowd": 1.0, "supply_ratio": 0.01}
     m = tiny.build(tiny.world(width=2, height=1, params=params, cell={"population": 1000}))
     tiny.place(m, "A", 0, n=100)
-    field = rules._move_field(m)                    # what everyone sees before anyone moves
-    assert field[0, 0] < field[0, 1] == 0.0
+    crowd, room = rules._crowding(m)   # before anyone moves, each of them would rather go
+    assert crowd[0] / room[0] > (crowd[1] + 1) / room[1]
     split = []
     for _ in range(6):
         tiny.begin_week(m)

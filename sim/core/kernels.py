@@ -879,15 +879,14 @@ def move_inputs(group, cell, G, C, hostility, relation, war, truce):
 @njit
 def move_field(n, log1p_n, hostile, state_strength, governance, security, owner, relation,
                claim, truce, w_own, w_opportunity, w_expand, w_danger, security_scale,
-               claim_expansion, w_crowd, supply_ratio, population):
+               claim_expansion):
     """The score of each cell for a fighter of each group (rules._move_field), from the
     fighters ``n``, log1p(n) and the rival strength ``hostile`` (weight @ n, by numpy):
     w_own log1p(n) + w_opportunity opportunity + w_expand expand - w_danger D / (D + n + 1),
     D = state strength + hostile, opportunity = (1 - L) s0 / (s0 + S), expand = 1 - respect
     of the cell's holder (a group's own ground fully, a truce partner's 1 - claim_expansion x
-    claim, anyone else's not at all; 1 where no group holds it); where w_crowd > 0, less
-    w_crowd N / (supply_ratio P + 1), N the fighters of every group in the cell and P its
-    civilians."""
+    claim, anyone else's not at all; 1 where no group holds it). The cost of crowding is not
+    in it: :func:`move_crowded` adds it as the movers move."""
     G, C = n.shape
     out = np.empty((G, C))
     for c in range(C):
@@ -905,13 +904,6 @@ def move_field(n, log1p_n, hostile, state_strength, governance, security, owner,
             danger = state_strength[c] + hostile[g, c]
             out[g, c] = (w_own * log1p_n[g, c] + w_opportunity * opp + w_expand * expand
                          - w_danger * danger / (danger + n[g, c] + 1.0))
-        if w_crowd > 0:
-            total = 0.0
-            for g in range(G):
-                total += n[g, c]
-            crowd = w_crowd * total / (supply_ratio * population[c] + 1.0)
-            for g in range(G):
-                out[g, c] -= crowd
     return out
 
 

@@ -428,26 +428,32 @@ def move(m: MilitantModel) -> None:
     movers = kernels.below(_uniform(rng, n), p.move_rate, F.routed)  # or routed
     if len(movers) == 0:
         return
-    crowded = p.w_crowd > 0
-    score = _move_field(m, crowd=not crowded).astype(np.float32)  # (G, C)
+    score = _move_field(m).astype(np.float32)  # (G, C)
     noise = rng.random((len(movers), 9), dtype=np.float32)
     restriction, restricted = m.restriction.ravel(), bool(m.restriction.any())
-    if not crowded:
+    if p.w_crowd <= 0:
         kernels.move(F.cell, F.group, F.routed, movers, score.ravel(), m.nbr, noise,
                      np.float32(p.move_noise), restriction, restricted, m.n_cells)
         return
     # crowding is seen as the movers move, one after the other in a random order
     order = rng.permutation(len(movers))
-    crowd = np.bincount(F.cell, minlength=m.n_cells).astype(np.float64)
+    crowd, room = _crowding(m)
     kernels.move_crowded(F.cell, F.group, F.routed, movers, order, score.ravel(), m.nbr, noise,
                          np.float32(p.move_noise), restriction, restricted, m.n_cells, crowd,
-                         p.supply_ratio * m.population + 1.0, p.w_crowd)
+                         room, p.w_crowd)
 
 
-def _move_field(m: MilitantModel, crowd: bool = True) -> np.ndarray:
+def _crowding(m: MilitantModel) -> tuple[np.ndarray, np.ndarray]:
+    """What the cost of crowding reads (see ``move``), per cell: the fighters of every group
+    standing there, N (float64, updated by the movers as they move), and its room,
+    supply_ratio P + 1, P its civilians."""
+    crowd = np.bincount(m.fighters.cell, minlength=m.n_cells).astype(np.float64)
+    return crowd, m.p.supply_ratio * m.population + 1.0
+
+
+def _move_field(m: MilitantModel) -> np.ndarray:
     """The score of each cell for a fighter of each group, (G, C) (see ``move``), as it stands
-    before anyone moves; ``crowd=False`` leaves out the cost of crowding (``move`` adds it as
-    the movers move)."""
+    before anyone moves, without the cost of crowding (``move`` adds it as the movers move)."""
     p, F = m.p, m.fighters
     n, weight = kernels.move_inputs(F.group, F.cell, m.n_groups, m.n_cells, m.hostility,
                                     m.relation, int(Relation.WAR), int(Relation.TRUCE))
@@ -455,8 +461,7 @@ def _move_field(m: MilitantModel, crowd: bool = True) -> np.ndarray:
     score = kernels.move_field(n, np.log1p(n), hostile, strength, m.governance,
                                m.security, m.owner, m.relation, m.claim, int(Relation.TRUCE),
                                p.w_own, p.w_opportunity, p.w_expand, p.w_danger,
-                               p.security_scale, p.claim_expansion,
-                               p.w_crowd if crowd else 0.0, p.supply_ratio, m.population)
+                               p.security_scale, p.claim_expansion)
     if p.w_defend > 0:
         # standing to defend: a cell the group holds draws its fighters by the hostile
         # strength within one step of it (the threat), against its own fighters there
