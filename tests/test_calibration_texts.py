@@ -14,7 +14,6 @@ from sim.analysis.calibration_report import calibration_facts, draws_note
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRITORY = ROOT / "calibrations" / "syria_territory"
-CROWDING = ROOT / "calibrations" / "crowding"
 PILOT = ROOT / "studies" / "calibration_pilot"
 CALIBRATION_MD = ROOT / "docs" / "CALIBRATION.md"
 ODD_MD = ROOT / "docs" / "ODD.md"
@@ -37,8 +36,6 @@ def _text(path: Path, start: str | None = None, end: str | None = None) -> str:
 PILOT_PART = (CALIBRATION_MD, "### The pilot, and what it showed", "###")
 TERRITORY_PARTS = {CALIBRATION_MD: ("### A small calibration that can be read", "###"),
                    ODD_MD: ("6. **Territory is a moving footprint", "7. **")}
-CROWDING_PARTS = {CALIBRATION_MD: ("### Crowding, with Syria and the Sahel together", "The numbers"),
-                  ODD_MD: ("10. **The fighters crowd into a few cells", "-----")}
 
 
 def _manifest(folder: Path) -> dict:
@@ -204,87 +201,3 @@ def test_the_report_says_how_many_particles_the_predictive_draws_are():
     assert draws_note(pred2.iloc[:0], post2) == ""
 
 
-def _e(x: float) -> str:
-    """A rate as the texts write it: 6.6e-5."""
-    return f"{x:.1e}".replace("e-0", "e-")
-
-
-def _crowding_phrases() -> dict[Path, list[str]]:
-    f = calibration_facts(CROWDING)
-    post = pd.read_parquet(CROWDING / "posterior.parquet")
-    w = post["weight"] / post["weight"].sum()
-    pred = pd.read_parquet(CROWDING / "predictive.parquet")
-    man = _manifest(CROWDING)
-    prior = {p["key"]: p for p in man["priors"]}
-    pat = f["patterns"]
-    held = pat["syria_2013:isis_territory_held_2015"]
-    lo_h, _ = _target(CROWDING, "syria_2013:isis_territory_held_2015")
-    crowd, own = f["params"]["w_crowd"], f["params"]["w_own"]
-    below1 = float(w[post["w_crowd"] < 1].sum())
-    prior_below1 = (1 - prior["w_crowd"]["low"]) / (prior["w_crowd"]["high"] - prior["w_crowd"]["low"])
-    above = float(w[post["w_own"] > 0.6].sum())
-    prior_above = (prior["w_own"]["high"] - 0.6) / (prior["w_own"]["high"] - prior["w_own"]["low"])
-    fit = pred[pred["fitted"]]
-    per = fit.groupby(["draw", "scenario"])["holds"].sum().unstack()
-    row = fit.pivot_table(index="draw", columns="pattern", values="value")
-    own_draw = fit.groupby("draw")["w_own"].first()
-    kept = own_draw[row["isis_territory_held_2015"] >= lo_h]
-    levy = fit.groupby("draw")["levy_rate"].first()
-    low_own = own_draw[own_draw < kept.min()]
-    low_levy = levy[levy < levy[kept.index].min()]
-    # "every draw with less levy or a weaker pull does not keep it"
-    assert not set(low_own.index) & set(kept.index) and not set(low_levy.index) & set(kept.index)
-    war = pat["sahel_2019:jnim_isgs_open_war"]
-    # the deaths by August 2020: below the target's floor or above its ceiling in every draw
-    lo_d, hi_d = _target(CROWDING, "sahel_2019:jnim_isgs_deaths_aug2020")
-    deaths = row["jnim_isgs_deaths_aug2020"]
-    assert ((deaths < lo_d) | (deaths > hi_d)).all()
-    common = [
-        f"{f['particles']} particles, {f['generations']} generations, 2 seeds",
-        f"{_n(f['evaluations'])} particle evaluations",
-        f"effective sample size is {f['ess']:.0f} of {f['particles']}",
-        f"median {crowd['median']:.1f}",
-        f"`w_own` median {own['median']:.2f}",
-        f"in {held['holds']} draws (median {_pct(held['median'])}",
-        f"{f['distinct']} distinct particles",
-    ]
-    odd = common + [
-        "no weight on `w_crowd` < 1",
-        f"against {_pct(prior_below1)} under the prior",
-        f"90% interval {crowd['q05']:.1f} to {crowd['q95']:.1f}",
-        f"weight {above:.2f} above 0.6",
-        f"against {prior_above:.1f} under the prior",
-        f"the target at least {_pct(lo_h)}",
-        f"`w_own` {kept.min():.2f} to {kept.max():.2f}",
-        f"and `levy_rate` {_e(levy[kept.index].min())} to {_e(levy[kept.index].max())}",
-        f"every draw with less levy ({len(low_levy)} draws) or a weaker pull ({len(low_own)})",
-        f"strength holds in {pat['syria_2013:isis_strength_2016']['holds']} draws",
-        f"the rebels' in {pat['syria_2013:rebels_strength_2015']['holds']} (median "
-        f"{100 * pat['syria_2013:rebels_strength_2015']['median']:.0f}%)",
-        "decades in none",
-        "hold in no draw",
-        f"(median week {war['median']:.0f}; in its window in {war['holds']} draws)",
-        f"killed at most {deaths[deaths < lo_d].max():.0f} by then",
-        f"killed {_n(deaths[deaths >= lo_d].min())} to {_n(deaths[deaths >= lo_d].max())}",
-        f"Per draw {per['syria_2013'].min()} to {per['syria_2013'].max()} of Syria's 14",
-        f"{per['sahel_2019'].min()} to {per['sahel_2019'].max()} of the Sahel's 7",
-        f"at most {(per['syria_2013'] + per['sahel_2019']).max()} of 21 in one draw",
-    ]
-    md = common + [
-        f"({f['draws']} draws: {f['distinct']} distinct particles)",
-        f"against at least {_pct(lo_h)})",
-        "the Sahel's deaths by August 2020 in none",
-        "no weight on `w_crowd` < 1 (median",
-    ]
-    assert man["seeds"] == 2 and len(man["patterns"]) == 21
-    # the words "none", "no draw" and "no weight" are counts of zero
-    assert pat["syria_2013:clash_size_decades"]["holds"] == 0
-    assert pat["sahel_2019:jnim_isgs_deaths_aug2020"]["holds"] == 0 and below1 == 0
-    return {CALIBRATION_MD: md, ODD_MD: odd}
-
-
-@pytest.mark.parametrize("doc", [CALIBRATION_MD, ODD_MD], ids=lambda p: p.name)
-def test_the_texts_on_the_crowding_calibration_quote_its_folder(doc):
-    text = _text(doc, *CROWDING_PARTS[doc])
-    missing = [p for p in _crowding_phrases()[doc] if p not in text]
-    assert not missing, f"{doc.name} no longer quotes calibrations/crowding: {missing}"

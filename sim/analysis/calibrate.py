@@ -991,7 +991,21 @@ def _run_locked(pyabc, cal, out: Path, old, workers, dask, progress, cmd, t_star
                 minimum_epsilon=cal.abc["min_epsilon"], max_nr_populations=target - done,
                 min_acceptance_rate=cal.abc["min_acceptance"],
                 max_total_nr_simulations=max_sims, max_walltime=None, min_eps_diff=0.0)
-            new, stop = _generations(abc, cal, t, target, max_sims, progress, out, manifest)
+            try:
+                new, stop = _generations(abc, cal, t, target, max_sims, progress, out,
+                                         manifest)
+            except AssertionError as exc:
+                if "weight" not in str(exc):
+                    raise
+                kept = _generations_done(db_file)
+                raise CalibrationError(
+                    cal.file, "abc", f"pyABC could not weight generation {kept + 1} ({exc}): a "
+                    "proposed particle's transition density came out as zero, so its weight "
+                    "was infinite (pyABC issue #614, seen with few particles for the number of "
+                    f"parameters); the {kept} generation(s) accepted before it are kept in "
+                    f"{db_file}", allowed=f"run again with --generations {kept} to write them "
+                    "out, or with more particles (--particles) in a fresh --out folder"
+                ) from None
         finally:
             _close_owned(owned, dask)
     done, post = _posterior_outputs(cal, out, manifest, db_file, workers, progress)
