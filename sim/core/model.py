@@ -37,14 +37,20 @@ class RecorderCollector(mesa.DataCollector):
         self._model = model
         self._columns = list(columns)
         self._rows: list[int] = []
+        self._read: tuple[int, dict[str, list]] = (-1, {})  # (collections, model_vars) last read
         super().__init__(model_reporters={c: c for c in columns})
 
     @property
     def model_vars(self) -> dict[str, list]:
-        rec = self._model.recorder
-        rows = np.asarray(self._rows, dtype=np.int64)
-        return {c: rec.data[rows, rec._col[c]].round().astype(np.int64).tolist()
-                for c in self._columns}
+        """The columns at each collection, read once per collection count (``batch_run`` reads
+        them once per step it reports)."""
+        if self._read[0] != len(self._rows):
+            rec = self._model.recorder
+            rows = np.asarray(self._rows, dtype=np.int64)
+            self._read = (len(self._rows), {
+                c: rec.data[rows, rec._col[c]].round().astype(np.int64).tolist()
+                for c in self._columns})
+        return self._read[1]
 
     @model_vars.setter
     def model_vars(self, value) -> None:

@@ -135,8 +135,6 @@ class Recorder:
             row[at:at + D] = m.tension[self._da, self._db]
             row[at + D:at + 2 * D] = t.defections[self._da, self._db]
         self.rows += 1
-        #: the fighters and cells held per group of the week just collected (float64, int64)
-        self.counts = (counts, terr)
         self.control.append(m.owner.astype(np.int8))
         self.ungoverned.append(ungov)
         if m.week % self.map_every == 0:
