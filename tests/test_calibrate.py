@@ -110,13 +110,13 @@ def test_tiny_calibration_writes_the_posterior_and_its_history(tiny):
         assert col in post, col
     assert post["clash_kappa"].between(0, 1).all()
     assert post["desert_rate"].between(0.001, 0.1).all()
-    # the log-uniform prior is sampled on log10 of the value: pyABC's history holds the
-    # logarithm (within [-3, -1]), the posterior the value itself
+    # pyABC sees every parameter on [0, 1] (abc.space "unit"), on the scale its prior is flat
+    # on: log10 of the value for a log-uniform prior (here [0.001, 0.1], so 10 ** (2u - 3))
     hist = _particles(out / "abc.db", 1)
-    logs = hist.loc[hist["name"] == "p01", "value"].to_numpy()
-    assert ((logs >= -3) & (logs <= -1)).all()
-    assert np.allclose(np.sort(10.0 ** logs), np.sort(post["desert_rate"].to_numpy()))
-    kappa = hist.loc[hist["name"] == "p00", "value"].to_numpy()  # uniform: as it is
+    u = hist.loc[hist["name"] == "p01", "value"].to_numpy()
+    assert ((u >= 0) & (u <= 1)).all()
+    assert np.allclose(np.sort(10.0 ** (2 * u - 3)), np.sort(post["desert_rate"].to_numpy()))
+    kappa = hist.loc[hist["name"] == "p00", "value"].to_numpy()  # uniform on [0, 1]: as it is
     assert np.allclose(np.sort(kappa), np.sort(post["clash_kappa"].to_numpy()))
     assert (post["distance"] >= 0).all()
     # a particle's miss is what its value makes of the target
@@ -408,6 +408,8 @@ BAD = [
     (_with("abc/scale", "iqr"), "abc.scale: unknown scale function (given: 'iqr'); allowed: "
                                 "rmsd, mad, std"),
     (_with("abc/p", 0.5), "abc.p: must be >= 1"),
+    (_with("abc/space", "natural"), "abc.space: unknown scale for pyABC's parameters (given: "
+                                    "'natural'); allowed: 'unit'"),
     (_with("abc/population", 5), "abc.population: unknown key"),
     (_with("check/classroom", ["rivals_fight"]), "check.classroom.rivals_fight: is also fitted"),
     (_with("predictive/draws", -1), "predictive.draws: must be a whole number >= 0"),
@@ -475,6 +477,58 @@ def test_a_kept_calibration_is_what_its_file_and_the_model_give_now(name, scenar
     for f in cal.patterns:
         k = f"value:{f.name}"
         assert got[k] == row[k] or (math.isnan(got[k]) and math.isnan(row[k])), k
+
+
+def test_the_two_scales_pyabc_may_see_give_the_same_values_and_fingerprints_differ():
+    cal = load_calibration(TINY)
+    kappa, desert = cal.priors          # uniform [0, 1]; log-uniform [0.001, 0.1]
+    assert cb.from_abc(desert, 0.5, "unit") == pytest.approx(0.01)   # the geometric middle
+    assert cb.from_abc(desert, 0.0, "unit") == pytest.approx(0.001)
+    assert cb.from_abc(desert, -2.0, "log10") == pytest.approx(0.01)
+    assert cb.from_abc(kappa, 0.25, "unit") == cb.from_abc(kappa, 0.25, "log10") == 0.25
+    old = load_calibration(_with("abc/space", "log10"))
+    assert old.fingerprint() != cal.fingerprint()   # a history is read on the scale it was made
+
+
+def test_on_the_unit_scale_pyabc_kernel_is_not_singular_where_on_the_natural_it_is():
+    """pyABC issue #614 as calibrations/crowding_clashes.toml met it: accepted particles with
+    levy_rate within [0, 0.0001] next to w_crowd over [0, 10] make the covariance of pyABC's
+    kernel singular to scipy on the natural scale, so many of the kernel's own proposals have
+    density 0 (an infinite weight); on [0, 1] each all have a density."""
+    from pyabc.transition import MultivariateNormalTransition
+
+    cal = load_calibration(ROOT / "calibrations" / "crowding_clashes.toml")
+    names = [p.name for p in cal.priors]
+    assert names[0] == "w_crowd" and names[-1] == "levy_rate"
+    rng = np.random.default_rng(7)
+    n = 48
+    natural = {}
+    for p in cal.priors:
+        hi = 0.0001 if p.name == "levy_rate" else p.high
+        lo = p.low
+        if p.prior == "loguniform":
+            natural[p.name] = 10.0 ** rng.uniform(np.log10(lo), np.log10(hi), n)
+        else:
+            natural[p.name] = rng.uniform(lo, hi, n)
+    zeros = {}
+    for space in ("log10", "unit"):
+        seen = pd.DataFrame({f"p{i:02d}": _to_space(p, natural[p.name], space)
+                             for i, p in enumerate(cal.priors)})
+        kernel = MultivariateNormalTransition()
+        kernel.fit(seen, np.full(n, 1.0 / n))
+        draws = seen.to_numpy() + rng.multivariate_normal(np.zeros(len(names)), kernel.cov, n)
+        zeros[space] = int(sum(kernel.pdf(pd.Series(d, index=seen.columns)) == 0
+                               for d in draws))
+    # one proposal of density 0 is enough to stop a generation; here about half are
+    assert zeros["log10"] >= n // 4 and zeros["unit"] == 0, zeros
+
+
+def _to_space(p, x, space):
+    v = np.log10(x) if p.prior == "loguniform" else np.asarray(x, dtype=float)
+    if space == "log10":
+        return v
+    lo, hi = (np.log10(p.low), np.log10(p.high)) if p.prior == "loguniform" else (p.low, p.high)
+    return (v - lo) / (hi - lo)
 
 
 def test_an_earlier_stop_holds_only_while_its_setting_is_unchanged():

@@ -80,7 +80,7 @@ PRIORS = ("uniform", "loguniform")
 #: defaults of the [abc] table
 ABC_DEFAULTS = {"particles": 100, "generations": 8, "epsilon_quantile": 0.5,
                 "min_epsilon": 0.0, "min_acceptance": 0.0, "p": 2.0, "scale": "rmsd",
-                "max_weight_ratio": 100.0, "max_simulations": 0}
+                "max_weight_ratio": 100.0, "max_simulations": 0, "space": "unit"}
 #: keys of each table
 _TOP_KEYS = {"calibration", "parameters", "scenarios", "check", "abc", "predictive"}
 _CAL_KEYS = {"name", "description", "seeds", "seed", "steps"}
@@ -177,12 +177,13 @@ class Calibration:
         """What makes two calibrations the same fit (the stopping rules are left out: a
         calibration may be run on for more generations in the same folder)."""
         abc = {k: v for k, v in self.abc.items()
-               if k not in ("generations", "min_epsilon", "min_acceptance", "max_simulations")}
+               if k not in ("generations", "min_epsilon", "min_acceptance", "max_simulations",
+                            "space")}
         return {"scenarios": {s: _digest(self.scenario_files[s]) for s in self.scenarios},
                 "priors": [p.to_dict() for p in self.priors],
                 "patterns": [(f.name, f.weight) for f in self.patterns],
                 "seeds": self.seeds, "seed": self.seed, "steps": self.steps, "abc": abc,
-                "prior_space": PRIOR_SPACE}
+                "prior_space": SPACES[self.abc["space"]]}
 
     def fingerprint(self) -> str:
         blob = json.dumps(self.fingerprint_parts(), sort_keys=True, default=str).encode()
@@ -590,6 +591,11 @@ def _abc_table(file: str, raw: dict[str, Any]) -> dict[str, Any]:
         raise CalibrationError(file, "abc.scale", "unknown scale function", sc,
                                ", ".join(SCALES))
     abc["scale"] = sc
+    space = abc_raw.get("space", ABC_DEFAULTS["space"])
+    if space not in SPACES:
+        raise CalibrationError(file, "abc.space", "unknown scale for pyABC's parameters", space,
+                               ", ".join(f"{k!r} ({v})" for k, v in SPACES.items()))
+    abc["space"] = space
     abc["max_simulations"] = _whole(file, "abc.max_simulations",
                                     abc_raw.get("max_simulations", 0), 0,
                                     "the most particle evaluations in all (0: no limit)")
@@ -677,6 +683,7 @@ class Simulator:
 
     def __init__(self, cal: Calibration, names: dict[str, str], watch_parent: bool = False):
         self.priors = list(cal.priors)
+        self.space = cal.abc["space"]
         self.names = dict(names)              # pyABC's name -> column name
         self.scenarios = list(cal.scenarios)
         self.files = {s: cal.scenario_files[s] for s in cal.scenarios}
@@ -691,7 +698,7 @@ class Simulator:
         self.parent_start = _start_time(os.getpid()) if watch_parent else None
 
     def values(self, par) -> dict[str, float]:
-        return {self.names[k]: from_abc(p, float(par[k]))
+        return {self.names[k]: from_abc(p, float(par[k]), self.space)
                 for k, p in zip(self.names, self.priors)}
 
     def __call__(self, par) -> dict[str, float]:
@@ -789,19 +796,27 @@ def _names(cal: Calibration) -> dict[str, str]:
     return {f"p{i:02d}": p.name for i, p in enumerate(cal.priors)}
 
 
-#: how pyABC sees a parameter: a log-uniform prior is sampled as a uniform prior on log10 of the
-#: value, so that the transition kernel (a multivariate normal) and the importance weights work
-#: on the scale the prior is flat on. On the natural scale the weights carry the prior density
-#: 1/x of every log-uniform parameter, and a few particles at small values take all the weight
-#: (effective sample sizes of 1.5 to 4 of 48 particles over 18 parameters, nine log-uniform).
-PRIOR_SPACE = "log10 for loguniform"
+#: how pyABC sees a parameter (the [abc] setting ``space``). pyABC's transition kernel is a
+#: multivariate normal fitted to the particles, and scipy treats its covariance as singular
+#: when one eigenvalue is below about 2e-10 of the largest: on the natural scale a range of
+#: 0-0.0002 next to one of 0-10 sits at that edge, a proposal then has transition density 0
+#: and pyABC stops ("population total weight nan", pyABC issue #614). "unit" maps every
+#: parameter onto [0, 1] on the scale its prior is flat on (log10 of the value for a
+#: log-uniform prior), so the covariance's eigenvalues are of one size. "log10" is the older
+#: scale: natural values, log10 for a log-uniform prior (on the natural scale the weights would
+#: carry the prior density 1/x of every log-uniform parameter, and a few particles at small
+#: values take all the weight). Each string is part of a calibration's fingerprint: a history
+#: is read back only on the scale it was made on.
+SPACES = {"unit": "unit interval, log10 for loguniform", "log10": "log10 for loguniform"}
 
 
 def _prior_distribution(pyabc, cal: Calibration):
     rvs = {}
     for i, p in enumerate(cal.priors):
         key = f"p{i:02d}"
-        if p.prior == "loguniform":
+        if cal.abc["space"] == "unit":
+            rvs[key] = pyabc.RV("uniform", 0.0, 1.0)
+        elif p.prior == "loguniform":
             lo, hi = math.log10(p.low), math.log10(p.high)
             rvs[key] = pyabc.RV("uniform", lo, hi - lo)
         else:
@@ -809,8 +824,13 @@ def _prior_distribution(pyabc, cal: Calibration):
     return pyabc.Distribution(**rvs)
 
 
-def from_abc(prior: Prior, v: float) -> float:
-    """A parameter's value from pyABC's (log10 of it for a log-uniform prior)."""
+def from_abc(prior: Prior, v: float, space: str) -> float:
+    """A parameter's value from pyABC's, on the scale ``space`` (see SPACES)."""
+    if space == "unit":
+        if prior.prior == "loguniform":
+            lo, hi = math.log10(prior.low), math.log10(prior.high)
+            return float(10.0 ** (lo + v * (hi - lo)))
+        return float(prior.low + v * (prior.high - prior.low))
     return float(10.0 ** v) if prior.prior == "loguniform" else float(v)
 
 
@@ -1001,10 +1021,12 @@ def _run_locked(pyabc, cal, out: Path, old, workers, dask, progress, cmd, t_star
                 raise CalibrationError(
                     cal.file, "abc", f"pyABC could not weight generation {kept + 1} ({exc}): a "
                     "proposed particle's transition density came out as zero, so its weight "
-                    "was infinite (pyABC issue #614, seen with few particles for the number of "
-                    f"parameters); the {kept} generation(s) accepted before it are kept in "
-                    f"{db_file}", allowed=f"run again with --generations {kept} to write them "
-                    "out, or with more particles (--particles) in a fresh --out folder"
+                    "was infinite (pyABC issue #614: the kernel's covariance was singular, as "
+                    "when parameters' ranges differ by ten orders of magnitude on abc.space "
+                    f"\"log10\", or when one parameter has collapsed); the {kept} "
+                    f"generation(s) accepted before it are kept in {db_file}",
+                    allowed=f"run again with --generations {kept} to write them out; in a "
+                    "fresh --out folder, abc.space = \"unit\" or more particles (--particles)"
                 ) from None
         finally:
             _close_owned(owned, dask)
@@ -1156,7 +1178,7 @@ def write_outputs(cal: Calibration, out: Path, abc_id: int = 1) -> pd.DataFrame:
     for i, part in enumerate(pop.particles):
         r = {"particle": i, "generation": int(t) + 1}
         for (k, col), prior in zip(names.items(), cal.priors):
-            r[col] = from_abc(prior, float(part.parameter[k]))
+            r[col] = from_abc(prior, float(part.parameter[k]), cal.abc["space"])
         r["weight"] = float(part.weight)
         r["distance"] = float(part.distance)
         ss = part.sum_stat or {}
