@@ -176,6 +176,8 @@ class Calibration:
     def fingerprint_parts(self) -> dict[str, Any]:
         """What makes two calibrations the same fit (the stopping rules are left out: a
         calibration may be run on for more generations in the same folder)."""
+        # the space enters as its description, which for "log10" is the string older
+        # histories were fingerprinted with, so their folders still match their files
         abc = {k: v for k, v in self.abc.items()
                if k not in ("generations", "min_epsilon", "min_acceptance", "max_simulations",
                             "space")}
