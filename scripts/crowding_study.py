@@ -6,8 +6,9 @@ numbers; nothing in it costs a crowd anything, and a year into ``syria_2013`` an
 ``sahel_2019`` each group's fighters stand in a few crowded cells. The option ``w_crowd`` (0 as
 shipped) costs a cell w_crowd N / (supply_ratio P + 1) in the move score, N the agents of every
 group in it and P its civilians (what a cell can feed and house). For each column (the shipped
-model and ``w_crowd`` from 1 to 10), 30 seeds (the seeds of ``militant-sim check SCENARIO
---seeds 30``) give
+model, ``w_crowd`` from 1 to 10, and the posterior median and heaviest particle of the kept
+calibration ``calibrations/crowding_clashes``), 30 seeds (the seeds of ``militant-sim check
+SCENARIO --seeds 30``) give
 
 * every pattern of ``syria_2013`` and ``sahel_2019`` (``militant-sim check ... --json``), and
   how many of them hold in expectation over resamples of the seeds,
@@ -43,6 +44,19 @@ SCENARIOS = ("syria_2013", "sahel_2019")
 SEEDS = 30
 #: the week at which the fighters' places are read
 WEEK = 52
+#: the kept calibration whose posterior median and heaviest particle are the last two columns
+CALIBRATION = ROOT / "calibrations" / "crowding_clashes"
+
+
+def posterior_setting(which: str) -> dict[str, float]:
+    """The parameters of the kept calibration CALIBRATION at its weighted posterior ``median``
+    or its ``heaviest`` particle, to four significant figures (as ``--set`` gives them)."""
+    from sim.analysis.calibration_report import calibration_facts
+
+    params = calibration_facts(CALIBRATION)["params"]
+    return {k: float(f"{v[which]:.4g}") for k, v in params.items()}
+
+
 #: the columns: file stem, heading, overrides; the first is the shipped model
 COLUMNS: list[tuple[str, str, dict[str, float]]] = [
     ("shipped", "shipped (`w_crowd` 0)", {}),
@@ -53,6 +67,9 @@ COLUMNS: list[tuple[str, str, dict[str, float]]] = [
      {"w_crowd": 3.0, "supply_ratio": 0.02}),
     ("w_crowd5", "`w_crowd` 5", {"w_crowd": 5.0}),
     ("w_crowd10", "`w_crowd` 10", {"w_crowd": 10.0}),
+    ("posterior_median", "posterior median of `calibrations/crowding_clashes`",
+     posterior_setting("median")),
+    ("posterior_heaviest", "its heaviest particle", posterior_setting("heaviest")),
 ]
 #: what is read of each group at WEEK
 PLACES = ("crowd", "effective", "occupied", "held", "most")

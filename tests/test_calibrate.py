@@ -456,10 +456,12 @@ def test_the_shipped_calibration_parses_and_dry_runs():
     assert "syria_2013" in res.stdout and "check idlib_2020:had_to_isis" in res.stdout
 
 
-@pytest.mark.parametrize("name, scenarios", [("syria_territory", {"syria_2013"})])
+@pytest.mark.parametrize("name, scenarios", [("syria_territory", {"syria_2013"}),
+                                             ("crowding_clashes", {"syria_2013", "sahel_2019"})])
 def test_a_kept_calibration_is_what_its_file_and_the_model_give_now(name, scenarios):
-    """calibrations/NAME/ (kept in the repository: syria_territory, docs/ODD.md section 10,
-    item 6) was made from the file as it is, and its heaviest particle,
+    """calibrations/NAME/ (kept in the repository: syria_territory and crowding_clashes,
+    docs/ODD.md section 10, items 6 and 10) was made from the file as it is, and its heaviest
+    particle,
     evaluated again from its values on each scenario, gives its stored values."""
     folder = ROOT / "calibrations" / name
     cal = load_calibration(ROOT / "calibrations" / f"{name}.toml")

@@ -14,6 +14,7 @@ from sim.analysis.calibration_report import calibration_facts, draws_note
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRITORY = ROOT / "calibrations" / "syria_territory"
+CROWDING = ROOT / "calibrations" / "crowding_clashes"
 PILOT = ROOT / "studies" / "calibration_pilot"
 CALIBRATION_MD = ROOT / "docs" / "CALIBRATION.md"
 ODD_MD = ROOT / "docs" / "ODD.md"
@@ -36,6 +37,8 @@ def _text(path: Path, start: str | None = None, end: str | None = None) -> str:
 PILOT_PART = (CALIBRATION_MD, "### The pilot, and what it showed", "###")
 TERRITORY_PARTS = {CALIBRATION_MD: ("### A small calibration that can be read", "###"),
                    ODD_MD: ("6. **Territory is a moving footprint", "7. **")}
+CROWDING_PARTS = {CALIBRATION_MD: ("### Crowding, with Syria and the Sahel together", "###"),
+                  ODD_MD: ("A pilot calibration of crowding", "-----")}
 
 
 def _manifest(folder: Path) -> dict:
@@ -131,6 +134,54 @@ def _territory_phrases() -> list[str]:
     }
 
 
+def _crowding_phrases() -> dict[Path, list[str]]:
+    f = calibration_facts(CROWDING)
+    man = _manifest(CROWDING)
+    gen = pd.read_parquet(CROWDING / "generations.parquet")
+    par, pat = f["params"], f["patterns"]
+    w, own, kappa = par["w_crowd"], par["w_own"], par["clash_kappa"]
+    prior = next(p for p in man["priors"] if p["key"] == "w_crowd")
+    held = pat["syria_2013:isis_territory_held_2015"]
+    brk = pat["syria_2013:isis_rebels_breakdown"]
+    co = pat["sahel_2019:jnim_isgs_coexistence"]
+    dead = pat["sahel_2019:jnim_isgs_deaths_aug2020"]
+
+    def draws(p):
+        return "none" if p["holds"] == 0 else str(p["holds"])
+
+    common = [
+        f"{f['particles']} particles, {f['generations']} generations, {man['seeds']} seeds per "
+        f"particle, {_n(f['evaluations'])} particle evaluations",
+        f"effective sample size is {f['ess']:.0f} of {f['particles']}",
+        f"median {w['median']:.1f}, 90% interval ({w['q05']:.1f} to {w['q95']:.1f})",
+        f"uniform prior {prior['low']:g} to {prior['high']:g}" if prior["prior"] == "uniform"
+        else f"prior {prior['prior']}",
+        f"{kappa['q05']:.4f} to {kappa['q95']:.2f}",
+        f"{f['distinct']} distinct particles",
+        f"over 2015 in {held['holds']}",
+        f"in its window in {brk['holds']}",
+        f"by August 2020 in {draws(dead)}",
+    ]
+    return {
+        CALIBRATION_MD: common + [
+            f"Of {f['draws']} posterior-predictive draws",
+            f"epsilon fell from {gen['epsilon'].iloc[0]:.2f} to {gen['epsilon'].iloc[-1]:.2f}",
+            f"acceptance from {gen['acceptance'].iloc[0]:.2f} to "
+            f"{gen['acceptance'].iloc[-1]:.2f}",
+        ],
+        ODD_MD: common + [
+            f"Over {f['draws']} draws from the posterior",
+            f"`w_own` median {own['median']:.2f} ({own['q05']:.2f} to {own['q95']:.2f}",
+            f"(median {kappa['median']:.3f}, 90% interval",
+            f"({f['distinct']} distinct particles, {man['predictive']['seeds']} new seeds each)",
+            f"in {held['holds']} draws (median {_pct(held['median'])}",
+            f"in {brk['holds']} draws (median week {brk['median']:.1f})",
+            f"coexistence in {co['holds']} (median {co['median']:.1f} years)",
+            f"(weight {f['top_weights'][0]:.2f}, `clash_kappa` {kappa['heaviest']:.2f})",
+        ],
+    }
+
+
 def _pilot_phrases() -> list[str]:
     f = calibration_facts(PILOT)
     pat = f["patterns"]
@@ -163,11 +214,18 @@ def _pilot_phrases() -> list[str]:
     ]
 
 
+#: per kept calibration folder: the parts of the documents on it and the phrases they quote
+KEPT_TEXTS = {"syria_territory": (TERRITORY_PARTS, _territory_phrases),
+              "crowding_clashes": (CROWDING_PARTS, _crowding_phrases)}
+
+
+@pytest.mark.parametrize("name", sorted(KEPT_TEXTS))
 @pytest.mark.parametrize("doc", [CALIBRATION_MD, ODD_MD], ids=lambda p: p.name)
-def test_the_texts_on_the_territory_calibration_quote_its_folder(doc):
-    text = _text(doc, *TERRITORY_PARTS[doc])
-    missing = [p for p in _territory_phrases()[doc] if p not in text]
-    assert not missing, f"{doc.name} no longer quotes calibrations/syria_territory: {missing}"
+def test_the_texts_on_a_kept_calibration_quote_its_folder(doc, name):
+    parts, phrases = KEPT_TEXTS[name]
+    text = _text(doc, *parts[doc])
+    missing = [p for p in phrases()[doc] if p not in text]
+    assert not missing, f"{doc.name} no longer quotes calibrations/{name}: {missing}"
 
 
 def test_the_text_on_the_pilot_quotes_its_folder():

@@ -130,7 +130,8 @@ def test_what_the_odd_says_of_the_crowding_study_follows_from_it():
     assert [show(st, syr, g, "held")[0] for st in ("w_crowd3", "shipped")
             for g in ("ISIS", "Nusra")] == [210, 130, 92, 32]
     # "not always upward (JNIM 80 to 166 cells across the columns, against 167 as shipped)"
-    crowd = [s for s, _, _ in mod.COLUMNS if s != "shipped"]
+    # the columns of w_crowd alone (the calibration's two columns set six parameters)
+    crowd = [s for s, _, _ in mod.COLUMNS if s.startswith("w_crowd")]
     jnim = [show(s, sah, "JNIM", "held")[0] for s in crowd]
     assert (min(jnim), max(jnim), show("shipped", sah, "JNIM", "held")[0]) == (80, 166, 167)
     # "6, 6, 7, 6 and 5 of 14 patterns hold at w_crowd 1, 2, 3, 5 and 10 (6 as shipped), and 5
@@ -202,6 +203,64 @@ def test_what_the_odd_says_of_the_crowding_study_follows_from_it():
     # "the same study then found 10 of Syria's 14 patterns at w_crowd 3. That figure was the
     # artefact's": the kept column now holds fewer
     assert held["w_crowd3"][syr] < 10
+
+
+def test_the_columns_of_the_kept_calibration_are_its_median_and_heaviest_particle():
+    """The study's last two columns set the six parameters of calibrations/crowding_clashes at
+    its posterior median and heaviest particle, and what docs/ODD.md section 10, item 10 says
+    of them at 30 seeds is what they give."""
+    from sim.analysis.calibration_report import calibration_facts
+
+    mod = _study()
+    facts = calibration_facts(mod.CALIBRATION)
+    over = {s: o for s, _, o in mod.COLUMNS}
+    for stem, which in (("posterior_median", "median"), ("posterior_heaviest", "heaviest")):
+        assert set(over[stem]) == set(facts["params"]), stem
+        for k, v in over[stem].items():
+            assert v == pytest.approx(facts["params"][k][which], rel=1e-3), (stem, k)
+    data = mod.load()
+    syr, sah = "syria_2013", "sahel_2019"
+
+    def pats(stem, sc):
+        return {p["id"]: p for p in data[stem][sc]["check"]["patterns"]}
+
+    def held(stem, sc):
+        return sum(p["holds"] for p in pats(stem, sc).values())
+
+    def expect(stem, sc):
+        return f"{sum(p['held_resampled'] for p in pats(stem, sc).values()):.1f}"
+
+    med, top, ship = "posterior_median", "posterior_heaviest", "shipped"
+    pm, ph = pats(med, syr), pats(med, sah)
+    th = pats(top, sah)
+    n_syr, n_sah = len(pm), len(ph)
+    most = max(held(s, syr) + held(s, sah) for s in (med, top))
+    assert held(ship, syr) + held(ship, sah) <= most   # "no point ... holds more than"
+    assert not any(all(p["holds"] for p in pats(s, sc).values()) for s in (med, top)
+                   for sc in (syr, sah))               # "neither ... passes either scenario"
+    phrases = [
+        f"the posterior median holds {held(med, syr)} of Syria's {n_syr} patterns "
+        f"({held(ship, syr)} as shipped) and {held(med, sah)} of the Sahel's {n_sah} "
+        f"({held(ship, sah)} as shipped)",
+        f"ISIS keeps {100 * pm['isis_territory_held_2015']['value']:.0f}% of its ground over "
+        "2015",
+        f"first half of 2017 ({100 * pm['isis_territory_2017h1']['value']:.1f}%)",
+        f"the truce lasts {ph['jnim_isgs_coexistence']['value']:.1f} years, open war comes at "
+        f"week {ph['jnim_isgs_open_war']['value']:.0f} and "
+        f"{ph['jnim_isgs_deaths_aug2020']['value']:.0f} fighters die by August 2020",
+        f"holds {held(top, syr)} and {held(top, sah)}: its Sahel war comes in time (week "
+        f"{th['jnim_isgs_open_war']['value']:.0f}) and kills "
+        f"{th['jnim_isgs_deaths_aug2020']['value']:,.0f} by August 2020",
+        f"that is {expect(med, syr)} and {expect(med, sah)} at the median and "
+        f"{expect(top, syr)} and {expect(top, sah)} at the heaviest particle, against "
+        f"{expect(ship, syr)} and {expect(ship, sah)} as shipped",
+        f"holds more than {most} of the {n_syr + n_sah} patterns "
+        f"({held(ship, syr) + held(ship, sah)} as shipped)",
+    ]
+    assert th["jnim_isgs_open_war"]["holds"] and not th["jnim_isgs_deaths_aug2020"]["holds"]
+    text = " ".join((mod.ROOT / "docs" / "ODD.md").read_text().split())
+    missing = [x for x in phrases if x not in text]
+    assert not missing, missing
 
 
 def test_the_odds_figures_of_how_crowds_move_are_what_the_model_gives_now():
