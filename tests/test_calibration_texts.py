@@ -138,6 +138,8 @@ def _crowding_phrases() -> dict[Path, list[str]]:
     f = calibration_facts(CROWDING)
     man = _manifest(CROWDING)
     gen = pd.read_parquet(CROWDING / "generations.parquet")
+    post = pd.read_parquet(CROWDING / "posterior.parquet")
+    pred = pd.read_parquet(CROWDING / "predictive.parquet")
     par, pat = f["params"], f["patterns"]
     w, own, kappa = par["w_crowd"], par["w_own"], par["clash_kappa"]
     prior = next(p for p in man["priors"] if p["key"] == "w_crowd")
@@ -146,13 +148,35 @@ def _crowding_phrases() -> dict[Path, list[str]]:
     co = pat["sahel_2019:jnim_isgs_coexistence"]
     dead = pat["sahel_2019:jnim_isgs_deaths_aug2020"]
 
+    def rho(a, b):   # Spearman rank correlation over the particles (unweighted)
+        return f"{post[a].corr(post[b], method='spearman'):.2f}"
+
+    v = "value:syria_2013:", "value:sahel_2019:"
+    top = post.sort_values("weight").iloc[-1]
+    # the draws that miss ISIS's ground over 2015, and the particles they are of
+    ground = pred[(pred["scenario"] == "syria_2013")
+                  & (pred["pattern"] == "isis_territory_held_2015")]
+    missed = set(ground.loc[~ground["holds"].astype(bool), "particle"])
+    # the Sahel's draws in which open war comes by the end of its window, and their deaths
+    sahel = pred[pred["scenario"] == "sahel_2019"].pivot_table(index="draw", columns="pattern",
+                                                              values="value")
+    war_hi = _target(CROWDING, "sahel_2019:jnim_isgs_open_war")[1]
+    soon = sahel["jnim_isgs_open_war"] <= war_hi
+    d_soon, d_late = sahel.loc[soon, "jnim_isgs_deaths_aug2020"], \
+        sahel.loc[~soon, "jnim_isgs_deaths_aug2020"]
+    # patterns each particle holds at the calibration's seeds
+    per_particle = (post[[c for c in post.columns if c.startswith("miss:")]] == 0).sum(axis=1)
+    brk_hi = _target(CROWDING, "syria_2013:isis_rebels_breakdown")[1]
+    late = float(post.loc[post[v[0] + "isis_rebels_breakdown"] > brk_hi, "weight"].sum()
+                 / post["weight"].sum())
+    many = 14   # "more than 13": the most of the two points run at 30 seeds (its own test)
+
     def draws(p):
         return "none" if p["holds"] == 0 else str(p["holds"])
 
     common = [
-        f"{f['particles']} particles, {f['generations']} generations, {man['seeds']} seeds per "
-        f"particle, {_n(f['evaluations'])} particle evaluations",
-        f"effective sample size is {f['ess']:.0f} of {f['particles']}",
+        f"{f['particles']} particles, {f['generations']} generations, {man['seeds']} seeds",
+        f"{_n(f['evaluations'])} particle evaluations",
         f"median {w['median']:.1f}, 90% interval ({w['q05']:.1f} to {w['q95']:.1f})",
         f"uniform prior {prior['low']:g} to {prior['high']:g}" if prior["prior"] == "uniform"
         else f"prior {prior['prior']}",
@@ -164,21 +188,42 @@ def _crowding_phrases() -> dict[Path, list[str]]:
     ]
     return {
         CALIBRATION_MD: common + [
+            f"effective sample size is {f['ess']:.0f} of {f['particles']} "
+            f"({gen['ess'].iloc[-2]:.0f} in the second",
             f"Of {f['draws']} posterior-predictive draws",
             f"epsilon fell from {gen['epsilon'].iloc[0]:.2f} to {gen['epsilon'].iloc[-1]:.2f}",
             f"acceptance from {gen['acceptance'].iloc[0]:.2f} to "
             f"{gen['acceptance'].iloc[-1]:.2f}",
         ],
         ODD_MD: common + [
+            f"(effective sample size {gen['ess'].iloc[-2]:.0f} of {f['particles']} in the second",
+            f"about {gen['ess'].iloc[-2]:.0f} particles; {f['ess']:.0f} of {f['particles']} "
+            "in the third)",
+            f"rises with the levy (Spearman rank correlation {rho('w_crowd', 'levy_rate')})",
             f"Over {f['draws']} draws from the posterior",
-            f"`w_own` median {own['median']:.2f} ({own['q05']:.2f} to {own['q95']:.2f}",
+            f"`w_own` has median {own['median']:.2f} ({own['q05']:.2f} to {own['q95']:.2f}",
             f"(median {kappa['median']:.3f}, 90% interval",
             f"({f['distinct']} distinct particles, {man['predictive']['seeds']} new seeds each)",
-            f"in {held['holds']} draws (median {_pct(held['median'])}",
+            f"in {held['holds']} draws (median {_pct(held['median'])} over the draws)",
+            f"follows the levy (Spearman {rho('levy_rate', v[0] + 'isis_territory_held_2015')})"
+            f" more than crowding ({rho('w_crowd', v[0] + 'isis_territory_held_2015')})",
             f"in {brk['holds']} draws (median week {brk['median']:.1f})",
             f"coexistence in {co['holds']} (median {co['median']:.1f} years)",
-            f"(weight {f['top_weights'][0]:.2f}, `clash_kappa` {kappa['heaviest']:.2f})",
+            f"the {int(soon.sum())} draws in which open war comes by week {war_hi:.0f} kill "
+            f"{_n(d_soon.min())} to {_n(d_soon.max())} fighters by then, the others at most "
+            f"{_n(d_late.max())}",
+            f"(weight {f['top_weights'][0]:.2f}, `clash_kappa` {kappa['heaviest']:.2f}, almost "
+            "no levy)",
+            f"{int((per_particle >= many).sum())} of the {f['particles']} particles hold {many} "
+            "or more",
+            f"In most of the posterior ({_pct(late)} of its weight) the ISIS-rebel truce breaks "
+            "too late",
+            f"(Spearman {rho('clash_kappa', v[1] + 'jnim_isgs_deaths_aug2020')} and "
+            f"{abs(float(rho('clash_kappa', v[1] + 'jnim_isgs_open_war'))):.2f})",
         ],
+        "facts": [missed == {int(top["particle"])}, top["levy_rate"] < 0.05 * par["levy_rate"][
+            "q95"], bool(((d_soon >= 1000).all() and (d_late <= 50).all()) and soon.any()),
+                  late > 0.5],
     }
 
 
@@ -226,6 +271,13 @@ def test_the_texts_on_a_kept_calibration_quote_its_folder(doc, name):
     text = _text(doc, *parts[doc])
     missing = [p for p in phrases()[doc] if p not in text]
     assert not missing, f"{doc.name} no longer quotes calibrations/{name}: {missing}"
+
+
+def test_what_the_texts_say_of_the_crowding_calibration_in_words_holds():
+    """docs/ODD.md section 10, item 10: "both draws that miss are of the heaviest particle,
+    whose levy is near 0", "almost no levy", "in most of the posterior", and the Sahel's draws
+    that bring the war in time kill about a thousand while the others kill few."""
+    assert all(_crowding_phrases()["facts"])
 
 
 def test_the_text_on_the_pilot_quotes_its_folder():
