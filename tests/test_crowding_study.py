@@ -207,6 +207,21 @@ def test_what_the_odd_says_of_the_crowding_study_follows_from_it():
     assert held["w_crowd3"][syr] < 10
 
 
+def _column_readers(data: dict):
+    """For the kept study ``data``: a column's patterns by id, how many hold, and how many hold
+    in expectation over resamples of the seeds (as the table shows it), per scenario."""
+    def pats(stem, sc):
+        return {p["id"]: p for p in data[stem][sc]["check"]["patterns"]}
+
+    def held(stem, sc):
+        return sum(p["holds"] for p in pats(stem, sc).values())
+
+    def expect(stem, sc):
+        return f"{sum(p['held_resampled'] for p in pats(stem, sc).values()):.1f}"
+
+    return pats, held, expect
+
+
 def test_the_columns_of_the_kept_calibration_are_its_median_and_heaviest_particle():
     """The study's last two columns set the six parameters of calibrations/crowding_clashes at
     its posterior median and heaviest particle, and what docs/ODD.md section 10, item 10 says
@@ -223,14 +238,7 @@ def test_the_columns_of_the_kept_calibration_are_its_median_and_heaviest_particl
     data = mod.load()
     syr, sah = "syria_2013", "sahel_2019"
 
-    def pats(stem, sc):
-        return {p["id"]: p for p in data[stem][sc]["check"]["patterns"]}
-
-    def held(stem, sc):
-        return sum(p["holds"] for p in pats(stem, sc).values())
-
-    def expect(stem, sc):
-        return f"{sum(p['held_resampled'] for p in pats(stem, sc).values()):.1f}"
+    pats, held, expect = _column_readers(data)
 
     med, top, ship = "posterior_median", "posterior_heaviest", "shipped"
     pm, ph = pats(med, syr), pats(med, sah)
@@ -290,14 +298,7 @@ def test_the_particle_holding_the_most_patterns_is_run_again_on_new_seeds():
         fitted = particle_seeds(man["seed"], {k: float(row[k]) for k in keys}, sc, man["seeds"])
         assert not set(fitted) & set(seed_list(load_scenario(sc).seed, mod.SEEDS)), sc
 
-    def pats(stem, sc):
-        return {p["id"]: p for p in data[stem][sc]["check"]["patterns"]}
-
-    def held(stem, sc):
-        return sum(p["holds"] for p in pats(stem, sc).values())
-
-    def expect(stem, sc):
-        return f"{sum(p['held_resampled'] for p in pats(stem, sc).values()):.1f}"
+    pats, held, expect = _column_readers(data)
 
     ps, ph, ship = pats("posterior_most", syr), pats("posterior_most", sah), pats("shipped", sah)
     total = held("posterior_most", syr) + held("posterior_most", sah)
