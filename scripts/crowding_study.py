@@ -55,14 +55,13 @@ def posterior_setting(which: str) -> dict[str, float]:
     calibration's own seeds (the first such particle), to four significant figures (as
     ``--set`` gives them). Run at the check's 30 seeds, which are not the calibration's, the
     last is a new test of a particle chosen on few seeds."""
-    from sim.analysis.calibration_report import calibration_facts
+    from sim.analysis.calibration_report import calibration_facts, patterns_held
 
     params = calibration_facts(CALIBRATION)["params"]
     if which != "most":
         return {k: float(f"{v[which]:.4g}") for k, v in params.items()}
     post = pd.read_parquet(CALIBRATION / "posterior.parquet")
-    held = (post[[c for c in post.columns if c.startswith("miss:")]] == 0).sum(axis=1)
-    row = post.loc[held.idxmax()]
+    row = post.loc[patterns_held(post).idxmax()]
     return {k: float(f"{float(row[k]):.4g}") for k in params}
 
 

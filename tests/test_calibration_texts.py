@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.analysis.calibration_report import calibration_facts, draws_note
+from sim.analysis.calibration_report import (calibration_facts, draws_note,
+                                             heaviest_particle, patterns_held)
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRITORY = ROOT / "calibrations" / "syria_territory"
@@ -134,7 +135,9 @@ def _territory_phrases() -> list[str]:
     }
 
 
-def _crowding_phrases() -> dict[Path, list[str]]:
+def _crowding_phrases() -> dict:
+    """Per document, the phrases it quotes of calibrations/crowding_clashes; under "facts",
+    what the texts say of it in words, each True when it holds."""
     f = calibration_facts(CROWDING)
     man = _manifest(CROWDING)
     gen = pd.read_parquet(CROWDING / "generations.parquet")
@@ -152,7 +155,7 @@ def _crowding_phrases() -> dict[Path, list[str]]:
         return f"{post[a].corr(post[b], method='spearman'):.2f}"
 
     v = "value:syria_2013:", "value:sahel_2019:"
-    top = post.sort_values("weight").iloc[-1]
+    top = heaviest_particle(post)
     # the draws that miss ISIS's ground over 2015, and the particles they are of
     ground = pred[(pred["scenario"] == "syria_2013")
                   & (pred["pattern"] == "isis_territory_held_2015")]
@@ -165,7 +168,7 @@ def _crowding_phrases() -> dict[Path, list[str]]:
     d_soon, d_late = sahel.loc[soon, "jnim_isgs_deaths_aug2020"], \
         sahel.loc[~soon, "jnim_isgs_deaths_aug2020"]
     # patterns each particle holds at the calibration's seeds
-    per_particle = (post[[c for c in post.columns if c.startswith("miss:")]] == 0).sum(axis=1)
+    per_particle = patterns_held(post)
     brk_hi = _target(CROWDING, "syria_2013:isis_rebels_breakdown")[1]
     late = float(post.loc[post[v[0] + "isis_rebels_breakdown"] > brk_hi, "weight"].sum()
                  / post["weight"].sum())

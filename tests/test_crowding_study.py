@@ -132,7 +132,7 @@ def test_what_the_odd_says_of_the_crowding_study_follows_from_it():
     assert [show(st, syr, g, "held")[0] for st in ("w_crowd3", "shipped")
             for g in ("ISIS", "Nusra")] == [210, 130, 92, 32]
     # "not always upward (JNIM 80 to 166 cells across the columns, against 167 as shipped)"
-    # the columns of w_crowd alone (the calibration's two columns set six parameters)
+    # the columns of w_crowd alone (the calibration's three columns set six parameters)
     crowd = [s for s, _, _ in mod.COLUMNS if s.startswith("w_crowd")]
     jnim = [show(s, sah, "JNIM", "held")[0] for s in crowd]
     assert (min(jnim), max(jnim), show("shipped", sah, "JNIM", "held")[0]) == (80, 166, 167)
@@ -223,9 +223,9 @@ def _column_readers(data: dict):
 
 
 def test_the_columns_of_the_kept_calibration_are_its_median_and_heaviest_particle():
-    """The study's last two columns set the six parameters of calibrations/crowding_clashes at
-    its posterior median and heaviest particle, and what docs/ODD.md section 10, item 10 says
-    of them at 30 seeds is what they give."""
+    """The study's columns posterior_median and posterior_heaviest set the six parameters of
+    calibrations/crowding_clashes at its posterior median and heaviest particle, and what
+    docs/ODD.md section 10, item 10 says of them at 30 seeds is what they give."""
     from sim.analysis.calibration_report import calibration_facts
 
     mod = _study()
@@ -237,9 +237,7 @@ def test_the_columns_of_the_kept_calibration_are_its_median_and_heaviest_particl
             assert v == pytest.approx(facts["params"][k][which], rel=1e-3), (stem, k)
     data = mod.load()
     syr, sah = "syria_2013", "sahel_2019"
-
     pats, held, expect = _column_readers(data)
-
     med, top, ship = "posterior_median", "posterior_heaviest", "shipped"
     pm, ph = pats(med, syr), pats(med, sah)
     th = pats(top, sah)
@@ -282,12 +280,13 @@ def test_the_particle_holding_the_most_patterns_is_run_again_on_new_seeds():
     import pandas as pd
 
     from sim.analysis.calibrate import particle_seeds
+    from sim.analysis.calibration_report import patterns_held
     from sim.analysis.check import seed_list
 
     mod = _study()
     post = pd.read_parquet(mod.CALIBRATION / "posterior.parquet")
     man = json.loads((mod.CALIBRATION / "manifest.json").read_text())["calibration"]
-    held3 = (post[[c for c in post.columns if c.startswith("miss:")]] == 0).sum(axis=1)
+    held3 = patterns_held(post)
     row = post.loc[held3.idxmax()]
     keys = [p["key"] for p in man["priors"]]
     over = {s: o for s, _, o in mod.COLUMNS}["posterior_most"]
@@ -297,9 +296,7 @@ def test_the_particle_holding_the_most_patterns_is_run_again_on_new_seeds():
     for sc in (syr, sah):
         fitted = particle_seeds(man["seed"], {k: float(row[k]) for k in keys}, sc, man["seeds"])
         assert not set(fitted) & set(seed_list(load_scenario(sc).seed, mod.SEEDS)), sc
-
     pats, held, expect = _column_readers(data)
-
     ps, ph, ship = pats("posterior_most", syr), pats("posterior_most", sah), pats("shipped", sah)
     total = held("posterior_most", syr) + held("posterior_most", sah)
     # "the most of any setting run so far, and neither scenario in full"

@@ -302,6 +302,12 @@ def heaviest_particle(post: pd.DataFrame) -> pd.Series | None:
     return post.iloc[int(top[0])] if len(top) == 1 else None
 
 
+def patterns_held(post: pd.DataFrame) -> pd.Series:
+    """How many of the fitted patterns each particle holds at the calibration's own seeds
+    (its ``miss:`` columns that are 0), indexed as ``post``."""
+    return (post[[c for c in post.columns if c.startswith("miss:")]] == 0).sum(axis=1)
+
+
 def draws_note(pred: pd.DataFrame, post: pd.DataFrame) -> str:
     """How many distinct particles the predictive draws are, and how many of them are the
     heaviest particle (draws are made by weight, with replacement), or '' without draws."""
