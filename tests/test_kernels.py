@@ -176,12 +176,10 @@ def test_a_small_clash_side_is_read_in_order_of_unit_then_row(seed, r, size):
 
 
 def _fights_by_steps(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta, lethality,
-                     rows, unit, one_unit):
+                     rows, unit):
     """The week's fights driven from Python, one fight_next call between numpy's draws: the
     plain formulation of kernels.fight_all (the incident's unit of each side drawn among its
-    occupants, then the casualty draws; a clash's casualty draws, then its winner; with
-    ``one_unit``, before a clash's casualty draws, the unit of one occupant of each side, in
-    the cell or at war in its neighbourhood, drawn, and only its gathered members fight)."""
+    occupants, then the casualty draws; a clash's casualty draws, then its winner)."""
     fa, fb, cells, rel = fights
     truce, C = int(meta[4]), int(meta[9])
     none = np.zeros(0, np.float32)
@@ -208,16 +206,6 @@ def _fights_by_steps(rng, fights, order, start, unit_k, pos, nbr, work, marks, m
                                    lethality, rows)
             continue
         na, nb = int(meta[1]), int(meta[2])
-        if one_unit:
-            around = nbr[cells[k]] if rel[k] == meta[5] else nbr[cells[k], :1]
-            for side, (me, n) in enumerate(((fa[k], na), (fb[k], nb))):
-                occ = kernels.occupants(order, start, marks[1], me, around, C)
-                label = unit[occ[int(rng.random() * len(occ))]]
-                kept = [i for i in work[side, :n] if unit[i] == label]
-                assert kept and set(occ[unit[occ] == label]) <= set(kept)
-                work[side, :len(kept)] = kept
-                meta[1 + side] = len(kept)
-            na, nb = int(meta[1]), int(meta[2])
         u = rng.random(na + nb, dtype=np.float32)
         a_wins = rng.random() < na / (na + nb)
         k = kernels.fight_next(k, True, u, a_wins, fights, order, start, unit_k, pos, nbr,
@@ -226,9 +214,7 @@ def _fights_by_steps(rng, fights, order, start, unit_k, pos, nbr, work, marks, m
 
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("reach", [0, 2])
-@pytest.mark.parametrize("one_unit", [False, True])
-def test_the_compiled_fights_draw_and_resolve_as_the_fights_driven_step_by_step(seed, reach,
-                                                                                 one_unit):
+def test_the_compiled_fights_draw_and_resolve_as_the_fights_driven_step_by_step(seed, reach):
     from sim.core.space import moore_table
 
     rng, group, cell, unit, _, W, H, C, G = _clash_world(seed, n=1500, W=12, H=9)
@@ -250,8 +236,7 @@ def test_the_compiled_fights_draw_and_resolve_as_the_fights_driven_step_by_step(
         meta = np.array([0, 0, 0, 0, 1, 2, reach, W, H, C], np.int64)
         rows = np.zeros((K, 9), np.int64)
         draws = np.random.default_rng(seed + 100)
-        drive(draws, fights, order, start, unit_k, pos, nbr, work, marks, meta, 0.3, rows, unit,
-              one_unit)
+        drive(draws, fights, order, start, unit_k, pos, nbr, work, marks, meta, 0.3, rows, unit)
         out.append((rows[:meta[3]].copy(), marks.copy(), draws.random(4)))
     (rows_a, marks_a, next_a), (rows_b, marks_b, next_b) = out
     assert len(rows_a) > 10 and rows_a[:, 8].sum() > 0 and (rows_a[:, 8] == 0).sum() > 0

@@ -14,8 +14,6 @@ control or checks an exact value.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pytest
 
@@ -314,38 +312,6 @@ def test_with_battle_reach_zero_only_the_occupants_fight(tiny):
     F = m.fighters
     others = np.concatenate([a[4], a[6], b[2], b[0]])
     assert (F.row_of[others] >= 0).all() and not F.fought[_rows(m, others)].any()
-
-
-def _engagement(tiny, clash_units, seed):
-    """A 3x1 strip; A and B are rivals in cell 1. A has there 4 fighters of a unit with 20 more
-    in cell 0 (within battle_reach 1) and 6 fighters on their own; B has 5 fighters of one unit
-    and 3 on their own. Returns the clash's sizes (A's, B's)."""
-    raw = tiny.world(width=3, height=1, params={"clash_kappa": 10.0, "clash_lethality": 0.0,
-                                                "battle_reach": 1, "clash_units": clash_units})
-    m = tiny.build(raw, seed=seed)
-    ua = np.concatenate([tiny.place(m, "A", 1, n=4), tiny.place(m, "A", 0, n=20)])
-    tiny.place(m, "A", 1, n=6)
-    ub = tiny.place(m, "B", 1, n=5)
-    tiny.place(m, "B", 1, n=3)
-    F = m.fighters
-    F.unit[_rows(m, ua)] = ua[0]
-    F.unit[_rows(m, ub)] = ub[0]
-    tiny.set_relation(m, "A", "B", Relation.RIVALRY, hostility=1.0)
-    tiny.begin_week(m)
-    rules.interact(m)
-    row = _events(m, "clash").iloc[0]
-    return int(row["fighters_group"]), int(row["fighters_other"])
-
-
-def test_with_clash_units_one_a_clash_is_fought_by_one_unit_of_each_side(tiny):
-    """clash_units 0 (as shipped): every unit of the occupants joins, 30 of A (24 + 6) and 8 of
-    B; clash_units 1: the unit of one occupant drawn at random, its members within reach, so A
-    brings 24 (the big unit, drawn with chance 4 in 10) or 1, and B 5 or 1."""
-    assert _engagement(tiny, 0, seed=1) == (30, 8)
-    sizes = [_engagement(tiny, 1, seed) for seed in range(40)]
-    a, b = Counter(s[0] for s in sizes), Counter(s[1] for s in sizes)
-    assert set(a) == {24, 1} and set(b) == {5, 1}
-    assert 6 <= a[24] <= 26 and 15 <= b[5] <= 35   # chances 0.4 and 0.625 of 40 draws
 
 
 def test_at_war_groups_clash_across_the_front_line(tiny):

@@ -1479,24 +1479,8 @@ def _incident_side(rng, order, start, dead_k, unit, me, c, C, out):
 
 
 @njit
-def _engaging_unit(rng, order, start, dead_k, unit, me, around, C, side, n):
-    """With one unit a side (``clash_units`` 1): keep, of the ``n`` fighters gathered in
-    ``side`` (in their order), those of the unit of one living occupant of group ``me`` in
-    ``around`` drawn at random (one draw; occupants cell by cell, rows ascending). Every
-    occupant is among the gathered, so the unit keeps at least one fighter; returns how many."""
-    occ = occupants(order, start, dead_k, me, around, C)
-    label = unit[occ[int(rng.random() * occ.shape[0])]]
-    m = 0
-    for j in range(n):
-        if unit[side[j]] == label:
-            side[m] = side[j]
-            m += 1
-    return m
-
-
-@njit
 def fight_all(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta,
-              clash_lethality, rows, unit, one_unit):
+              clash_lethality, rows, unit):
     """The week's clashes and incidents (rules._fight) in one compiled pass, drawing from the
     model's generator ``rng`` in the order the rule states: for an incident, a draw per side
     that has occupants to pick the unit that fights (side a's, then side b's), then the
@@ -1504,10 +1488,7 @@ def fight_all(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta,
     clash with both sides present, the casualty draws, then one draw for the winner (a wins
     when it is below E_a / (E_a + E_b)). Between the draws, :func:`fight_next` gathers the
     sides. The arguments are :func:`fight_next`'s, with ``unit`` the fighters' units by
-    row. With ``one_unit`` (``clash_units`` 1) a clash is fought by one unit a side: before
-    the casualty draws, a draw per side (a's, then b's) picks an occupant of the cell (at war,
-    of its Moore neighbourhood), whose unit's gathered members alone fight
-    (:func:`_engaging_unit`)."""
+    row."""
     rel, cells = fights[3], fights[2]
     side_a, side_b = work[0], work[1]
     dead_k = marks[1]
@@ -1533,13 +1514,6 @@ def fight_all(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta,
                            marks, meta, clash_lethality, rows)
             continue
         na, nb = meta[1], meta[2]
-        if one_unit:
-            around = nbr[cells[k], :] if rel[k] == meta[5] else nbr[cells[k], :1]
-            na = _engaging_unit(rng, order, start, dead_k, unit, fights[0, k], around, C,
-                                side_a, na)
-            nb = _engaging_unit(rng, order, start, dead_k, unit, fights[1, k], around, C,
-                                side_b, nb)
-            meta[1], meta[2] = na, nb
         u = rng.random(na + nb, dtype=np.float32)
         a_wins = rng.random() < na / (na + nb)
         k = fight_next(k, True, u, a_wins, fights, order, start, unit_k, pos, nbr, work,
