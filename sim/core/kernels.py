@@ -1479,26 +1479,8 @@ def _incident_side(rng, order, start, dead_k, unit, me, c, C, out):
 
 
 @njit
-def _attacking_unit(rng, order, start, dead_k, unit, me, around, C, side, n):
-    """An attack by one unit (``clash_units`` 1): keep, of the ``n`` fighters gathered in
-    ``side`` (in their order), the members of one unit of group ``me`` drawn uniformly among
-    the distinct units with a living occupant in ``around`` (one draw; the units in order of
-    label), whatever their sizes. Every occupant is among the gathered, so the unit keeps at
-    least one fighter; returns how many."""
-    occ = occupants(order, start, dead_k, me, around, C)
-    labels = np.unique(unit[occ])
-    label = labels[int(rng.random() * labels.shape[0])]
-    m = 0
-    for j in range(n):
-        if unit[side[j]] == label:
-            side[m] = side[j]
-            m += 1
-    return m
-
-
-@njit
 def fight_all(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta,
-              clash_lethality, rows, unit, one_unit):
+              clash_lethality, rows, unit):
     """The week's clashes and incidents (rules._fight) in one compiled pass, drawing from the
     model's generator ``rng`` in the order the rule states: for an incident, a draw per side
     that has occupants to pick the unit that fights (side a's, then side b's), then the
@@ -1506,11 +1488,7 @@ def fight_all(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta,
     clash with both sides present, the casualty draws, then one draw for the winner (a wins
     when it is below E_a / (E_a + E_b)). Between the draws, :func:`fight_next` gathers the
     sides. The arguments are :func:`fight_next`'s, with ``unit`` the fighters' units by
-    row. With ``one_unit`` (``clash_units`` 1) a clash is an attack by one unit: before the
-    casualty draws, one draw picks the attacking side (a when it is below E_a / (E_a + E_b),
-    the sides as gathered) and one the attacking unit among that side's units with an
-    occupant around the cell (:func:`_attacking_unit`), whose gathered members alone fight
-    the other side's."""
+    row."""
     rel, cells = fights[3], fights[2]
     side_a, side_b = work[0], work[1]
     dead_k = marks[1]
@@ -1536,15 +1514,6 @@ def fight_all(rng, fights, order, start, unit_k, pos, nbr, work, marks, meta,
                            marks, meta, clash_lethality, rows)
             continue
         na, nb = meta[1], meta[2]
-        if one_unit:
-            around = nbr[cells[k], :] if rel[k] == meta[5] else nbr[cells[k], :1]
-            if rng.random() < na / (na + nb):
-                na = _attacking_unit(rng, order, start, dead_k, unit, fights[0, k], around,
-                                     C, side_a, na)
-            else:
-                nb = _attacking_unit(rng, order, start, dead_k, unit, fights[1, k], around,
-                                     C, side_b, nb)
-            meta[1], meta[2] = na, nb
         u = rng.random(na + nb, dtype=np.float32)
         a_wins = rng.random() < na / (na + nb)
         k = fight_next(k, True, u, a_wins, fights, order, start, unit_k, pos, nbr, work,

@@ -170,13 +170,6 @@ _PARAM_LIST: list[Param] = [
        "-", 0.0, 1.0, "Bohorquez et al. 2009 (nu)"),
     _p("battle_reach", 3, "radius within which a unit's members join a clash of their unit",
        "cells", 0, 20, TUNED, kind=int),
-    _p("clash_units", 0, "who fights a clash: 0 every unit of the occupants of both sides, "
-       "their members within battle_reach (a battle, as in every shipped scenario); 1 an attack "
-       "by one unit: the attacking side drawn in proportion to the fighters each side brings, "
-       "one of its units with an occupant there drawn uniformly (whatever its size), its "
-       "members within battle_reach, against the other side's battle line, so that the size "
-       "of the attacking unit sets the casualties (after Bohorquez et al. 2009)", "-", 0, 1,
-       "Bohorquez et al. 2009; design (option)", kind=int, neutral=0),
     _p("joint_bonus", 1.0, "weight of a truce partner's fighters in joint operations", "-", 0.0, 5.0),
     # -- defect and desert -----------------------------------------------------------------------
     _p("defect_alpha", 1.0, "alpha: weight of ideological affinity in defection utility", "-",

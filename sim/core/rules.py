@@ -629,7 +629,7 @@ def _fight(m: MilitantModel, fa: np.ndarray, fb: np.ndarray, cells: np.ndarray,
     # the cell) draws its casualties and its winner; an incident first draws the unit of
     # each side that fights
     kernels.fight_all(rng, fights, here_order, here_start, here_unit, here_pos, nbr, work,
-                      marks, meta, p.clash_lethality, rows, unit, p.clash_units > 0)
+                      marks, meta, p.clash_lethality, rows, unit)
     if meta[3]:
         r = rows[:meta[3]]
         t = m.tally
