@@ -8,7 +8,8 @@ shipped) costs a cell w_crowd N / (supply_ratio P + 1) in the move score, N the 
 group in it and P its civilians (what a cell can feed and house). For each column (the shipped
 model, ``w_crowd`` from 1 to 10, and the posterior median, the heaviest particle and the
 particle holding the most patterns of each of the kept calibrations
-``calibrations/crowding_clashes`` and ``calibrations/crowding_wide``),
+``calibrations/crowding_clashes`` and ``calibrations/crowding_wide``, and for the latter the
+three other particles tied with it),
 30 seeds (the seeds of ``militant-sim check SCENARIO --seeds 30``) give
 
 * every pattern of ``syria_2013`` and ``sahel_2019`` (``militant-sim check ... --json``), and
@@ -19,7 +20,7 @@ particle holding the most patterns of each of the kept calibrations
   sum n^2 of its agents per cell), the cells where it has an agent, the cells it holds and the
   most agents it has in one cell.
 
-    .venv/bin/python scripts/crowding_study.py --run   # about 20 minutes on two cores
+    .venv/bin/python scripts/crowding_study.py --run   # about 25 minutes on two cores
     .venv/bin/python scripts/crowding_study.py         # the tables of the kept study
 
 The tables are written to studies/crowding/TABLE.md; docs/ODD.md quotes them.
@@ -52,19 +53,21 @@ CALIBRATION = ROOT / "calibrations" / "crowding_clashes"
 WIDE = ROOT / "calibrations" / "crowding_wide"
 
 
-def posterior_setting(which: str, folder: Path = CALIBRATION) -> dict[str, float]:
+def posterior_setting(which: str, folder: Path = CALIBRATION, tie: int = 0) -> dict[str, float]:
     """The parameters of the kept calibration in ``folder`` at its weighted posterior
-    ``median``, its ``heaviest`` particle or the particle that holds the ``most`` patterns at
-    the calibration's own seeds (the first such particle), to four significant figures (as
-    ``--set`` gives them). Run at the check's 30 seeds, which are not the calibration's, the
-    last is a new test of a particle chosen on few seeds."""
+    ``median``, its ``heaviest`` particle or a particle that holds the ``most`` patterns at
+    the calibration's own seeds (the ``tie``-th of those, in the posterior's row order; 0 the
+    first), to four significant figures (as ``--set`` gives them). Run at the check's 30
+    seeds, which are not the calibration's, the last is a new test of a particle chosen on few
+    seeds."""
     from sim.analysis.calibration_report import calibration_facts, patterns_held
 
     params = calibration_facts(folder)["params"]
     if which != "most":
         return {k: float(f"{v[which]:.4g}") for k, v in params.items()}
     post = pd.read_parquet(folder / "posterior.parquet")
-    row = post.loc[patterns_held(post).idxmax()]
+    held = patterns_held(post)
+    row = post.loc[held.index[held == held.max()][tie]]
     return {k: float(f"{float(row[k]):.4g}") for k in params}
 
 
@@ -88,6 +91,9 @@ COLUMNS: list[tuple[str, str, dict[str, float]]] = [
     ("wide_heaviest", "its heaviest particle", posterior_setting("heaviest", WIDE)),
     ("wide_most", "its particle holding the most patterns at 3 seeds",
      posterior_setting("most", WIDE)),
+    ("wide_most2", "its second particle holding as many", posterior_setting("most", WIDE, 1)),
+    ("wide_most3", "its third", posterior_setting("most", WIDE, 2)),
+    ("wide_most4", "its fourth", posterior_setting("most", WIDE, 3)),
 ]
 #: what is read of each group at WEEK
 PLACES = ("crowd", "effective", "occupied", "held", "most")

@@ -222,19 +222,28 @@ def _column_readers(data: dict):
     return pats, held, expect
 
 
+def _columns_at(mod, folder, stems: dict[str, str]) -> tuple[dict, dict]:
+    """The kept calibration's facts and the study's overrides by column, after checking that
+    each column of ``stems`` (stem -> "median" or "heaviest") sets every fitted parameter of
+    the calibration in ``folder`` at that point."""
+    from sim.analysis.calibration_report import calibration_facts
+
+    facts = calibration_facts(folder)
+    over = {s: o for s, _, o in mod.COLUMNS}
+    for stem, which in stems.items():
+        assert set(over[stem]) == set(facts["params"]), stem
+        for k, v in over[stem].items():
+            assert v == pytest.approx(facts["params"][k][which], rel=1e-3), (stem, k)
+    return facts, over
+
+
 def test_the_columns_of_the_kept_calibration_are_its_median_and_heaviest_particle():
     """The study's columns posterior_median and posterior_heaviest set the six parameters of
     calibrations/crowding_clashes at its posterior median and heaviest particle, and what
     docs/ODD.md section 10, item 10 says of them at 30 seeds is what they give."""
-    from sim.analysis.calibration_report import calibration_facts
-
     mod = _study()
-    facts = calibration_facts(mod.CALIBRATION)
-    over = {s: o for s, _, o in mod.COLUMNS}
-    for stem, which in (("posterior_median", "median"), ("posterior_heaviest", "heaviest")):
-        assert set(over[stem]) == set(facts["params"]), stem
-        for k, v in over[stem].items():
-            assert v == pytest.approx(facts["params"][k][which], rel=1e-3), (stem, k)
+    _columns_at(mod, mod.CALIBRATION, {"posterior_median": "median",
+                                       "posterior_heaviest": "heaviest"})
     data = mod.load()
     syr, sah = "syria_2013", "sahel_2019"
     pats, held, expect = _column_readers(data)
@@ -299,8 +308,9 @@ def test_the_particle_holding_the_most_patterns_is_run_again_on_new_seeds():
     pats, held, expect = _column_readers(data)
     ps, ph, ship = pats("posterior_most", syr), pats("posterior_most", sah), pats("shipped", sah)
     total = held("posterior_most", syr) + held("posterior_most", sah)
-    # "the most of any setting run so far, and neither scenario in full"
-    assert all(total >= held(s, syr) + held(s, sah) for s in data)
+    # "the most until the wider fit below, and neither scenario in full"
+    assert all(total >= held(s, syr) + held(s, sah) for s in data if not s.startswith("wide"))
+    assert any(total < held(s, syr) + held(s, sah) for s in data if s.startswith("wide"))
     assert held("posterior_most", syr) < len(ps) and held("posterior_most", sah) < len(ph)
     failed = [k for k, p in {**ps, **ph}.items() if not p["holds"]]
     assert failed == ["rebels_strength_2015", "isis_defections_mid2014", "clash_size_alpha",
@@ -360,52 +370,92 @@ def test_the_odds_figures_of_how_crowds_move_are_what_the_model_gives_now():
 
 
 def test_the_columns_of_the_wide_calibration_and_what_the_odd_says_of_them():
-    """The study's columns wide_median, wide_heaviest and wide_most set the eight parameters of
-    calibrations/crowding_wide at its posterior median, its heaviest particle and the particle
-    holding the most patterns at its own seeds; what docs/ODD.md section 10, item 10 ("Over
-    wider priors") says of them at 30 seeds is what they give, and "as many as the first
-    fit's" and "no point holding more patterns" hold over every column."""
+    """The study's columns wide_median and wide_heaviest set the eight parameters of
+    calibrations/crowding_wide at its posterior median and heaviest particle, and wide_most to
+    wide_most4 are the particles tied for the most patterns at its own seeds, in row order;
+    what docs/ODD.md section 10, item 10 ("Over wider priors") and docs/CALIBRATION.md say of
+    them at 30 seeds is what they give."""
     import pandas as pd
 
-    from sim.analysis.calibration_report import calibration_facts, patterns_held
+    from sim.analysis.calibration_report import patterns_held
 
     mod = _study()
-    facts = calibration_facts(mod.WIDE)
-    over = {s: o for s, _, o in mod.COLUMNS}
-    for stem, which in (("wide_median", "median"), ("wide_heaviest", "heaviest")):
-        assert set(over[stem]) == set(facts["params"]), stem
-        for k, v in over[stem].items():
-            assert v == pytest.approx(facts["params"][k][which], rel=1e-3), (stem, k)
+    facts, over = _columns_at(mod, mod.WIDE, {"wide_median": "median",
+                                              "wide_heaviest": "heaviest"})
     post = pd.read_parquet(mod.WIDE / "posterior.parquet")
-    row = post.loc[patterns_held(post).idxmax()]
-    assert over["wide_most"] == {k: float(f"{float(row[k]):.4g}") for k in facts["params"]}
+    held3 = patterns_held(post)
+    tied = post[held3 == held3.max()]
+    stems = ["wide_most", "wide_most2", "wide_most3", "wide_most4"]
+    assert len(tied) == len(stems)   # "Four particles hold 16 of 21 at 3 seeds"
+    for stem, (_, row) in zip(stems, tied.iterrows()):
+        assert over[stem] == {k: float(f"{float(row[k]):.4g}") for k in facts["params"]}, stem
     data = mod.load()
     syr, sah = "syria_2013", "sahel_2019"
     pats, held, expect = _column_readers(data)
     total = {s: held(s, syr) + held(s, sah) for s in data}
-    assert total["wide_most"] == total["posterior_most"] == max(total.values())
+    best = stems[-1]
+    # "the most of any setting run so far", "neither scenario passes in full"
+    assert total[best] == max(total.values()) and sorted(total.values())[-2] < total[best]
+    assert not any(all(p["holds"] for p in pats(s, sc).values()) for s in data
+                   for sc in (syr, sah))
     for sc in (syr, sah):   # "the Sahel's deaths and Syria's clash sizes fail in every column"
         for s in data:
             p = pats(s, sc)
             for k in ("jnim_isgs_deaths_aug2020", "clash_size_decades"):
                 assert k not in p or not p[k]["holds"], (s, k)
     ps, ph = pats("wide_most", syr), pats("wide_most", sah)
+    bs, bh = pats(best, syr), pats(best, sah)
+    failed = [k for k, p in {**bs, **bh}.items() if not p["holds"]]
+    assert failed == ["isis_territory_2016", "isis_territory_2017h1", "clash_size_decades",
+                      "jnim_isgs_deaths_aug2020"]
+    row = tied.iloc[-1]
+    o = over[best]
+
+    def pct(p, digits=0):
+        return f"{100 * p['value']:.{digits}f}%"
+
+    counts = ", ".join(str(total[s]) for s in stems[:-1]) + f" and {total[best]}"
     phrases = [
         f"the posterior median holds {held('wide_median', syr)} of Syria's {len(ps)} and "
         f"{held('wide_median', sah)} of the Sahel's {len(ph)}, the heaviest particle "
-        f"{held('wide_heaviest', syr)} and {held('wide_heaviest', sah)}, and the particle "
-        f"holding the most patterns at 3 seeds {held('wide_most', syr)} and "
-        f"{held('wide_most', sah)}: {total['wide_most']} of 21, as many as the first fit's",
-        f"truce breaking too soon (week {ps['isis_rebels_breakdown']['value']:.1f})",
-        f"ISIS keeping {100 * ps['isis_territory_held_2015']['value']:.0f}% of its ground over "
-        "2015",
-        f"killing {ph['jnim_isgs_deaths_aug2020']['value']:,.0f} by August 2020",
+        f"{held('wide_heaviest', syr)} and {held('wide_heaviest', sah)}",
+        f"Four particles hold {int(held3.max())} of 21 at 3 seeds (together "
+        f"{100 * tied['weight'].sum() / post['weight'].sum():.0f}% of the weight); all four were "
+        f"run at 30 seeds, and they hold {counts}",
+        f"(weight {row['weight'] / post['weight'].sum():.4f}; `w_crowd` {o['w_crowd']:.2f}, "
+        f"`w_own` {o['w_own']:.2f}, `clash_kappa` {o['clash_kappa']:.3f}, `clash_lethality` "
+        f"{o['clash_lethality']:.2f}, `desert_rate` {o['desert_rate']:.3f}, `levy_rate` "
+        f"{o['levy_rate']:.6f}, `tension_per_incident` {o['tension_per_incident']:.3f}, "
+        f"`defect_beta` {o['defect_beta']:.2f})",
+        f"holds {held(best, syr)} of Syria's {len(bs)} and {held(best, sah)} of the Sahel's "
+        f"{len(bh)} ({expect(best, syr)} and {expect(best, sah)} in expectation",
+        f"breaks at week {bs['isis_rebels_breakdown']['value']:.0f}, the first week of its "
+        f"window (in {100 * bs['isis_rebels_breakdown']['held_resampled']:.0f}% of the "
+        "resamples)",
+        f"ISIS keeps {pct(bs['isis_territory_held_2015'])} of its ground over 2015 and its "
+        f"strength (+{pct(bs['isis_strength_2016'], 1)} to 2016), the rebels lose "
+        f"{-100 * bs['rebels_strength_2015']['value']:.0f}% of theirs and defectors join ISIS "
+        f"at {pct(bs['isis_defections_mid2014'], 1)} of its strength a month",
+        f"It fails ISIS's losses of 2016 ({pct(bs['isis_territory_2016'])}) and of the first "
+        f"half of 2017 ({pct(bs['isis_territory_2017h1'], 1)}:",
+        f"the Sahel's deaths ({bh['jnim_isgs_deaths_aug2020']['value']:,.0f} by August 2020)",
+        f"the first of the four holds {total['wide_most']} there, with the ISIS-rebel truce "
+        f"breaking too soon (week {ps['isis_rebels_breakdown']['value']:.1f}), ISIS keeping "
+        f"{pct(ps['isis_territory_held_2015'])} of its ground over 2015",
+        f"Sahel war killing {ph['jnim_isgs_deaths_aug2020']['value']:,.0f} by August 2020",
+        f"No default was changed: {total[best]} of 21 is one particle of low weight, chosen "
+        "among four on 3 seeds",
     ]
+    # "the first week of its window"
+    assert bs["isis_rebels_breakdown"]["value"] == bs["isis_rebels_breakdown"]["low"]
     assert not ps["isis_rebels_breakdown"]["holds"] and not ps["isis_territory_held_2015"][
         "holds"]
     text = " ".join((mod.ROOT / "docs" / "ODD.md").read_text().split())
     missing = [x for x in phrases if x not in text]
     assert not missing, missing
     calibration_md = " ".join((mod.ROOT / "docs" / "CALIBRATION.md").read_text().split())
-    assert (f"holds {total['wide_most']} of the 21, as many as the first fit's best"
-            in calibration_md)
+    assert (f"run at 30 seeds they hold {counts} of the 21, the last the most of any setting so "
+            "far, and neither scenario in full") in calibration_md
+    readme = " ".join((mod.ROOT / "README.md").read_text().split())
+    assert (f"`calibrations/crowding_wide/`, has a particle holding {total[best]} of the 21 "
+            "patterns at 30 seeds, and none of its points passes either scenario") in readme
