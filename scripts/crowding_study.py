@@ -9,8 +9,8 @@ group in it and P its civilians (what a cell can feed and house). For each colum
 model, ``w_crowd`` from 1 to 10, and the posterior median, the heaviest particle and the
 particle holding the most patterns of each of the kept calibrations
 ``calibrations/crowding_clashes`` and ``calibrations/crowding_wide``, and for the latter the
-three other particles tied with it),
-30 seeds (the seeds of ``militant-sim check SCENARIO --seeds 30``) give
+three other particles tied with it), 30 seeds (the seeds of ``militant-sim check SCENARIO
+--seeds 30``) give
 
 * every pattern of ``syria_2013`` and ``sahel_2019`` (``militant-sim check ... --json``), and
   how many of them hold in expectation over resamples of the seeds,
@@ -47,7 +47,7 @@ SCENARIOS = ("syria_2013", "sahel_2019")
 SEEDS = 30
 #: the week at which the fighters' places are read
 WEEK = 52
-#: the kept calibrations whose posterior median and two particles are the last columns: the
+#: the kept calibrations whose posterior medians and particles are the last nine columns: the
 #: first fit of crowding, and the same fit over wider priors with two more parameters
 CALIBRATION = ROOT / "calibrations" / "crowding_clashes"
 WIDE = ROOT / "calibrations" / "crowding_wide"

@@ -461,8 +461,9 @@ def test_the_shipped_calibration_parses_and_dry_runs():
                                              ("crowding_wide", {"syria_2013", "sahel_2019"})])
 def test_a_kept_calibration_is_what_its_file_and_the_model_give_now(name, scenarios):
     """calibrations/NAME/ (kept in the repository: syria_territory, crowding_clashes and
-    crowding_wide, docs/ODD.md section 10, items 6 and 10) was made from the file as it is, and its heaviest
-    particle, evaluated again from its values on each scenario, gives its stored values."""
+    crowding_wide, docs/ODD.md section 10, items 6 and 10) was made from the file as it is, and
+    its heaviest particle, evaluated again from its values on each scenario, gives its stored
+    values."""
     folder = ROOT / "calibrations" / name
     cal = load_calibration(ROOT / "calibrations" / f"{name}.toml")
     man = json.loads((folder / "manifest.json").read_text())

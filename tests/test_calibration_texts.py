@@ -261,9 +261,8 @@ def _wide_phrases() -> dict:
     early = float(post.loc[post[v[0] + "isis_rebels_breakdown"] < lo, "weight"].sum()
                   / post["weight"].sum())
     war_hi, soon, d_soon, d_late = _sahel_war_draws(WIDE, pred)
-    wall = sum(x["wall_seconds"] for x in json.loads((WIDE / "manifest.json").read_text())[
-        "sessions"])
-    minutes = f"{wall / 60:.0f} minutes"
+    sessions = json.loads((WIDE / "manifest.json").read_text())["sessions"]
+    minutes = f"{sum(x['wall_seconds'] for x in sessions) / 60:.0f} minutes"
     weight = post["weight"] / post["weight"].sum()
 
     def below(k):   # the posterior's weight below the first fit's lower edge
@@ -273,6 +272,7 @@ def _wide_phrases() -> dict:
         a, b, c = prior[k]["low"], first[k]["low"], prior[k]["high"]
         assert prior[k]["prior"] == "loguniform"
         return math.log(b / a) / math.log(c / a)
+
     kappa, desert, crowd = par["clash_kappa"], par["desert_rate"], par["w_crowd"]
     dead = pat["sahel_2019:jnim_isgs_deaths_aug2020"]
     none = "none" if dead["holds"] == 0 else str(dead["holds"])
